@@ -1,0 +1,148 @@
+"""The Python API: `analyze(model) -> Report`. The CLI is a thin layer over this."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import onnx
+
+from analyzer.checks.host_checks import check_host
+from analyzer.checks.placement import STATUS_RANK, Placement, predict_placement
+from analyzer.checks.provider_checks import check_providers
+from analyzer.checks.schema_checks import check_inference, check_schemas, check_structure
+from analyzer.findings import SEVERITY_RANK, Finding
+from analyzer.inventory import Inventory
+from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
+from analyzer.sources.onnx_inventory import build_inventory, prepare
+
+from opsets.tables import SchemaTable, load_kernels, load_schemas, normalize_provider
+
+TOOL_NAME = "onnx-preflight"
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version(TOOL_NAME)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def environment() -> dict[str, str | None]:
+    """Installed versions, read from package metadata so torch/tensorflow are never imported."""
+    out: dict[str, str | None] = {}
+    for dist, key in (("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("torch", "torch"),
+                      ("tensorflow-cpu", "tensorflow"), ("tf2onnx", "tf2onnx")):
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            if key == "tensorflow":
+                try:
+                    out[key] = metadata.version("tensorflow")
+                    continue
+                except metadata.PackageNotFoundError:
+                    pass
+            out[key] = None
+    return out
+
+
+def analyze(
+    model: str | os.PathLike[str] | onnx.ModelProto,
+    opset: int | None = None,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+    *,
+    max_file_bytes: int | None = None,
+) -> Report:
+    """Analyze an ONNX model against the ONNX schemas and ORT's kernels for `providers` (in
+    priority order, "cpu"/"cuda" accepted). Raises InputError for input that cannot be read."""
+    from analyzer.sources.onnx_loader import load_onnx
+
+    provider_names = [normalize_provider(p) for p in providers]
+    loaded = load_onnx(model, max_file_bytes=max_file_bytes)
+    schemas, kernels = load_schemas(), load_kernels()
+    prepared = prepare(loaded.model, loaded.path, over_2gb=loaded.over_2gb)
+    inventory = build_inventory(prepared, schemas)
+    findings: list[Finding] = []
+    findings += check_structure(loaded.model)
+    findings += check_inference(prepared.inference_errors)
+    findings += check_schemas(inventory, schemas, kernels, target_opset=opset)
+    findings += check_host(inventory)
+    placement = predict_placement(inventory, provider_names, schemas) if provider_names else None
+    if placement is not None:
+        findings += check_providers(placement, schemas)
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    return Report(
+        tool={"name": TOOL_NAME, "version": tool_version()},
+        environment=environment(),
+        model=_model_info(loaded.path, inventory),
+        target=Target(opset if opset is not None else inventory.opset_imports.get(""), None,
+                      provider_names),
+        ops=_op_entries(inventory, placement, schemas, opset),
+        findings=findings,
+        placement={p: s.to_dict() for p, s in placement.summaries.items()} if placement else {},
+        extras={"loadable": placement.loadable} if placement else {},
+    )
+
+
+def _model_info(path: object, inventory: Inventory) -> ModelInfo:
+    return ModelInfo(
+        path=str(path) if path is not None else None,
+        format="onnx",
+        ir_version=inventory.ir_version,
+        opset_imports=inventory.opset_imports,
+        nodes=len(inventory.nodes),
+        parameters=inventory.parameters,
+        inputs=[TensorInfo(n, t, s) for n, t, s in inventory.graph_inputs],
+        outputs=[TensorInfo(n, t, s) for n, t, s in inventory.graph_outputs],
+    )
+
+
+def _onnx_status(
+    schemas: SchemaTable, domain: str, op: str, opset: int | None
+) -> dict[str, Any]:
+    versions = schemas.versions(domain, op)
+    if not versions:
+        return {"status": "unknown_op", "since_version": None}
+    resolved = schemas.resolve(domain, op, opset) if opset else None
+    if resolved is None:
+        return {"status": "needs_opset", "since_version": None,
+                "min_opset": versions[0].since_version}
+    status = "deprecated" if resolved.deprecated else "ok"
+    return {"status": status, "since_version": resolved.since_version}
+
+
+def _op_entries(
+    inventory: Inventory, placement: Placement | None, schemas: SchemaTable, opset: int | None
+) -> list[OpEntry]:
+    by_key: dict[tuple[str, str], list[NodeDetail]] = defaultdict(list)
+    nodes = placement.nodes if placement else None
+    for i, record in enumerate(inventory.nodes):
+        providers: dict[str, dict[str, str]] = {}
+        assigned, how = None, "unchecked"
+        if nodes is not None:
+            np_ = nodes[i]
+            providers = {p: {"status": s.status, "reason": s.reason} for p, s in np_.statuses.items()}
+            assigned, how = np_.provider, np_.how
+        by_key[record.key].append(
+            NodeDetail(record.name, record.since_version, list(record.input_types), record.graph,
+                       providers, assigned, how)
+        )
+    entries = []
+    for (domain, op), details in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        worst: dict[str, dict[str, str]] = {}
+        for d in details:
+            for p, st in d.providers.items():
+                if p not in worst or STATUS_RANK[st["status"]] > STATUS_RANK[worst[p]["status"]]:
+                    worst[p] = st
+        domain_opset = inventory.opset_imports.get(domain)
+        if domain == "" and opset is not None:
+            domain_opset = opset
+        entries.append(
+            OpEntry(op=op, domain=domain, count=len(details),
+                    onnx=_onnx_status(schemas, domain, op, domain_opset),
+                    providers=worst, nodes=details)
+        )
+    return entries

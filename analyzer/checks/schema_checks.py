@@ -1,0 +1,133 @@
+"""Checks against the ONNX operator schemas: unknown ops, ops newer than the opset, deprecated
+ops, custom domains without a schema, checker and type-inference failures (SCH2xx)."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable
+
+import onnx
+import onnx.checker
+
+from analyzer.findings import Finding, Fix
+from analyzer.inventory import Inventory, NodeRecord
+from opsets.tables import KernelTable, SchemaTable
+
+# The replacements that ONNX's own changelog names for its deprecated ops.
+DEPRECATED_REPLACEMENTS: dict[str, str] = {
+    "Upsample": "Resize",
+    "Scatter": "ScatterElements",
+}
+
+ONNX_DOMAINS = frozenset({"", "ai.onnx.ml", "ai.onnx.preview", "ai.onnx.preview.training"})
+
+
+def _group(nodes: Iterable[NodeRecord]) -> dict[tuple[str, str], list[NodeRecord]]:
+    groups: dict[tuple[str, str], list[NodeRecord]] = defaultdict(list)
+    for n in nodes:
+        groups[n.key].append(n)
+    return groups
+
+
+def check_schemas(
+    inventory: Inventory,
+    schemas: SchemaTable,
+    kernels: KernelTable,
+    target_opset: int | None = None,
+) -> list[Finding]:
+    """SCH201-SCH203, SCH205: one finding per (domain, op) problem, listing its nodes."""
+    findings: list[Finding] = []
+    for (domain, op), nodes in sorted(_group(inventory.nodes).items()):
+        names = [n.name for n in nodes]
+        location = next((n.location for n in nodes if n.location), None)
+        versions = schemas.versions(domain, op)
+        opset = inventory.opset_imports.get(domain)
+        if domain == "" and target_opset is not None:
+            opset = target_opset
+        if not versions:
+            findings.extend(_unknown(domain, op, names, location, schemas, kernels))
+            continue
+        if opset is None:
+            continue  # the checker reports a node whose domain is not imported
+        resolved = schemas.resolve(domain, op, opset)
+        if resolved is None:
+            first = versions[0].since_version
+            where = "target opset" if target_opset and domain == "" else "opset import"
+            findings.append(
+                Finding(
+                    "SCH202", "error",
+                    f"{op} exists from {_dom(domain)}opset {first}; the {where} is {opset}",
+                    op=op, domain=domain, nodes=names, location=location,
+                    fixes=[Fix("opset", min=first)],
+                )
+            )
+        elif resolved.deprecated:
+            replacement = DEPRECATED_REPLACEMENTS.get(op)
+            fixes = [Fix("source", hint=f"use {replacement} instead")] if replacement else []
+            findings.append(
+                Finding(
+                    "SCH203", "warning",
+                    f"{op}-{resolved.since_version} is deprecated in {_dom(domain)}opset {opset}",
+                    op=op, domain=domain, nodes=names, location=location, fixes=fixes,
+                )
+            )
+    return findings
+
+
+def _dom(domain: str) -> str:
+    return f"{domain} " if domain else ""
+
+
+def _unknown(
+    domain: str,
+    op: str,
+    names: list[str],
+    location: str | None,
+    schemas: SchemaTable,
+    kernels: KernelTable,
+) -> list[Finding]:
+    if domain in ONNX_DOMAINS or schemas.has_domain(domain):
+        close = difflib.get_close_matches(op, schemas.ops(domain), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "no similar op in this domain"
+        return [
+            Finding(
+                "SCH201", "error",
+                f"{op} is not an operator of {domain or 'the default ONNX domain (ai.onnx)'}",
+                op=op, domain=domain, nodes=names, location=location,
+                fixes=[Fix("source", hint=hint)],
+            )
+        ]
+    with_kernels = [p for p in kernels.providers() if kernels.kernels(p, domain, op)]
+    if with_kernels:
+        return []
+    return [
+        Finding(
+            "SCH205", "warning",
+            f"custom domain '{domain}' has no schema for {op} in onnx or onnxruntime: it is not "
+            "validated and needs a custom-op library at runtime",
+            op=op, domain=domain, nodes=names, location=location,
+            fixes=[Fix("source", hint="register the op's library with "
+                       "SessionOptions.register_custom_ops_library, or express it in ONNX ops")],
+        )
+    ]
+
+
+def check_structure(model: onnx.ModelProto) -> list[Finding]:
+    """SCH204: onnx.checker's structural check (types are covered by strict inference)."""
+    try:
+        onnx.checker.check_model(model, full_check=False)
+    except (onnx.checker.ValidationError, ValueError) as exc:
+        first = " ".join(str(exc).strip().splitlines()[:2])
+        return [Finding("SCH204", "error", f"onnx.checker: {first[:400]}")]
+    return []
+
+
+def check_inference(errors: list[str]) -> list[Finding]:
+    """SCH206: strict shape/type inference failed; ORT is likely to reject the graph too."""
+    return [
+        Finding("SCH206", "warning", f"shape/type inference: {e}",
+                fixes=[Fix("source", hint="fix the types or shapes that inference names")])
+        for e in errors
+        if "No Op registered" not in e and "No opset import" not in e
+    ]

@@ -1,0 +1,75 @@
+"""The `onnx-preflight` command: one subcommand per module; each parses, calls the API, renders.
+
+Nothing here imports torch or tensorflow; subcommands import what they need when they run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from analyzer.cli import analyze, demo, opsets
+from analyzer.errors import InputError
+
+DESCRIPTION = """\
+Pre-flight checks for models going to ONNX: ONNX operator schemas, ONNX Runtime kernels per
+execution provider (CPU, CUDA), predicted placement and CPU fallbacks.
+
+examples:
+  onnx-preflight analyze model.onnx --providers cuda,cpu
+  onnx-preflight analyze model.onnx --format json -o report.json --fail-on warning
+  onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
+  onnx-preflight demo
+
+exit status: 0 pass/warn, 1 verdict fail, 2 bad input or usage, 3 internal error"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="onnx-preflight", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from analyzer.api import tool_version
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    analyze.register(sub)
+    opsets.register(sub)
+    demo.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        print(f"onnx-preflight: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("onnx-preflight: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless --debug
+        if args.debug:
+            raise
+        target = getattr(args, "model", None) or getattr(args, "op", None) or ""
+        where = f" on {target}" if target else ""
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"onnx-preflight: internal error{where}: {type(exc).__name__}: {first} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

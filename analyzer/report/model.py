@@ -1,0 +1,150 @@
+"""The Report: everything one analysis says, and its JSON form (the versioned contract)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.findings import SEVERITY_RANK, Finding
+
+SCHEMA = "onnx-preflight/report/1"
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    dtype: str | None
+    shape: list[int | str | None] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "shape": self.shape}
+
+
+@dataclass
+class ModelInfo:
+    path: str | None
+    format: str
+    ir_version: int | None
+    opset_imports: dict[str, int]
+    nodes: int
+    parameters: int
+    inputs: list[TensorInfo] = field(default_factory=list)
+    outputs: list[TensorInfo] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "ir_version": self.ir_version,
+            "opset_imports": dict(self.opset_imports),
+            "nodes": self.nodes,
+            "parameters": self.parameters,
+            "inputs": [t.to_dict() for t in self.inputs],
+            "outputs": [t.to_dict() for t in self.outputs],
+        }
+
+
+@dataclass
+class Target:
+    opset: int | None
+    exporter: str | None
+    providers: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"opset": self.opset, "exporter": self.exporter, "providers": list(self.providers)}
+
+
+@dataclass
+class NodeDetail:
+    """Per-node status, for the op table's drill-down (text, markdown, HTML)."""
+
+    name: str
+    since_version: int | None
+    input_types: list[str | None]
+    graph: str
+    providers: dict[str, dict[str, str]]
+    assigned: str | None
+    how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "since_version": self.since_version,
+            "input_types": self.input_types,
+            "graph": self.graph,
+            "assigned": self.assigned,
+            "how": self.how,
+            "providers": self.providers,
+        }
+
+
+@dataclass
+class OpEntry:
+    """One (domain, op) row of the report: the worst status over its nodes, per target."""
+
+    op: str
+    domain: str
+    count: int
+    onnx: dict[str, Any]
+    providers: dict[str, dict[str, str]]
+    source_ops: list[str] = field(default_factory=list)
+    converter: dict[str, Any] | None = None
+    nodes: list[NodeDetail] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "domain": self.domain,
+            "count": self.count,
+            "source_ops": list(self.source_ops),
+            "converter": self.converter,
+            "onnx": self.onnx,
+            "providers": self.providers,
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
+
+
+@dataclass
+class Report:
+    tool: dict[str, str]
+    environment: dict[str, str | None]
+    model: ModelInfo
+    target: Target
+    ops: list[OpEntry]
+    findings: list[Finding]
+    placement: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        worst = max((SEVERITY_RANK[f.severity] for f in self.findings), default=0)
+        return {2: "fail", 1: "warn"}.get(worst, "pass")
+
+    def fails(self, fail_on: str = "error") -> bool:
+        """True when any finding is at least as severe as `fail_on` (error | warning)."""
+        bar = SEVERITY_RANK[fail_on]
+        return any(SEVERITY_RANK[f.severity] >= bar for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "tool": dict(self.tool),
+            "environment": dict(self.environment),
+            "model": self.model.to_dict(),
+            "target": self.target.to_dict(),
+            "ops": [o.to_dict() for o in self.ops],
+            "findings": [f.to_dict() for f in self.findings],
+            "placement": self.placement,
+            "verdict": self.verdict,
+        }
+        out.update(self.extras)
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_markdown(self) -> str:
+        from analyzer.report.markdown import render_markdown
+
+        return render_markdown(self)

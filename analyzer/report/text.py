@@ -1,0 +1,89 @@
+"""Terminal rendering of a Report with rich: summary line, placement, findings, op table."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from analyzer.report.model import Report
+
+_STATUS_STYLE = {"ok": "green", "fallback": "yellow", "none": "bold red"}
+_SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+
+
+def _short(provider: str) -> str:
+    return provider.replace("ExecutionProvider", "")
+
+
+def build_renderable(report: Report, max_nodes: int = 4) -> Group:
+    m = report.model
+    summary = Text()
+    summary.append(f" {report.verdict.upper()} ", style="reverse " + _VERDICT_STYLE[report.verdict])
+    summary.append(f"  {m.path or '<in-memory model>'}  ")
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning",
+                                                                              "info")}
+    summary.append(
+        f"{m.nodes} nodes, {len(report.ops)} op types, opset "
+        + ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(m.opset_imports.items()))
+        + f" | {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+    )
+    parts: list[object] = [summary]
+    providers = list(report.placement)
+    if report.placement:
+        pt = Table(title="Predicted placement", title_justify="left", show_edge=False)
+        for col in ("provider", "nodes", "fallbacks", "partitions", "device copies"):
+            pt.add_column(col, justify="left" if col == "provider" else "right")
+        for p, s in report.placement.items():
+            pt.add_row(_short(p), str(s["predicted_nodes"]), str(len(s["fallback_nodes"])),
+                       str(s["partitions"]), str(s["device_copies"]))
+        parts.append(pt)
+    ops = Table(title="Ops", title_justify="left", show_edge=False)
+    for col in ("op", "domain", "count", "onnx"):
+        ops.add_column(col, justify="right" if col == "count" else "left")
+    for p in providers:
+        ops.add_column(_short(p))
+    for o in report.ops:
+        onnx_cell = o.onnx["status"] + (f" {o.onnx['since_version']}"
+                                        if o.onnx.get("since_version") else "")
+        cells = []
+        for p in providers:
+            st = o.providers.get(p, {}).get("status", "-")
+            cells.append(Text(st, style=_STATUS_STYLE.get(st, "")))
+        ops.add_row(o.op, o.domain or "ai.onnx", str(o.count),
+                    Text(onnx_cell, style="" if o.onnx["status"] == "ok" else "yellow"), *cells)
+    parts.append(ops)
+    if report.findings:
+        ft = Text()
+        ft.append("Findings\n", style="bold")
+        for f in report.findings:
+            ft.append(f"{f.severity:<8}", style=_SEV_STYLE[f.severity])
+            ft.append(f"{f.id}  ", style="bold")
+            ft.append(f"{f.message}\n")
+            if f.nodes:
+                shown = ", ".join(f.nodes[:max_nodes])
+                more = f" (+{len(f.nodes) - max_nodes} more)" if len(f.nodes) > max_nodes else ""
+                ft.append(f"          nodes: {shown}{more}\n", style="dim")
+            if f.location:
+                ft.append(f"          at: {f.location}\n", style="dim")
+            for fix in f.fixes:
+                d = fix.to_dict()
+                detail = {"opset": f"use opset >= {d.get('min')}",
+                          "rewrite": f"apply rewrite {d.get('rule')}",
+                          "source": str(d.get("hint"))}[fix.kind]
+                ft.append(f"          fix: {detail}\n", style="green")
+        parts.append(ft)
+    else:
+        parts.append(Text("No findings.", style="green"))
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def render_text(report: Report, width: int | None = None, color: bool | None = None) -> str:
+    """Render to a string (for -o FILE and tests); the CLI prints to the terminal directly."""
+    console = Console(record=True, width=width or 120, force_terminal=color, no_color=not color,
+                      file=io.StringIO())
+    console.print(build_renderable(report))
+    return console.export_text(styles=bool(color))

@@ -1,0 +1,218 @@
+"""Build the Inventory of an ONNX model: every node with its resolved version and element types.
+
+Types come from ONNX shape inference. Model-local functions are inlined first (with
+`onnx.inliner`), because ONNX Runtime inlines them too before it assigns kernels: the nodes that
+need kernels are the body nodes, with the types of each call site.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+
+import onnx
+import onnx.inliner
+import onnx.shape_inference
+
+from analyzer.inventory import Inventory, NodeRecord
+from analyzer.sources.onnx_types import shape_of, type_string
+from opsets.tables import SchemaTable, load_schemas
+
+
+@dataclass
+class PreparedModel:
+    """The model as the checks see it: local functions inlined, shapes and types inferred."""
+
+    model: onnx.ModelProto
+    inference_errors: list[str] = field(default_factory=list)
+    inlined_functions: list[str] = field(default_factory=list)
+    local_functions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _tag_function_bodies(model: onnx.ModelProto) -> list[str]:
+    """Name each function body node "<domain>.<fn>::<node>" so inlined copies say where they came
+    from (the inliner keeps a body node's name and appends "__<call counter>")."""
+    names = []
+    for fn in model.functions:
+        qual = f"{fn.domain}.{fn.name}" if fn.domain else fn.name
+        names.append(qual)
+        for i, node in enumerate(fn.node):
+            node.name = f"{qual}::{node.name or f'{node.op_type}_{i}'}"
+    return names
+
+
+def prepare(
+    model: onnx.ModelProto, path: str | os.PathLike[str] | None = None, *, over_2gb: bool = False
+) -> PreparedModel:
+    """Inline local functions and run strict shape inference, keeping its errors as values.
+
+    Strict inference plays the role of `check_model(full_check=True)`'s inference pass, so the
+    analyzer pays for inference once. When it fails, a lenient pass still gives the types it can.
+    """
+    inlined: list[str] = []
+    local = [(f.domain, f.name) for f in model.functions]
+    if model.functions:
+        model = onnx.ModelProto.FromString(model.SerializeToString())
+        inlined = _tag_function_bodies(model)
+        try:
+            model = onnx.inliner.inline_local_functions(model)
+        except Exception as exc:  # noqa: BLE001 - the inliner's errors are findings, not crashes
+            return PreparedModel(
+                model, [f"inlining local functions failed: {_first_line(exc)}"], [], local
+            )
+    if over_2gb and path is not None and not inlined:
+        return _prepare_by_path(model, str(path))
+    errors: list[str] = []
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except Exception as exc:  # noqa: BLE001 - onnx raises several types for bad graphs
+        errors.append(_first_line(exc))
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
+        except Exception as exc2:  # noqa: BLE001
+            errors.append(_first_line(exc2))
+            inferred = model
+    return PreparedModel(inferred, errors, inlined, local)
+
+
+def _prepare_by_path(model: onnx.ModelProto, path: str) -> PreparedModel:
+    """Path-based inference for models over protobuf's 2 GB limit (the weights stay on disk)."""
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "inferred.onnx")
+        try:
+            onnx.shape_inference.infer_shapes_path(path, out, check_type=True, strict_mode=True)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(_first_line(exc))
+            try:
+                onnx.shape_inference.infer_shapes_path(path, out)
+            except Exception as exc2:  # noqa: BLE001
+                errors.append(_first_line(exc2))
+                return PreparedModel(model, errors)
+        inferred = onnx.load(out, load_external_data=False)
+    return PreparedModel(inferred, errors)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # onnx prefixes "[ShapeInferenceError]" lines with context; keep the informative tail short.
+    msg = " ".join(lines[:3])
+    return msg if len(msg) <= 400 else msg[:397] + "..."
+
+
+def _value_types(graph: onnx.GraphProto, scope: dict[str, str | None]) -> dict[str, str | None]:
+    types = dict(scope)
+    for vi in graph.input:
+        types[vi.name] = type_string(vi.type)
+    for init in graph.initializer:
+        types.setdefault(init.name, _init_type(init))
+    for sp in graph.sparse_initializer:
+        types.setdefault(sp.values.name, _init_type(sp.values))
+    for vi in graph.value_info:
+        types[vi.name] = type_string(vi.type)
+    for vi in graph.output:
+        types[vi.name] = type_string(vi.type)
+    return types
+
+
+def _init_type(t: onnx.TensorProto) -> str | None:
+    from analyzer.sources.onnx_types import elem_type_name
+
+    name = elem_type_name(t.data_type)
+    return f"tensor({name})" if name else None
+
+
+def _count_parameters(graph: onnx.GraphProto) -> int:
+    total = 0
+    for init in graph.initializer:
+        n = 1
+        for d in init.dims:
+            n *= d
+        total += n
+    return total
+
+
+def build_inventory(
+    source: PreparedModel | onnx.ModelProto, schemas: SchemaTable | None = None
+) -> Inventory:
+    """Walk the main graph and every subgraph (breadth first, no recursion) into NodeRecords."""
+    prepared = source if isinstance(source, PreparedModel) else PreparedModel(source)
+    model = prepared.model
+    schemas = schemas or load_schemas()
+    functions = frozenset(prepared.inlined_functions)
+    opsets = {imp.domain or "": imp.version for imp in model.opset_import}
+    if "ai.onnx" in opsets and "" not in opsets:
+        opsets[""] = opsets.pop("ai.onnx")
+    resolved: dict[tuple[str, str], int | None] = {}
+    nodes: list[NodeRecord] = []
+    parameters = 0
+    queue: deque[tuple[onnx.GraphProto, str, dict[str, str | None]]] = deque(
+        [(model.graph, "main", {})]
+    )
+    while queue:
+        graph, label, scope = queue.popleft()
+        types = _value_types(graph, scope)
+        parameters += _count_parameters(graph)
+        for index, node in enumerate(graph.node):
+            domain = "" if node.domain == "ai.onnx" else node.domain
+            key = (domain, node.op_type)
+            if key not in resolved:
+                opset = opsets.get(domain)
+                schema = schemas.resolve(domain, node.op_type, opset) if opset else None
+                resolved[key] = schema.since_version if schema else None
+            name = node.name or f"{node.op_type}_{index}" + ("" if label == "main" else f"@{label}")
+            nodes.append(
+                NodeRecord(
+                    name=name,
+                    op=node.op_type,
+                    domain=domain,
+                    opset=opsets.get(domain),
+                    since_version=resolved[key],
+                    input_types=tuple(types.get(i) if i else None for i in node.input),
+                    output_types=tuple(types.get(o) if o else None for o in node.output),
+                    inputs=tuple(node.input),
+                    outputs=tuple(node.output),
+                    graph=label,
+                    location=_function_of(name, functions),
+                    proto=node,
+                )
+            )
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    queue.append((attr.g, f"{label}/{name}.{attr.name}", types))
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    for k, g in enumerate(attr.graphs):
+                        queue.append((g, f"{label}/{name}.{attr.name}[{k}]", types))
+    return Inventory(
+        framework="onnx",
+        nodes=nodes,
+        opset_imports=opsets,
+        ir_version=model.ir_version or None,
+        graph_inputs=_io(model.graph.input, {i.name for i in model.graph.initializer}),
+        graph_outputs=_io(model.graph.output, set()),
+        parameters=parameters,
+        local_functions=prepared.local_functions or [(f.domain, f.name) for f in model.functions],
+    )
+
+
+def _function_of(name: str, functions: frozenset[str]) -> str | None:
+    """Inlined body nodes carry "<domain>.<function>::..." (see _tag_function_bodies)."""
+    if functions and "::" in name:
+        qual = name.split("::", 1)[0]
+        if qual in functions:
+            return f"function {qual}"
+    return None
+
+
+def _io(
+    values: object, skip: set[str]
+) -> list[tuple[str, str | None, list[int | str | None] | None]]:
+    out = []
+    for vi in values:  # type: ignore[attr-defined]
+        if vi.name in skip:
+            continue
+        out.append((vi.name, type_string(vi.type), shape_of(vi.type)))
+    return out

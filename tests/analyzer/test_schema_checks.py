@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import analyzer
+from tests.conftest import parse
+
+
+def _ids(report):
+    return {f.id: f for f in report.findings}
+
+
+def test_unknown_default_domain_op_is_an_error_with_close_matches():
+    report = analyzer.analyze(parse(
+        """<ir_version: 9, opset_import: ["" : 17]>
+        g (float[2] x) => (float[2] y) { y = Relu6(x) }"""))
+    f = _ids(report)["SCH201"]
+    assert f.severity == "error" and f.op == "Relu6"
+    assert "Relu" in (f.fixes[0].hint or "")
+    assert report.verdict == "fail"
+
+
+def test_op_newer_than_the_opset_import_names_the_opset_that_has_it():
+    report = analyzer.analyze(parse(
+        """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[2] x) => (float[2] y) { y = HardSwish(x) }"""))
+    f = _ids(report)["SCH202"]
+    assert f.fixes[0].kind == "opset" and f.fixes[0].min == 14
+    op = next(o for o in report.ops if o.op == "HardSwish")
+    assert op.onnx["status"] == "needs_opset"
+
+
+def test_target_opset_flags_ops_that_do_not_exist_there():
+    model = parse(
+        """<ir_version: 10, opset_import: ["" : 20]>
+        g (float[2] x) => (float[2] y) { y = Gelu(x) }""")
+    assert "SCH202" not in _ids(analyzer.analyze(model))
+    f = _ids(analyzer.analyze(model, opset=18))["SCH202"]
+    assert f.fixes[0].min == 20
+
+
+def test_deprecated_op_is_a_warning_with_its_replacement():
+    report = analyzer.analyze(parse(
+        """<ir_version: 8, opset_import: ["" : 10]>
+        g (float[1,1,2,2] x, float[4] scales) => (float[1,1,4,4] y) { y = Upsample(x, scales) }"""))
+    f = _ids(report)["SCH203"]
+    assert f.severity == "warning"
+    assert f.fixes[0].hint == "use Resize instead"
+
+
+def test_custom_domain_without_schema_or_kernel_cannot_load():
+    report = analyzer.analyze(parse(
+        """<ir_version: 9, opset_import: ["" : 17, "acme.ops" : 1]>
+        g (float[2] x) => (float[2] y) { y = acme.ops.Frobnicate(x) }"""))
+    ids = _ids(report)
+    assert ids["SCH205"].severity == "warning"
+    assert ids["EP301"].severity == "error"
+    assert report.to_dict()["loadable"] is False
+
+
+def test_contrib_op_with_ort_kernel_is_not_flagged_as_unknown():
+    report = analyzer.analyze(parse(
+        """<ir_version: 9, opset_import: ["" : 17, "com.microsoft" : 1]>
+        g (float[2,4] x, float[4] bias) => (float[2,4] y) { y = com.microsoft.BiasGelu(x, bias) }"""))
+    ids = _ids(report)
+    assert "SCH205" not in ids and "SCH201" not in ids and "EP301" not in ids
+    op = report.ops[0]
+    assert op.providers["CPUExecutionProvider"]["status"] == "ok"
+
+
+def test_checker_failure_becomes_a_finding_not_a_crash():
+    model = parse(
+        """<ir_version: 9, opset_import: ["" : 17]>
+        g (float[2] x) => (float[2] y) { y = Relu(x) }""")
+    model.graph.node[0].input[0] = "missing_tensor"
+    report = analyzer.analyze(model)
+    assert "SCH204" in _ids(report)
+    assert report.verdict == "fail"

@@ -1,0 +1,126 @@
+"""The CLI as a user runs it: a real subprocess, real files, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+
+from analyzer.demo_model import build_demo_model
+from tests.conftest import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "analyzer.cli.main", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.onnx"
+    onnx.save_model(build_demo_model(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def failing_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("fail") / "relu_bf16.onnx"
+    onnx.save_model(parse("""<ir_version: 10, opset_import: ["" : 20]>
+        g (bfloat16[2,3] x) => (bfloat16[2,3] y) { y = Relu(x) }"""), path)
+    return path
+
+
+def test_json_output_is_the_report_and_exit_status_follows_the_verdict(demo_path):
+    res = cli("analyze", str(demo_path), "--providers", "cuda,cpu", "--format", "json")
+    data = json.loads(res.stdout)
+    assert data["schema"] == "onnx-preflight/report/1"
+    assert data["verdict"] == "warn"
+    assert res.returncode == 0, res.stderr
+    strict = cli("analyze", str(demo_path), "--providers", "cuda,cpu", "--format", "json",
+                 "--fail-on", "warning")
+    assert strict.returncode == 1
+
+
+def test_failing_model_exits_1_and_names_the_op(failing_path):
+    res = cli("analyze", str(failing_path))
+    assert res.returncode == 1
+    assert "EP301" in res.stdout and "Relu" in res.stdout
+
+
+def test_output_file_is_written_and_markdown_has_the_tables(demo_path, tmp_path):
+    out = tmp_path / "report.md"
+    res = cli("analyze", str(demo_path), "--providers", "cuda", "--format", "md", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert text.startswith("# onnx-preflight report")
+    assert "| LpNormalization |" in text
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temp files left
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "missing.onnx", "no such file"),
+        (lambda d: d, "directory"),
+        (lambda d: (d / "empty.onnx").write_bytes(b"") or d / "empty.onnx", "empty"),
+        (lambda d: (d / "noise.onnx").write_bytes(os.urandom(64) * 3) or d / "noise.onnx", ""),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_without_traceback(tmp_path, make, expected):
+    path = make(tmp_path)
+    res = cli("analyze", str(path), "-o", str(tmp_path / "out.json"), "--format", "json")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert str(path) in lines[0] and expected in lines[0]
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_usage_errors_exit_2(demo_path):
+    assert cli("analyze", str(demo_path), "--providers", "tpu").returncode == 2
+    assert cli("analyze", str(demo_path), "--opset", "0").returncode == 2
+    assert cli("analyze").returncode == 2
+
+
+def test_opsets_query_lists_versions_and_providers():
+    res = cli("opsets", "LayerNormalization", "--opset", "17", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["resolved"] == 17
+    assert set(data["providers"]) >= {"CPUExecutionProvider", "CUDAExecutionProvider"}
+    unknown = cli("opsets", "LayerNorm")
+    assert unknown.returncode == 2 and "LayerNormalization" in unknown.stderr
+
+
+def test_help_and_analyze_do_not_import_torch_or_tensorflow(demo_path):
+    code = (
+        "import sys; from analyzer.cli.main import main\n"
+        "try:\n    main(['analyze', sys.argv[1], '--format', 'json'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'tensorflow', 'tf2onnx') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-c", code, str(demo_path)], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert "HEAVY=\n" in res.stdout, res.stdout[-300:] + res.stderr[-300:]
+    helped = subprocess.run([sys.executable, "-m", "analyzer.cli.main", "--help"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert helped.returncode == 0 and "analyze" in helped.stdout
+
+
+def test_demo_writes_reports(tmp_path):
+    res = cli("demo", "-o", str(tmp_path / "demo"))
+    assert res.returncode == 0, res.stderr
+    data = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert data["placement"]["CUDAExecutionProvider"]["fallback_nodes"]
+    assert (tmp_path / "demo" / "report.md").exists()
