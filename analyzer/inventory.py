@@ -11,8 +11,8 @@ class NodeRecord:
     """One node of the model (main graph, a subgraph of If/Loop/Scan, or a local function).
 
     `since_version` is the schema version that the node resolves to at its graph's opset import
-    (None when no schema is known). Types are ONNX type strings such as "tensor(float)"; None
-    where an input is absent ("") or its type could not be inferred.
+    (None when no schema is known). Types are ONNX type strings such as "tensor(float)"; "" where
+    an optional argument is omitted, None where its type could not be inferred.
     """
 
     name: str

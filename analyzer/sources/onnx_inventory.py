@@ -18,6 +18,7 @@ import onnx.shape_inference
 
 from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import shape_of, type_string
+from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
 
 
@@ -171,8 +172,9 @@ def build_inventory(
                     domain=domain,
                     opset=opsets.get(domain),
                     since_version=resolved[key],
-                    input_types=tuple(types.get(i) if i else None for i in node.input),
-                    output_types=tuple(types.get(o) if o else None for o in node.output),
+                    # "" marks an omitted optional argument (ORT skips it); None an unknown type.
+                    input_types=tuple(types.get(i) if i else ABSENT for i in node.input),
+                    output_types=tuple(types.get(o) if o else ABSENT for o in node.output),
                     inputs=tuple(node.input),
                     outputs=tuple(node.output),
                     graph=label,

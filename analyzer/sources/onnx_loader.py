@@ -102,9 +102,15 @@ def _load_file(path: Path, max_file_bytes: int | None) -> LoadedModel:
         raise InputError(
             path,
             "FILE_TOO_LARGE",
-            f"file is {_human(size)} ({size} bytes), over the limit of {_human(max_file_bytes)} "
-            f"({max_file_bytes} bytes) set by max_file_bytes",
+            f"file is {_size(size)}, over the limit of {_size(max_file_bytes)} set by "
+            "max_file_bytes",
         )
+    if size >= PROTOBUF_LIMIT:
+        # Protobuf could not parse it anyway; name its format from the head instead of reading it.
+        other = _recognise_by_magic(path, _read_bytes(path, 16, exact_limit=True))
+        if other is not None:
+            raise InputError(path, "WRONG_FORMAT", other)
+        raise InputError(path, "PROTOBUF_TOO_LARGE", _too_large_message(size))
     data = _read_bytes(path, max_file_bytes)
     if not data:
         raise InputError(path, "EMPTY_FILE", "file is empty (0 bytes), not an ONNX model")
@@ -128,8 +134,8 @@ def _load_in_memory(model: onnx.ModelProto, max_file_bytes: int | None) -> Loade
         raise InputError(
             None,
             "FILE_TOO_LARGE",
-            f"in-memory model is {_human(size)} ({size} bytes) serialized, over the limit of "
-            f"{_human(max_file_bytes)} ({max_file_bytes} bytes) set by max_file_bytes",
+            f"in-memory model is {_size(size)} serialized, over the limit of "
+            f"{_size(max_file_bytes)} set by max_file_bytes",
         )
     _vet_model(None, model, model_dir=None)
     return LoadedModel(model=model, path=None, file_bytes=size, over_2gb=_over_2gb(size, 0))
@@ -160,25 +166,23 @@ def _stat_model_file(path: Path) -> int:
     return st.st_size
 
 
-def _read_bytes(path: Path, max_file_bytes: int | None) -> bytes:
-    """Read the whole file, bounded so that a file growing after stat cannot exceed the limit."""
-    limit = max_file_bytes
+def _read_bytes(path: Path, limit: int | None, *, exact_limit: bool = False) -> bytes:
+    """Read the file (or its first `limit` bytes), never more than the limit allows.
+
+    Reading one byte past the limit tells a file that grew after stat from one that fits.
+    """
     try:
         with path.open("rb") as handle:
-            data = handle.read() if limit is None else handle.read(limit + 1)
-    except PermissionError as exc:
+            if limit is None:
+                return handle.read()
+            data = handle.read(limit if exact_limit else limit + 1)
+    except OSError as exc:
         raise InputError(
             path, "UNREADABLE", f"cannot read the file ({exc.strerror or 'permission denied'})"
         ) from None
-    except OSError as exc:
+    if not exact_limit and len(data) > limit:
         raise InputError(
-            path, "UNREADABLE", f"cannot read the file ({exc.strerror or exc})"
-        ) from None
-    if limit is not None and len(data) > limit:
-        raise InputError(
-            path,
-            "FILE_TOO_LARGE",
-            f"file grew past the limit of {_human(limit)} ({limit} bytes) while being read",
+            path, "FILE_TOO_LARGE", f"file grew past the limit of {_size(limit)} while being read"
         )
     return data
 
@@ -264,13 +268,6 @@ def _parse_failure(path: Path, data: bytes, reason: str) -> InputError:
             "NESTING_TOO_DEEP",
             f"protobuf messages are nested deeper than the decoder allows (subgraph nesting "
             f"depth {depth}, limit {MAX_SUBGRAPH_DEPTH}); the file cannot be parsed",
-        )
-    if len(data) >= PROTOBUF_LIMIT:
-        return InputError(
-            path,
-            "PROTOBUF_TOO_LARGE",
-            f"file is {_human(len(data))}, over protobuf's 2 GiB limit for one message; save the "
-            "model with external data (onnx.save_model(..., save_as_external_data=True))",
         )
     guess = _recognise_loosely(path, data)
     if guess is not None:
@@ -899,7 +896,7 @@ def _resolve_data_file(
     if ".." in parts:
         raise InputError(path, "EXTERNAL_DATA_OUTSIDE_FOLDER", f"{where} leaves the model's folder")
     resolved = os.path.realpath(os.path.join(model_dir, location))
-    if os.path.commonpath([folder, resolved]) != folder or resolved == folder:
+    if os.path.commonpath([folder, resolved]) != folder:
         raise InputError(
             path,
             "EXTERNAL_DATA_OUTSIDE_FOLDER",
@@ -979,13 +976,20 @@ def _over_2gb(file_bytes: int, external_bytes: int) -> bool:
     return near_limit or file_bytes + external_bytes > PROTOBUF_LIMIT
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
+def _size(size: int) -> str:
+    """'100 bytes', or '1.2 KiB (1223 bytes)': readable, and exact for scripts."""
+    if size < 1024:
+        return f"{size} bytes"
+    exponent = min(int(math.log(size, 1024)), 4)
+    unit = ("bytes", "KiB", "MiB", "GiB", "TiB")[exponent]
+    return f"{size / 1024**exponent:.1f} {unit} ({size} bytes)"
+
+
+def _too_large_message(size: int) -> str:
+    return (
+        f"file is {_size(size)}, over protobuf's 2 GiB limit for one message; save the model "
+        "with external data (onnx.save_model(..., save_as_external_data=True))"
+    )
 
 
 def _short(text: str, limit: int = 160) -> str:

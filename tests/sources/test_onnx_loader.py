@@ -105,10 +105,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def expect_error(path: Path, code: str, *, folder: Path | None = None, **kwargs: int) -> str:
-    """Load, assert the code and that the line names the file and nothing changed; return it."""
-    watched = folder if folder is not None else (path.parent if path.parent.exists() else None)
-    before = snapshot(watched) if watched is not None else {}
+def expect_error(
+    path: Path, code: str, *, folder: Path | None = None, watch: bool = True, **kwargs: int
+) -> str:
+    """Load, assert the code and that the line names the file and nothing changed; return it.
+
+    `folder` is what to watch for changes (default: the file's folder); `watch=False` skips it.
+    """
+    watched = folder or path.parent
+    watched_exists = watch and watched.exists()
+    before = snapshot(watched) if watched_exists else {}
     with pytest.raises(InputError) as caught:
         load_onnx(path, **kwargs)
     error = caught.value
@@ -119,7 +125,7 @@ def expect_error(path: Path, code: str, *, folder: Path | None = None, **kwargs:
     assert line.endswith(f"[{code}]")
     assert "\n" not in line
     assert error.message[:1].islower(), line
-    if watched is not None:
+    if watched_exists:
         assert snapshot(watched) == before
     return error.message
 
@@ -268,7 +274,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path = write(tmp_path / "model.onnx", make_model())
     path.chmod(0)
     try:
-        assert "permission" in expect_error(path, "UNREADABLE", folder=None).lower()
+        assert "permission" in expect_error(path, "UNREADABLE", watch=False).lower()
     finally:
         path.chmod(0o644)
 
@@ -591,9 +597,7 @@ def _onnx_test_models() -> list[Path]:
     return sorted(found)
 
 
-@pytest.mark.parametrize(
-    "path", _onnx_test_models(), ids=lambda p: str(p.relative_to(TEST_DATA))
-)
+@pytest.mark.parametrize("path", _onnx_test_models(), ids=lambda p: str(p.relative_to(TEST_DATA)))
 def test_onnx_backend_test_models_load(path: Path) -> None:
     loaded = load_onnx(path)
     assert loaded.model.HasField("graph")
@@ -625,3 +629,38 @@ def test_onnx_node_test_models_load(tmp_path: Path) -> None:
             failures.append(exc.one_line())
     assert count > 1000
     assert failures == []
+
+
+def test_file_over_protobufs_limit_is_refused_unread(tmp_path: Path) -> None:
+    """A 3 GiB sparse file: refused from its size after reading 16 bytes, not 3 GiB."""
+    path = tmp_path / "model.onnx"
+    with path.open("wb") as handle:
+        handle.truncate(3 * 2**30)
+    message = expect_error(path, "PROTOBUF_TOO_LARGE", watch=False)
+    assert "2 GiB limit" in message
+    assert "save_as_external_data=True" in message
+
+
+def test_function_without_default_domain_import(tmp_path: Path) -> None:
+    model = make_model()
+    function = helper.make_function(
+        "com.example",
+        "Double",
+        ["x"],
+        ["y"],
+        [helper.make_node("Add", ["x", "x"], ["y"])],
+        [helper.make_opsetid("com.other", 1)],
+    )
+    model.functions.append(function)
+    model.opset_import.add(domain="com.example", version=1)
+    path = write(tmp_path / "model.onnx", model)
+    message = expect_error(path, "OPSET_MISSING")
+    assert "local function 'com.example:Double'" in message
+
+
+def test_opset_imported_twice_at_different_versions(tmp_path: Path) -> None:
+    model = make_model(opset=17)
+    model.opset_import.add(domain="ai.onnx", version=13)  # "ai.onnx" is the default domain
+    path = write(tmp_path / "model.onnx", model)
+    message = expect_error(path, "OPSET_DUPLICATE")
+    assert "twice, at versions 17 and 13" in message
