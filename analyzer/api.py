@@ -18,7 +18,6 @@ from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.inventory import Inventory
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.onnx_inventory import build_inventory, prepare
-
 from opsets.tables import SchemaTable, load_kernels, load_schemas, normalize_provider
 
 TOOL_NAME = "onnx-preflight"
@@ -124,7 +123,9 @@ def _op_entries(
         assigned, how = None, "unchecked"
         if nodes is not None:
             np_ = nodes[i]
-            providers = {p: {"status": s.status, "reason": s.reason} for p, s in np_.statuses.items()}
+            providers = {
+                p: {"status": s.status, "reason": s.reason} for p, s in np_.statuses.items()
+            }
             assigned, how = np_.provider, np_.how
         by_key[record.key].append(
             NodeDetail(record.name, record.since_version, list(record.input_types), record.graph,

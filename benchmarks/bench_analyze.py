@@ -181,30 +181,45 @@ def build_model(n_nodes: int, *, lp_every: int = 64, fp16_every: int = 4) -> Any
     return model
 
 
-def write_model(n_nodes: int, folder: Path, verify: bool) -> tuple[Path, dict[str, Any]]:
-    """Build, optionally full-check, and save the model; return its path and facts about it."""
+def build_child(n_nodes: int, path: str, verify: bool) -> None:
+    """Build, optionally full-check, and save the model; print facts about it as JSON.
+
+    Runs in its own process so that the parent stays small: Linux carries ru_maxrss over fork
+    and exec, so a parent that had held a 100k-node model would give every measuring child a
+    peak RSS floor of its own size and hide the child's real peak.
+    """
     import onnx
     import onnx.checker
 
     t0 = time.perf_counter()
     model = build_model(n_nodes)
-    built = time.perf_counter() - t0
-    facts: dict[str, Any] = {"build_s": round(built, 3)}
+    facts: dict[str, Any] = {"build_s": round(time.perf_counter() - t0, 3)}
     if verify:
         t0 = time.perf_counter()
         onnx.checker.check_model(model, full_check=True)
         facts["full_check_s"] = round(time.perf_counter() - t0, 3)
-    path = folder / f"bench_{n_nodes}.onnx"
-    onnx.save_model(model, str(path))
+    onnx.save_model(model, path)
     ops: dict[str, int] = {}
     for node in model.graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
     facts.update(
-        file_mib=round(path.stat().st_size / 2**20, 2),
+        file_mib=round(os.path.getsize(path) / 2**20, 2),
         initializers=len(model.graph.initializer),
         ops=dict(sorted(ops.items())),
     )
-    return path, facts
+    print(json.dumps(facts))
+
+
+def write_model(n_nodes: int, folder: Path, verify: bool) -> tuple[Path, dict[str, Any]]:
+    """Build the model in a child process; return its path and facts about it."""
+    path = folder / f"bench_{n_nodes}.onnx"
+    command = [sys.executable, str(Path(__file__).resolve()), "--_build", str(n_nodes), str(path)]
+    if not verify:
+        command.append("--no-verify")
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"building the {n_nodes}-node model failed:\n{proc.stderr}")
+    return path, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------------------------------
@@ -217,6 +232,18 @@ def _peak_kib() -> int:
     # Linux reports ru_maxrss in KiB (macOS in bytes).
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def _vmhwm_kib() -> int | None:
+    """Linux's own high-water mark of this process's memory (reset by exec), a cross-check."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def child(case: str, path: str) -> None:
@@ -237,13 +264,15 @@ def child(case: str, path: str) -> None:
         def run() -> object:
             return analyze(path, providers=providers)
 
-    base = _peak_kib()
+    base, hwm_base = _peak_kib(), _vmhwm_kib()
     t0 = time.perf_counter()
     result = run()
     seconds = time.perf_counter() - t0
-    peak = _peak_kib()
+    peak, hwm = _peak_kib(), _vmhwm_kib()
     out: dict[str, Any] = {"seconds": seconds, "peak_mib": (peak - base) / 1024,
                            "baseline_mib": base / 1024}
+    if hwm is not None and hwm_base is not None:
+        out["vmhwm_peak_mib"] = (hwm - hwm_base) / 1024
     if case != "a":
         report: Any = result
         out["findings"] = sorted({f.id for f in report.findings})
@@ -273,6 +302,8 @@ def measure(case: str, path: Path, repeat: int) -> dict[str, Any]:
         "peak_mib_median": statistics.median(mibs),
         "baseline_mib": runs[0]["baseline_mib"],
     }
+    if "vmhwm_peak_mib" in runs[0]:
+        out["vmhwm_peak_mib"] = min(r["vmhwm_peak_mib"] for r in runs)
     for key in ("findings", "nodes"):
         if key in runs[0]:
             out[key] = runs[0][key]
@@ -392,7 +423,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the models to DIR and keep them (default: a temp folder)")
     parser.add_argument("--_child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--_profile", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--_build", nargs=2, metavar=("NODES", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args._build:
+        build_child(int(args._build[0]), args._build[1], verify=not args.no_verify)
+        return 0
 
     if args._child:
         child(*args._child)

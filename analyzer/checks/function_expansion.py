@@ -10,6 +10,8 @@ own inliner (which substitutes attribute references), and infers the body's type
 
 from __future__ import annotations
 
+from typing import Any
+
 import onnx
 import onnx.defs
 import onnx.inliner
@@ -25,7 +27,8 @@ def can_expand(op: str, domain: str, since_version: int) -> bool:
     plain body is looked up at the node's since_version, not at the model's opset: Relu-14,
     whose body is defined from opset 18, is therefore never inlined."""
     try:
-        schema = onnx.defs.get_schema(op, since_version, domain)
+        # Any: onnx's type stubs omit the function-body accessors that OpSchema has at runtime.
+        schema: Any = onnx.defs.get_schema(op, since_version, domain)
     except onnx.defs.SchemaError:
         return False
     if schema.has_context_dependent_function:
@@ -39,12 +42,12 @@ def _type_proto(type_str: str | None) -> onnx.TypeProto | None:
     if type_str is None or not type_str.startswith("tensor("):
         return None
     elem = type_str[7:-1].upper()
-    if elem not in onnx.TensorProto.DataType.keys():
+    if elem not in onnx.TensorProto.DataType.keys():  # noqa: SIM118 - an enum wrapper, not a dict
         return None
     return onnx.helper.make_tensor_type_proto(onnx.TensorProto.DataType.Value(elem), None)
 
 
-def _with_defaults(node: onnx.NodeProto, schema: onnx.defs.OpSchema) -> onnx.NodeProto:
+def _with_defaults(node: onnx.NodeProto, schema: Any) -> onnx.NodeProto:
     """Copy of the node with schema default attributes filled in, as ORT does before building a
     context-dependent body (the builders read attributes from the node)."""
     out = onnx.NodeProto()
@@ -68,7 +71,7 @@ def expand(record: NodeRecord, opset_imports: dict[str, int]) -> list[NodeRecord
         return None
     version = record.since_version
     try:
-        schema = onnx.defs.get_schema(record.op, version, record.domain)
+        schema: Any = onnx.defs.get_schema(record.op, version, record.domain)
     except onnx.defs.SchemaError:
         return None
     node = _with_defaults(record.proto, schema)
@@ -100,7 +103,7 @@ def expand(record: NodeRecord, opset_imports: dict[str, int]) -> list[NodeRecord
     call = onnx.NodeProto()
     call.CopyFrom(node)
     call.domain = _EXPAND_DOMAIN
-    inputs = []
+    inputs: list[onnx.ValueInfoProto] = []
     for name, tp in zip(node.input, input_types, strict=False):
         if name and not any(v.name == name for v in inputs):
             inputs.append(onnx.helper.make_value_info(name, tp or onnx.TypeProto()))

@@ -3,7 +3,8 @@
 ORT's StringNormalizer kernel builds a C++ std::locale from its `locale` attribute when the
 session is created, whenever it changes case or compares case-insensitively (measured on the
 onnx package's strnorm test models: the NONE + case-sensitive ones load without the locale);
-if the operating system lacks that locale, session creation fails although a kernel exists. We check the locale on this host with glibc's newlocale (through ctypes,
+if the operating system lacks that locale, session creation fails although a kernel exists.
+We check the locale on this host with glibc's newlocale (through ctypes,
 so the process locale is never changed) and say so either way.
 """
 

@@ -166,7 +166,9 @@ class _Predictor:
             # ORT turns Constant nodes into initializers when it loads the graph: no kernel runs.
             ok = ProviderStatus("ok", "folded into an initializer when ORT loads the graph")
             return NodePlacement(node, None, "constant", {p: ok for p in self.providers})
-        matches = {p: self.match(p, node, node.input_types, node.output_types) for p in self.providers}
+        matches = {
+            p: self.match(p, node, node.input_types, node.output_types) for p in self.providers
+        }
         chosen = next((p for p in self.providers if matches[p].ok), None)
         if chosen is not None:
             type_checked = matches[chosen].type_checked

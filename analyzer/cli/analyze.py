@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.errors import InputError
 
     if args.opset is not None and args.opset < 1:
-        raise InputError(None, "USAGE", f"--opset must be a positive opset version, got {args.opset}")
+        raise InputError(None, "USAGE",
+                         f"--opset must be a positive opset version, got {args.opset}")
     providers = parse_providers(args.providers)
     report = analyze(args.model, opset=args.opset, providers=providers,
                      max_file_bytes=args.max_file_size)

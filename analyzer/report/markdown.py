@@ -30,7 +30,8 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
     ]
     providers = list(report.placement)
     if report.placement:
-        lines += ["## Placement", "", "| provider | nodes | fallbacks | partitions | device copies |",
+        lines += ["## Placement", "",
+                  "| provider | nodes | fallbacks | partitions | device copies |",
                   "|---|---:|---:|---:|---:|"]
         for p, s in report.placement.items():
             lines.append(f"| {_short(p)} | {s['predicted_nodes']} | {len(s['fallback_nodes'])} "
@@ -49,7 +50,8 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
             lines.append(f"  - location: `{f.location}`")
         for fix in f.fixes:
             d = fix.to_dict()
-            detail = {"opset": f"use opset >= {d.get('min')}", "rewrite": f"rewrite `{d.get('rule')}`",
+            detail = {"opset": f"use opset >= {d.get('min')}",
+                      "rewrite": f"rewrite `{d.get('rule')}`",
                       "source": str(d.get("hint"))}[fix.kind]
             lines.append(f"  - fix: {_cell(detail)}")
     lines += ["", "## Ops", ""]

@@ -59,7 +59,9 @@ def test_custom_domain_without_schema_or_kernel_cannot_load():
 def test_contrib_op_with_ort_kernel_is_not_flagged_as_unknown():
     report = analyzer.analyze(parse(
         """<ir_version: 9, opset_import: ["" : 17, "com.microsoft" : 1]>
-        g (float[2,4] x, float[4] bias) => (float[2,4] y) { y = com.microsoft.BiasGelu(x, bias) }"""))
+        g (float[2,4] x, float[4] bias) => (float[2,4] y) {
+            y = com.microsoft.BiasGelu(x, bias)
+        }"""))
     ids = _ids(report)
     assert "SCH205" not in ids and "SCH201" not in ids and "EP301" not in ids
     op = report.ops[0]
