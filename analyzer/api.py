@@ -65,7 +65,9 @@ def analyze(
     prepared = prepare(loaded.model, loaded.path, over_2gb=loaded.over_2gb)
     inventory = build_inventory(prepared, schemas)
     findings: list[Finding] = []
-    findings += check_structure(loaded.model)
+    findings += check_structure(
+        loaded.model, str(loaded.path) if loaded.external_data and loaded.path else None
+    )
     findings += check_inference(prepared.inference_errors)
     findings += check_schemas(inventory, schemas, kernels, target_opset=opset)
     findings += check_host(inventory)

@@ -218,8 +218,9 @@ def op_specs(domains: tuple[str, ...] = DOMAINS) -> list[OpSpec]:
     return sorted(specs, key=lambda s: (s.domain, s.op, s.since_version))
 
 
-def model_opsets(spec: OpSpec, next_since: int | None) -> list[int]:
-    """The opsets at which this schema version is current, first and last, within OPSET_RANGE."""
+def model_opsets(spec: OpSpec, next_since: int | None, every: bool = True) -> list[int]:
+    """The opsets within OPSET_RANGE at which this schema version is current: all of them (the
+    function body ORT inlines depends on the model's opset), or the first and the last."""
     if spec.domain != "":
         return [spec.since_version]
     lo, hi = OPSET_RANGE
@@ -229,7 +230,7 @@ def model_opsets(spec: OpSpec, next_since: int | None) -> list[int]:
     last = min((next_since - 1) if next_since else hi, hi)
     if first > last:
         return []
-    return sorted({first, last})
+    return list(range(first, last + 1)) if every else sorted({first, last})
 
 
 # ---------------------------------------------------------------------------------------------

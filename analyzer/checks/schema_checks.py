@@ -113,10 +113,14 @@ def _unknown(
     ]
 
 
-def check_structure(model: onnx.ModelProto) -> list[Finding]:
-    """SCH204: onnx.checker's structural check (types are covered by strict inference)."""
+def check_structure(model: onnx.ModelProto, path: str | None = None) -> list[Finding]:
+    """SCH204: onnx.checker's structural check (types are covered by strict inference).
+
+    With external data the checker must be given the file's path: on a ModelProto it resolves
+    external locations against the current directory. The proto it re-reads is small (the
+    weights stay on disk), and the loader has already confined the locations to the folder."""
     try:
-        onnx.checker.check_model(model, full_check=False)
+        onnx.checker.check_model(path if path is not None else model, full_check=False)
     except (onnx.checker.ValidationError, ValueError) as exc:
         first = " ".join(str(exc).strip().splitlines()[:2])
         return [Finding("SCH204", "error", f"onnx.checker: {first[:400]}")]

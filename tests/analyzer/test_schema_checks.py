@@ -76,3 +76,21 @@ def test_checker_failure_becomes_a_finding_not_a_crash():
     report = analyzer.analyze(model)
     assert "SCH204" in _ids(report)
     assert report.verdict == "fail"
+
+
+def test_model_with_external_data_checks_clean_from_any_directory(tmp_path, monkeypatch):
+    import numpy as np
+    import onnx
+    import onnx.numpy_helper
+
+    model = parse("""<ir_version: 9, opset_import: ["" : 17]>
+        g (float[2,3] x) => (float[2,4] y) { y = MatMul(x, w) }""")
+    model.graph.initializer.append(
+        onnx.numpy_helper.from_array(np.ones((3, 4), np.float32), "w"))
+    (tmp_path / "m").mkdir()
+    onnx.save_model(model, tmp_path / "m" / "m.onnx", save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="w.bin", size_threshold=0)
+    monkeypatch.chdir(tmp_path)
+    report = analyzer.analyze(tmp_path / "m" / "m.onnx")
+    assert report.findings == []
+    assert report.model.parameters == 12
