@@ -147,47 +147,59 @@ def build_inventory(
     opsets = {imp.domain or "": imp.version for imp in model.opset_import}
     if "ai.onnx" in opsets and "" not in opsets:
         opsets[""] = opsets.pop("ai.onnx")
-    resolved: dict[tuple[str, str], int | None] = {}
+    resolved: dict[tuple[str, str], tuple[int | None, int | None]] = {}
     nodes: list[NodeRecord] = []
+    append = nodes.append
     parameters = 0
     queue: deque[tuple[onnx.GraphProto, str, dict[str, str | None]]] = deque(
         [(model.graph, "main", {})]
     )
+    # The loop below runs once per node of models with 100k+ nodes: it reads each repeated
+    # field once (every read builds new Python strings) and caches the version per op.
     while queue:
         graph, label, scope = queue.popleft()
         types = _value_types(graph, scope)
+        types[""] = ABSENT  # an omitted optional argument, which ORT skips; None is "unknown"
+        get = types.get
         parameters += _count_parameters(graph)
+        suffix = "" if label == "main" else f"@{label}"
         for index, node in enumerate(graph.node):
-            domain = "" if node.domain == "ai.onnx" else node.domain
-            key = (domain, node.op_type)
-            if key not in resolved:
+            op = node.op_type
+            domain = node.domain
+            if domain == "ai.onnx":
+                domain = ""
+            key = (domain, op)
+            versions = resolved.get(key)
+            if versions is None:
                 opset = opsets.get(domain)
-                schema = schemas.resolve(domain, node.op_type, opset) if opset else None
-                resolved[key] = schema.since_version if schema else None
-            name = node.name or f"{node.op_type}_{index}" + ("" if label == "main" else f"@{label}")
-            nodes.append(
+                schema = schemas.resolve(domain, op, opset) if opset else None
+                versions = resolved[key] = (opset, schema.since_version if schema else None)
+            inputs = tuple(node.input)
+            outputs = tuple(node.output)
+            name = node.name or f"{op}_{index}{suffix}"
+            append(
                 NodeRecord(
-                    name=name,
-                    op=node.op_type,
-                    domain=domain,
-                    opset=opsets.get(domain),
-                    since_version=resolved[key],
-                    # "" marks an omitted optional argument (ORT skips it); None an unknown type.
-                    input_types=tuple(types.get(i) if i else ABSENT for i in node.input),
-                    output_types=tuple(types.get(o) if o else ABSENT for o in node.output),
-                    inputs=tuple(node.input),
-                    outputs=tuple(node.output),
-                    graph=label,
-                    location=_function_of(name, functions),
-                    proto=node,
+                    name,
+                    op,
+                    domain,
+                    versions[0],
+                    versions[1],
+                    tuple(map(get, inputs)),
+                    tuple(map(get, outputs)),
+                    inputs,
+                    outputs,
+                    label,
+                    _function_of(name, functions) if functions else None,
+                    node,
                 )
             )
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    queue.append((attr.g, f"{label}/{name}.{attr.name}", types))
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    for k, g in enumerate(attr.graphs):
-                        queue.append((g, f"{label}/{name}.{attr.name}[{k}]", types))
+            if len(node.attribute):
+                for attr in node.attribute:
+                    if attr.type == onnx.AttributeProto.GRAPH:
+                        queue.append((attr.g, f"{label}/{name}.{attr.name}", types))
+                    elif attr.type == onnx.AttributeProto.GRAPHS:
+                        for k, g in enumerate(attr.graphs):
+                            queue.append((g, f"{label}/{name}.{attr.name}[{k}]", types))
     return Inventory(
         framework="onnx",
         nodes=nodes,

@@ -674,6 +674,10 @@ def _check_default_domain(
         )
 
 
+def _node_label(node: onnx.NodeProto) -> str:
+    return f"{node.op_type} '{node.name}'" if node.name else node.op_type
+
+
 def _normalise_domain(domain: str) -> str:
     return "" if domain == "ai.onnx" else domain
 
@@ -717,13 +721,29 @@ def _survey(path: Path | None, model: onnx.ModelProto) -> _Survey:
         body, depth, scope, where = stack.pop()
         if isinstance(body, onnx.GraphProto):
             _collect_graph_tensors(body, where, survey)
+        # Once per node of models with 100k+ nodes: labels for messages are built only for nodes
+        # that have attributes worth a look, and default-domain uses are counted per body.
+        default_count, default_example = 0, ""
         for node in body.node:
-            node_label = f"{node.op_type} '{node.name}'" if node.name else node.op_type
-            if _normalise_domain(node.domain) == "":
-                count, example = survey.default_uses.get(scope, (0, node_label))
-                survey.default_uses[scope] = (count + 1, example)
+            if node.domain in ("", "ai.onnx"):
+                if not default_count:
+                    default_example = _node_label(node)
+                default_count += 1
+            if not len(node.attribute):
+                continue
             for attr in node.attribute:
-                _collect_attribute_tensors(attr, f"attribute '{attr.name}' of {node_label}", survey)
+                has_tensors = (attr.HasField("t") or len(attr.tensors)
+                               or attr.HasField("sparse_tensor") or len(attr.sparse_tensors))
+                has_graphs = attr.HasField("g") or len(attr.graphs)
+                if not (has_tensors or has_graphs):
+                    continue
+                node_label = _node_label(node)
+                if has_tensors:
+                    _collect_attribute_tensors(
+                        attr, f"attribute '{attr.name}' of {node_label}", survey
+                    )
+                if not has_graphs:
+                    continue
                 subgraphs = list(attr.graphs)
                 if attr.HasField("g"):
                     subgraphs.insert(0, attr.g)
@@ -732,6 +752,9 @@ def _survey(path: Path | None, model: onnx.ModelProto) -> _Survey:
                         deepest, deepest_at = depth + 1, f"attribute '{attr.name}' of {node_label}"
                     sub_where = f"subgraph '{sub.name}' of {node_label}"
                     stack.append((sub, depth + 1, scope, sub_where))
+        if default_count:
+            count, example = survey.default_uses.get(scope, (0, default_example))
+            survey.default_uses[scope] = (count + default_count, example)
     if deepest > MAX_SUBGRAPH_DEPTH:
         raise InputError(
             path,
