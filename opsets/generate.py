@@ -17,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from opsets.onnx_schemas import build_schema_table
+from opsets.ort_inlining import INLINING_PATH, build_inlining_table
 from opsets.ort_kernels import OPERATOR_KERNELS_MD, build_kernel_table
 
 DATA_DIR = Path(__file__).parent / "data"
 SCHEMAS_JSON = DATA_DIR / "onnx_schemas.json"
 KERNELS_JSON = DATA_DIR / "ort_kernels.json"
+INLINING_JSON = INLINING_PATH
 
 #: Nesting depth below which containers get one entry per line (deeper ones are compact):
 #: schemas: root > schemas > domain > op > [version records]; kernels: one more level (provider).
 SCHEMAS_EXPAND_DEPTH = 4
 KERNELS_EXPAND_DEPTH = 5
+#: inlining: root > functions > domain > op > record fields (each field a line).
+INLINING_EXPAND_DEPTH = 5
 
 
 def dumps_diffable(obj: Any, expand_depth: int, _depth: int = 0) -> str:
@@ -62,6 +66,7 @@ def build_tables(md_path: Path = OPERATOR_KERNELS_MD) -> dict[str, dict[str, Any
     return {
         SCHEMAS_JSON.name: build_schema_table(),
         KERNELS_JSON.name: build_kernel_table(md_path),
+        INLINING_JSON.name: build_inlining_table(),
     }
 
 
@@ -93,8 +98,12 @@ def write_tables(
     out_dir: Path = DATA_DIR,
     today: Callable[[], datetime.date] = datetime.date.today,
 ) -> list[Path]:
-    """Generate and write both tables; returns the paths written."""
-    depth = {SCHEMAS_JSON.name: SCHEMAS_EXPAND_DEPTH, KERNELS_JSON.name: KERNELS_EXPAND_DEPTH}
+    """Generate and write every table; returns the paths written."""
+    depth = {
+        SCHEMAS_JSON.name: SCHEMAS_EXPAND_DEPTH,
+        KERNELS_JSON.name: KERNELS_EXPAND_DEPTH,
+        INLINING_JSON.name: INLINING_EXPAND_DEPTH,
+    }
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in build_tables().items():

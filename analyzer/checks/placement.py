@@ -5,10 +5,14 @@ The prediction follows what ORT does when it creates a session, in this order:
    the node's resolved since_version AND its input/output types, as KernelRegistry does).
    CPUExecutionProvider is always appended when absent, as ORT does.
 2. A node that no provider claimed and whose schema has a function body is inlined, and its body
-   nodes are partitioned in turn (`function_expansion`).
+   nodes are partitioned in turn (`function_expansion`: which body ORT takes depends on the
+   model's opset; contrib bodies that only onnxruntime defines come from a measured table). A
+   body whose nodes disagree on a type fails the session.
 3. InsertCastTransformer: a node still unclaimed with a float16 input is wrapped in Casts and run
    in float32 on CPU, if CPU has a float32 kernel.
 4. Anything left has no kernel: session creation fails ("Could not find an implementation").
+   So does a value of an element type no ORT kernel takes (complex64, ...): ORT registers no
+   data type for it and cannot load the model.
 
 Partitions are maximal groups of connected nodes on one provider; device copies are the tensors
 that cross from one device to another between nodes (the Memcpy nodes ORT inserts).
@@ -16,14 +20,16 @@ that cross from one device to another between nodes (the Memcpy nodes ORT insert
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from analyzer.checks.function_expansion import can_expand, expand
+from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
 from analyzer.inventory import Inventory, NodeRecord
 from opsets.query import KernelMatch, match_kernel
-from opsets.tables import SchemaTable, SchemaVersion, load_schemas
+from opsets.tables import SchemaTable, SchemaVersion, load_kernels, load_schemas
 
 CPU = "CPUExecutionProvider"
 MAX_EXPANSION_DEPTH = 4
@@ -162,6 +168,15 @@ class _Predictor:
         return hit
 
     def place(self, node: NodeRecord, depth: int = 0) -> NodePlacement:
+        unheld = _unheld_types(node)
+        if unheld:
+            reason = (
+                f"ORT has no data type for {', '.join(unheld)} (no kernel of any provider takes "
+                "it): a model that holds such a value fails to load"
+            )
+            return NodePlacement(
+                node, None, "none", {p: ProviderStatus("none", reason) for p in self.providers}
+            )
         if node.op == "Constant" and node.domain == "":
             # ORT turns Constant nodes into initializers when it loads the graph: no kernel runs.
             ok = ProviderStatus("ok", "folded into an initializer when ORT loads the graph")
@@ -198,9 +213,19 @@ class _Predictor:
     ) -> NodePlacement | None:
         if depth >= MAX_EXPANSION_DEPTH or node.opset is None:
             return None
-        if node.since_version is None or not can_expand(node.op, node.domain, node.since_version):
+        if node.since_version is None or not can_expand(
+            node.op, node.domain, node.since_version, self.opsets.get(""), node
+        ):
             return None
-        body_nodes = expand(node, self.opsets)
+        try:
+            body_nodes = expand(node, self.opsets)
+        except IllTypedBody as exc:
+            reason = (
+                f"no {node.op}-{node.since_version} kernel; ORT inlines its function body, whose "
+                f"{exc} for these inputs: session creation fails"
+            )
+            failed = {p: ProviderStatus("none", reason) for p in self.providers}
+            return NodePlacement(node, None, "none", failed, note=reason)
         if not body_nodes:
             return None
         body = [self.place(b, depth + 1) for b in body_nodes]
@@ -237,6 +262,39 @@ class _Predictor:
             for p in self.providers
         }
         return NodePlacement(node, CPU, "cast", statuses, note=note)
+
+
+_TENSOR_ELEMENT = re.compile(r"tensor\((\w+)\)")
+
+
+@functools.lru_cache(maxsize=1)
+def _held_element_types() -> frozenset[str]:
+    """Element types ORT can hold: it registers an MLDataType only for the types its kernels use,
+    and loading a model with any other (complex64, complex128, float6e2m3, ...) fails with
+    "MLDataType for: tensor(complex64) is not currently registered or supported". Measured on
+    onnxruntime 1.32: a Constant of each ONNX type loads exactly when some kernel in the table
+    accepts the type."""
+    table = load_kernels()
+    return frozenset(
+        element
+        for p in table.providers()
+        for d in table.domains(p)
+        for op in table.ops(p, d)
+        for k in table.kernels(p, d, op)
+        for types in k.type_constraints.values()
+        for t in types
+        for element in _TENSOR_ELEMENT.findall(t)
+    )
+
+
+def _unheld_types(node: NodeRecord) -> tuple[str, ...]:
+    return _unheld((*node.input_types, *node.output_types))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unheld(types: tuple[str | None, ...]) -> tuple[str, ...]:
+    found = {element for t in types if t for element in _TENSOR_ELEMENT.findall(t)}
+    return tuple(sorted(found - _held_element_types()))
 
 
 def _fp16_to_fp32(type_str: str | None) -> str | None:
