@@ -141,15 +141,20 @@ def _op_entries(
     nodes = placement.nodes if placement else None
     # Nodes with the same statuses share one dict: most nodes of a large model agree.
     shared: dict[tuple[tuple[str, str, str], ...], dict[str, dict[str, str]]] = {}
+    by_id: dict[int, dict[str, dict[str, str]]] = {}  # placement shares statuses between nodes
     for i, record in enumerate(inventory.nodes):
         providers: dict[str, dict[str, str]] = {}
         assigned, how = None, "unchecked"
         if nodes is not None:
             np_ = nodes[i]
-            sig = tuple((p, s.status, s.reason) for p, s in np_.statuses.items())
-            providers = shared.get(sig) or shared.setdefault(
-                sig, {p: {"status": st, "reason": r} for p, st, r in sig}
-            )
+            statuses = np_.statuses
+            providers = by_id.get(id(statuses), {})
+            if not providers:
+                sig = tuple((p, s.status, s.reason) for p, s in statuses.items())
+                providers = shared.get(sig) or shared.setdefault(
+                    sig, {p: {"status": st, "reason": r} for p, st, r in sig}
+                )
+                by_id[id(statuses)] = providers
             assigned, how = np_.provider, np_.how
         by_key[record.key].append(
             NodeDetail(record.name, record.since_version, list(record.input_types), record.graph,

@@ -135,6 +135,9 @@ class _Predictor:
         self.schemas = schemas
         self._schema_cache: dict[tuple[str, str, int | None], SchemaVersion | None] = {}
         self._match_cache: dict[tuple[object, ...], KernelMatch] = {}
+        self._kernel_cache: dict[
+            tuple[object, ...], tuple[str | None, dict[str, ProviderStatus], bool]
+        ] = {}
 
     def schema(self, node: NodeRecord) -> SchemaVersion | None:
         key = (node.domain, node.op, node.opset)
@@ -168,6 +171,20 @@ class _Predictor:
         return hit
 
     def place(self, node: NodeRecord, depth: int = 0) -> NodePlacement:
+        # Nodes with one signature (op, versions, types) and a kernel share one answer: large
+        # models repeat a few signatures thousands of times. Expanded, cast and failing nodes are
+        # placed one by one (their bodies and reasons depend on the node itself).
+        signature = (node.domain, node.op, node.since_version, node.opset, node.input_types,
+                     node.output_types)
+        hit = self._kernel_cache.get(signature)
+        if hit is not None:
+            return NodePlacement(node, hit[0], "kernel", hit[1], type_checked=hit[2])
+        placed = self._place(node, depth)
+        if placed.how == "kernel":
+            self._kernel_cache[signature] = (placed.provider, placed.statuses, placed.type_checked)
+        return placed
+
+    def _place(self, node: NodeRecord, depth: int) -> NodePlacement:
         unheld = _unheld_types(node)
         if unheld:
             reason = (
@@ -315,18 +332,23 @@ def predict_placement(
 def summarize(nodes: list[NodePlacement], providers: list[str]) -> dict[str, ProviderSummary]:
     """Nodes per provider, fallbacks, partitions and device copies, graph by graph."""
     summaries = {p: ProviderSummary(p) for p in providers}
+    index = {p: i for i, p in enumerate(providers)}
     by_graph: dict[str, list[NodePlacement]] = {}
+    counts: dict[str | None, int] = {}
     for n in nodes:
-        for leaf in n.leaves():
+        leaves = [n] if n.how != "expanded" else list(n.leaves())
+        for leaf in leaves:
             by_graph.setdefault(leaf.node.graph, []).append(leaf)
-            if leaf.provider in summaries:
-                summaries[leaf.provider].predicted_nodes += 1
+            counts[leaf.provider] = counts.get(leaf.provider, 0) + 1
         # A fallback node of provider p is one p did not take that runs on a later provider.
-        later = {providers.index(lf.provider) for lf in n.leaves() if lf.provider in providers}
-        for i, p in enumerate(providers):
-            st = n.statuses.get(p)
-            if st and st.status == "fallback" and any(j > i for j in later):
-                summaries[p].fallback_nodes.append(n.node.name)
+        last = max((index[lf.provider] for lf in leaves if lf.provider in index), default=-1)
+        if last > 0:
+            for p in providers[:last]:
+                st = n.statuses.get(p)
+                if st is not None and st.status == "fallback":
+                    summaries[p].fallback_nodes.append(n.node.name)
+    for p, summary in summaries.items():
+        summary.predicted_nodes = counts.get(p, 0)
     for leaves in by_graph.values():
         _partitions_and_copies(leaves, summaries)
     return summaries
