@@ -99,7 +99,7 @@ def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
                     break
     findings = []
     for (domain, op, version, to), nodes in sorted(groups.items(), key=lambda kv: kv[0][1]):
-        reason = nodes[0].statuses[primary].reason
+        reason = nodes[0].statuses[primary].reason.rsplit("; runs on ", 1)[0]
         findings.append(
             Finding(
                 "EP302", "warning",

@@ -43,7 +43,8 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
     for f in report.findings:
         nodes = ", ".join(f"`{n}`" for n in f.nodes[:max_nodes])
         more = f" and {len(f.nodes) - max_nodes} more" if len(f.nodes) > max_nodes else ""
-        lines.append(f"- {_SEV[f.severity]} `{f.id}` {f.op or ''}: {_cell(f.message)}")
+        subject = f" {f.op}:" if f.op else ":"
+        lines.append(f"- {_SEV[f.severity]} `{f.id}`{subject} {_cell(f.message)}")
         if nodes:
             lines.append(f"  - nodes: {nodes}{more}")
         if f.location:
