@@ -407,6 +407,22 @@ def test_ml_opset_from_the_future(tmp_path: Path) -> None:
     assert "'ai.onnx.ml'" in expect_error(path, "OPSET_TOO_NEW")
 
 
+
+def model_with_function(function_opset: onnx.OperatorSetIdProto) -> onnx.ModelProto:
+    """The small model plus a local function com.example:Double importing `function_opset`."""
+    model = make_model()
+    function = helper.make_function(
+        "com.example",
+        "Double",
+        ["x"],
+        ["y"],
+        [helper.make_node("Add", ["x", "x"], ["y"])],
+        [function_opset],
+    )
+    model.functions.append(function)
+    model.opset_import.add(domain="com.example", version=1)
+    return model
+
 def test_default_domain_import_missing_with_default_nodes(tmp_path: Path) -> None:
     model = make_model()
     del model.opset_import[:]
@@ -418,18 +434,7 @@ def test_default_domain_import_missing_with_default_nodes(tmp_path: Path) -> Non
 
 
 def test_function_opset_from_the_future(tmp_path: Path) -> None:
-    model = make_model()
-    function = helper.make_function(
-        "com.example",
-        "Double",
-        ["x"],
-        ["y"],
-        [helper.make_node("Add", ["x", "x"], ["y"])],
-        [helper.make_opsetid("", 999)],
-    )
-    model.functions.append(function)
-    model.opset_import.add(domain="com.example", version=1)
-    path = write(tmp_path / "model.onnx", model)
+    path = write(tmp_path / "model.onnx", model_with_function(helper.make_opsetid("", 999)))
     assert "local function 'com.example:Double'" in expect_error(path, "OPSET_TOO_NEW")
 
 
@@ -642,18 +647,7 @@ def test_file_over_protobufs_limit_is_refused_unread(tmp_path: Path) -> None:
 
 
 def test_function_without_default_domain_import(tmp_path: Path) -> None:
-    model = make_model()
-    function = helper.make_function(
-        "com.example",
-        "Double",
-        ["x"],
-        ["y"],
-        [helper.make_node("Add", ["x", "x"], ["y"])],
-        [helper.make_opsetid("com.other", 1)],
-    )
-    model.functions.append(function)
-    model.opset_import.add(domain="com.example", version=1)
-    path = write(tmp_path / "model.onnx", model)
+    path = write(tmp_path / "model.onnx", model_with_function(helper.make_opsetid("com.other", 1)))
     message = expect_error(path, "OPSET_MISSING")
     assert "local function 'com.example:Double'" in message
 
