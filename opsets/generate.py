@@ -16,14 +16,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opsets.onnx_downconvert import (
+    DOWNCONVERT_EXPAND_DEPTH,
+    DOWNCONVERT_PATH,
+    build_downconvert_table,
+)
 from opsets.onnx_schemas import build_schema_table
 from opsets.ort_inlining import INLINING_PATH, build_inlining_table
 from opsets.ort_kernels import OPERATOR_KERNELS_MD, build_kernel_table
+from opsets.torch_converters import (
+    TORCH_CONVERTERS_EXPAND_DEPTH,
+    TORCH_CONVERTERS_PATH,
+    build_torch_converter_table,
+    torch_available,
+)
 
 DATA_DIR = Path(__file__).parent / "data"
 SCHEMAS_JSON = DATA_DIR / "onnx_schemas.json"
 KERNELS_JSON = DATA_DIR / "ort_kernels.json"
 INLINING_JSON = INLINING_PATH
+DOWNCONVERT_JSON = DOWNCONVERT_PATH
+TORCH_CONVERTERS_JSON = TORCH_CONVERTERS_PATH
 
 #: Nesting depth below which containers get one entry per line (deeper ones are compact):
 #: schemas: root > schemas > domain > op > [version records]; kernels: one more level (provider).
@@ -63,11 +76,15 @@ def _with_date(table: dict[str, Any], generated: str) -> dict[str, Any]:
 
 def build_tables(md_path: Path = OPERATOR_KERNELS_MD) -> dict[str, dict[str, Any]]:
     """Both tables, in memory, without the generated date: {file name: table}."""
-    return {
+    tables = {
         SCHEMAS_JSON.name: build_schema_table(),
         KERNELS_JSON.name: build_kernel_table(md_path),
         INLINING_JSON.name: build_inlining_table(),
     }
+    tables[DOWNCONVERT_JSON.name] = build_downconvert_table()
+    if torch_available():  # torch is an optional extra; without it the shipped table stays
+        tables[TORCH_CONVERTERS_JSON.name] = build_torch_converter_table()
+    return tables
 
 
 def _existing_date(path: Path, fresh: dict[str, Any]) -> str | None:
@@ -103,6 +120,8 @@ def write_tables(
         SCHEMAS_JSON.name: SCHEMAS_EXPAND_DEPTH,
         KERNELS_JSON.name: KERNELS_EXPAND_DEPTH,
         INLINING_JSON.name: INLINING_EXPAND_DEPTH,
+        DOWNCONVERT_JSON.name: DOWNCONVERT_EXPAND_DEPTH,
+        TORCH_CONVERTERS_JSON.name: TORCH_CONVERTERS_EXPAND_DEPTH,
     }
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)

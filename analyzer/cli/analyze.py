@@ -1,6 +1,9 @@
 """`onnx-preflight analyze`: check a model against the ONNX schemas and ORT's kernels per
 execution provider, predict placement and CPU fallbacks, and report.
 
+MODEL is an .onnx file, or a PyTorch model as package.module:factory with --input specs: then
+the pre-flight predicts what torch.onnx.export (--exporter, --opset) will do, without exporting.
+
 Exit status: 0 pass or warn, 1 when the verdict fails (or a warning with --fail-on warning),
 2 for bad input or usage."""
 
@@ -9,7 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analyzer.cli.common import add_output, add_providers, parse_providers, write_atomically
+from analyzer.cli.common import (
+    add_output,
+    add_providers,
+    add_torch_source,
+    load_torch_source,
+    parse_providers,
+    write_atomically,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL", help="path to an .onnx file")
+    p.add_argument("model", metavar="MODEL",
+                   help="path to an .onnx file, or package.module:factory for a PyTorch model")
     p.add_argument("--opset", type=int, metavar="N",
                    help="check the default-domain ops as if the model targeted opset N")
     add_providers(p)
@@ -28,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="lowest finding severity that makes the exit status 1 (default: error)")
     p.add_argument("--max-file-size", type=int, metavar="BYTES",
                    help="refuse model files larger than BYTES")
+    add_torch_source(p)
     p.set_defaults(run=run)
 
 
@@ -39,8 +51,26 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "USAGE",
                          f"--opset must be a positive opset version, got {args.opset}")
     providers = parse_providers(args.providers)
-    report = analyze(args.model, opset=args.opset, providers=providers,
-                     max_file_bytes=args.max_file_size)
+    from analyzer.sources.torch_spec import is_torch_spec
+
+    if is_torch_spec(args.model):
+        from analyzer.torch_api import DYNAMO_BASE_OPSET, analyze_torch
+
+        module, example = load_torch_source(args.model, args.input)
+        report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
+                               exporter=args.exporter, name=args.model)
+    else:
+        report = analyze(args.model, opset=args.opset, providers=providers,
+                         max_file_bytes=args.max_file_size)
+    emit(report, args)
+    return 1 if report.fails(args.fail_on) else 0
+
+
+def emit(report: object, args: argparse.Namespace) -> None:
+    """Render the report in --format to -o FILE (atomically) or the terminal."""
+    from analyzer.report.model import Report
+
+    assert isinstance(report, Report)
     if args.format == "json":
         text = report.to_json() + "\n"
     elif args.format == "md":
@@ -62,4 +92,3 @@ def run(args: argparse.Namespace) -> int:
         Console().print(build_renderable(report))
     else:
         sys.stdout.write(text)
-    return 1 if report.fails(args.fail_on) else 0

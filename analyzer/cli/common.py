@@ -53,3 +53,30 @@ def write_atomically(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def add_torch_source(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "PyTorch source (MODEL given as package.module:factory)",
+        "the factory is imported and called with no arguments; it returns an nn.Module or a "
+        "(module, example_inputs) pair",
+    )
+    group.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE[DIMS]",
+                       help="an example input, e.g. x:float32[1,3,224,224] (repeat, in forward "
+                       "order); seeded random data")
+    group.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo",
+                       help="torch.onnx exporter to check (default: dynamo)")
+
+
+def load_torch_source(spec: str, inputs: list[str]) -> tuple[object, tuple[object, ...]]:
+    """The module and its example inputs, from the spec and the --input options."""
+    from analyzer.sources.torch_spec import load_factory, make_inputs, parse_input
+
+    specs = [parse_input(text) for text in inputs]
+    module, example = load_factory(spec)
+    if specs:
+        example, _ = make_inputs(specs)
+    if example is None:
+        raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
+                         "(or return (module, example_inputs) from the factory)")
+    return module, example

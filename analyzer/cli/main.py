@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analyzer.cli import analyze, demo, opsets
+from analyzer.cli import analyze, demo, export, opsets
 from analyzer.errors import InputError
 
 DESCRIPTION = """\
@@ -18,6 +18,8 @@ execution provider (CPU, CUDA), predicted placement and CPU fallbacks.
 examples:
   onnx-preflight analyze model.onnx --providers cuda,cpu
   onnx-preflight analyze model.onnx --format json -o report.json --fail-on warning
+  onnx-preflight analyze mypkg.models:build --input x:float32[1,3,224,224] --opset 13
+  onnx-preflight export mypkg.models:build --input x:float32[1,3,224,224] -o model.onnx
   onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
   onnx-preflight demo
 
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the Python traceback of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     analyze.register(sub)
+    export.register(sub)
     opsets.register(sub)
     demo.register(sub)
     return parser

@@ -16,6 +16,22 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def onnx_cell(onnx: dict[str, object] | None) -> str:
+    if not onnx:
+        return "-"
+    version = onnx.get("since_version")
+    return f"{onnx['status']}" + (f" ({version})" if version else "")
+
+
+def converter_cell(converter: dict[str, object] | None) -> str:
+    if not converter:
+        return "-"
+    status = str(converter.get("status"))
+    if status == "needs_opset":
+        return f"needs opset {converter.get('min_opset')}"
+    return status
+
+
 def render_markdown(report: Report, max_nodes: int = 5) -> str:
     m = report.model
     lines = [
@@ -56,13 +72,15 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
                       "source": str(d.get("hint"))}[fix.kind]
             lines.append(f"  - fix: {_cell(detail)}")
     lines += ["", "## Ops", ""]
-    header = "| op | domain | count | onnx | " + " | ".join(_short(p) for p in providers) + " |"
-    lines += [header, "|" + "---|" * (4 + len(providers))]
+    converter = any(o.converter for o in report.ops)
+    extra = ["converter"] if converter else []
+    header = "| op | domain | count | onnx | " + " | ".join(
+        [*extra, *(_short(p) for p in providers)]) + " |"
+    lines += [header.replace("|  |", "|"), "|" + "---|" * (4 + len(extra) + len(providers))]
     for o in report.ops:
-        onnx_cell = o.onnx["status"] + (f" ({o.onnx['since_version']})"
-                                        if o.onnx.get("since_version") else "")
-        cells = [_ICON.get(o.providers.get(p, {}).get("status", ""), "-") for p in providers]
-        lines.append(f"| {o.op} | {o.domain or 'ai.onnx'} | {o.count} | {onnx_cell} | "
+        cells = [converter_cell(o.converter)] if converter else []
+        cells += [_ICON.get(o.providers.get(p, {}).get("status", ""), "-") for p in providers]
+        lines.append(f"| {o.op} | {o.domain or 'ai.onnx'} | {o.count} | {onnx_cell(o.onnx)} | "
                      + " | ".join(cells) + " |")
     lines.append("")
     lines.append(f"_{report.tool['name']} {report.tool['version']}, onnx "

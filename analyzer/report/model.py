@@ -66,9 +66,10 @@ class NodeDetail:
     providers: dict[str, dict[str, str]]
     assigned: str | None
     how: str
+    location: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "since_version": self.since_version,
             "input_types": self.input_types,
@@ -77,6 +78,9 @@ class NodeDetail:
             "how": self.how,
             "providers": self.providers,
         }
+        if self.location:
+            out["location"] = self.location
+        return out
 
 
 @dataclass
@@ -86,7 +90,7 @@ class OpEntry:
     op: str
     domain: str
     count: int
-    onnx: dict[str, Any]
+    onnx: dict[str, Any] | None  # None for source-framework ops (PyTorch pre-flight)
     providers: dict[str, dict[str, str]]
     source_ops: list[str] = field(default_factory=list)
     converter: dict[str, Any] | None = None

@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from analyzer.report.markdown import converter_cell, onnx_cell
 from analyzer.report.model import Report
 
 _STATUS_STYLE = {"ok": "green", "fallback": "yellow", "none": "bold red"}
@@ -42,19 +43,22 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
                        str(s["partitions"]), str(s["device_copies"]))
         parts.append(pt)
     ops = Table(title="Ops", title_justify="left", show_edge=False)
-    for col in ("op", "domain", "count", "onnx"):
+    converter = any(o.converter for o in report.ops)
+    for col in ("op", "domain", "count", "onnx", *(["converter"] if converter else [])):
         ops.add_column(col, justify="right" if col == "count" else "left")
     for p in providers:
         ops.add_column(_short(p))
     for o in report.ops:
-        onnx_cell = o.onnx["status"] + (f" {o.onnx['since_version']}"
-                                        if o.onnx.get("since_version") else "")
         cells = []
+        if converter:
+            conv = converter_cell(o.converter)
+            cells.append(Text(conv, style="green" if conv == "ok" else "bold red"))
         for p in providers:
             st = o.providers.get(p, {}).get("status", "-")
             cells.append(Text(st, style=_STATUS_STYLE.get(st, "")))
+        ok = not o.onnx or o.onnx["status"] == "ok"
         ops.add_row(o.op, o.domain or "ai.onnx", str(o.count),
-                    Text(onnx_cell, style="" if o.onnx["status"] == "ok" else "yellow"), *cells)
+                    Text(onnx_cell(o.onnx), style="" if ok else "yellow"), *cells)
     parts.append(ops)
     if report.findings:
         ft = Text()

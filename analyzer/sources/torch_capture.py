@@ -1,0 +1,370 @@
+"""Capture what a torch.onnx exporter would see, without exporting: the ATen ops of the model,
+each with its source location and module path, plus everything that went wrong on the way.
+
+dynamo exporter: `torch.export.export(..., strict=False)`, then the exporter's own decomposition
+(`_prepare_exported_program_for_export` with the torchlib registry) and its own dispatcher, and
+finally its own FX-to-ONNX translation (without the optimizer and without writing a file):
+translation raises for cases no table can see (e.g. scaled_dot_product_attention on 3-D inputs).
+These are private torch.onnx functions; they are used because they ARE the export's steps, so the
+prediction cannot drift from them, and each use is guarded so that a torch upgrade that moves
+them degrades to a finding instead of a crash.
+
+TorchScript exporter: `torch.jit.trace`, with TracerWarnings recorded, then every `aten::` node
+of the inlined graph with the source range and scope the tracer recorded.
+
+torch is imported here only; nothing else in the analyzer imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+# aten ops of a traced graph that the TorchScript exporter's own passes remove or rewrite before
+# symbolic conversion (scalar <-> tensor conversions folded with the static example shapes), so
+# they never need a symbolic function. Measured on the corpus in tests/torch_corpus.
+PASS_HANDLED = frozenset({"aten::Int", "aten::Float", "aten::ScalarImplicit", "aten::Bool",
+                          "aten::IntImplicit", "aten::FloatImplicit"})
+
+_TORCH_PKG_MARKERS = ("/site-packages/torch/", "/torch/nn/", "/torch/_", "/torch/fx/")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+@dataclass
+class TorchOpUse:
+    """One call of an ATen (or custom) op in the captured graph."""
+
+    op: str  # "aten::hardswish"
+    overload: str  # "aten::hardswish" or "aten::add.Tensor"
+    node: str
+    location: str | None = None  # "model.py:12"
+    module_path: str | None = None  # "encoder.layer.0.attention"
+    module_type: str | None = None
+    converted: bool | None = None  # the exporter's dispatcher found a translation
+    reason: str = ""
+
+
+@dataclass
+class CapturedWarning:
+    category: str
+    message: str
+    location: str | None
+
+
+@dataclass
+class CaptureFailure:
+    """The step that failed, a stable kind, the first line of the error, and where."""
+
+    step: str  # "torch.export" | "decompose" | "translate" | "trace" | "convert_version"
+    kind: str
+    message: str
+    location: str | None = None
+    node: str | None = None
+
+
+@dataclass
+class TorchCapture:
+    exporter: str
+    ops: list[TorchOpUse] = field(default_factory=list)
+    warnings: list[CapturedWarning] = field(default_factory=list)
+    failures: list[CaptureFailure] = field(default_factory=list)
+    onnx_model: Any = None  # onnx.ModelProto of the translation at the exporter's base opset
+    base_opset: int | None = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line[:300]
+    return type(exc).__name__
+
+
+def user_frame(stack_trace: str | None) -> str | None:
+    """The innermost frame outside torch itself, as "file.py:LINE" (the line a user can fix)."""
+    if not stack_trace:
+        return None
+    frames = _FRAME.findall(stack_trace)
+    if not frames:
+        return None
+    for path, line in reversed(frames):
+        if not any(m in path for m in _TORCH_PKG_MARKERS):
+            return f"{path}:{line}"
+    path, line = frames[-1]
+    return f"{path}:{line}"
+
+
+def _qualified(target: Any) -> tuple[str, str]:
+    """OpOverload -> ("aten::add", "aten::add.Tensor")."""
+    name = target.name() if hasattr(target, "name") and callable(target.name) else str(target)
+    base = name.split(".", 1)[0]
+    return base, name
+
+
+@lru_cache(maxsize=4)
+def _dynamo_registry(opset: int) -> Any:
+    """The registry torch.onnx.export builds: torchlib at max(opset, 18) (_compat.export_compat)."""
+    import logging
+
+    from torch.onnx._internal.exporter import _registration
+
+    # from_torchlib logs a warning per missing torchvision op; that is noise for the user here.
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _registration.ONNXRegistry.from_torchlib(max(opset, 18))
+    finally:
+        logger.setLevel(level)
+
+
+def _record_warnings(caught: list[warnings.WarningMessage], out: list[CapturedWarning]) -> None:
+    """Keep what is about the user's model: every TracerWarning, and other warnings raised from
+    the user's files (library deprecations are noise here)."""
+    for w in caught:
+        category = w.category.__name__
+        where = f"{w.filename}:{w.lineno}"
+        if category != "TracerWarning" and (
+            issubclass(w.category, (DeprecationWarning, FutureWarning))
+            or any(m in str(w.filename) for m in (*_TORCH_PKG_MARKERS, "/site-packages/",
+                                                   "/lib/python3"))
+        ):
+            continue
+        message = (str(w.message).strip().splitlines() or [""])[0][:300]
+        out.append(CapturedWarning(category, message, where))
+
+
+@contextlib.contextmanager
+def quiet_torch() -> Iterator[None]:
+    """torch.export and the exporter print graphs and progress to stdout/stderr and log
+    warnings; the report carries what matters, so the console stays clean while they run."""
+    loggers = [logging.getLogger(name) for name in ("torch", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def classify_export_error(exc: BaseException) -> str:
+    """A stable label for a torch.export failure, from the exception type and message."""
+    name = type(exc).__name__
+    text = str(exc)
+    if "GuardOnDataDependentSymNode" in name or "data-dependent" in text or \
+            "data dependent" in text or "GuardOnDataDependent" in text:
+        return "data_dependent"
+    if "Dynamic control flow" in text or "cond" in text and "control flow" in text:
+        return "control_flow"
+    if "pytree" in text.lower() or "not a registered" in text or "register_pytree_node" in text:
+        return "unsupported_type"
+    if "Unsupported" in name or "Unsupported" in text:
+        return "unsupported_construct"
+    if "Constraint" in name or "dynamic_shapes" in text or "specialized" in text:
+        return "dynamic_shapes"
+    return "other"
+
+
+def _error_location(exc: BaseException) -> str | None:
+    """The innermost user frame of the exception's traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if not any(m in frame.filename for m in _TORCH_PKG_MARKERS) and \
+                "/analyzer/" not in frame.filename:
+            return f"{frame.filename}:{frame.lineno}"
+    # torch.export errors often carry the user frame in their message
+    matches = _FRAME.findall(str(exc))
+    return f"{matches[-1][0]}:{matches[-1][1]}" if matches else None
+
+
+def capture_dynamo(
+    module: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None = None,
+    dynamic_shapes: Any = None,
+    translate: bool = True,
+    opset: int = 18,
+) -> TorchCapture:
+    """torch.export (non-strict), the exporter's decompositions, dispatch, and translation."""
+    import torch
+
+    capture = TorchCapture("dynamo")
+    with quiet_torch(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            program = torch.export.export(module, args, kwargs=kwargs or None,
+                                          dynamic_shapes=dynamic_shapes, strict=False)
+        except Exception as exc:  # noqa: BLE001 - every export failure becomes a finding
+            capture.failures.append(CaptureFailure(
+                "torch.export", classify_export_error(exc), _first_line(exc),
+                _error_location(exc)))
+            _record_warnings(caught, capture.warnings)
+            return capture
+        try:
+            from torch.onnx._internal.exporter import _core, _dispatching
+
+            registry = _dynamo_registry(opset)
+            capture.base_opset = registry.opset_version
+            program = _core._prepare_exported_program_for_export(program, registry=registry)
+        except Exception as exc:  # noqa: BLE001
+            capture.failures.append(CaptureFailure("decompose", "decomposition_failed",
+                                                   _first_line(exc), _error_location(exc)))
+            _record_warnings(caught, capture.warnings)
+            return capture
+        for gm in program.graph_module.modules():
+            if not isinstance(gm, torch.fx.GraphModule):
+                continue
+            for node in gm.graph.nodes:
+                if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+                    continue
+                base, overload = _qualified(node.target)
+                fn, why = _dispatching.dispatch(node, registry)
+                stack = node.meta.get("nn_module_stack") or {}
+                path, mtype = (list(stack.values())[-1] if stack else ("", None))
+                if isinstance(mtype, type):
+                    mtype = f"{mtype.__module__}.{mtype.__qualname__}"
+                capture.ops.append(TorchOpUse(
+                    op=base, overload=overload, node=node.name,
+                    location=user_frame(node.meta.get("stack_trace")),
+                    module_path=path or None, module_type=str(mtype) if mtype else None,
+                    converted=fn is not None, reason="" if fn is not None else why,
+                ))
+        if translate and all(op.converted for op in capture.ops):
+            _translate(program, registry, capture)
+        _record_warnings(caught, capture.warnings)
+    return capture
+
+
+def _translate(program: Any, registry: Any, capture: TorchCapture) -> None:
+    """The exporter's FX -> ONNX translation at its base opset (no optimizer, no file)."""
+    from torch.onnx._internal.exporter import _core
+
+    try:
+        onnx_program = _core._exported_program_to_onnx_program(program, registry=registry)
+    except Exception as exc:  # noqa: BLE001
+        node = None
+        match = re.search(r"Error when translating node %(\S+)", str(exc))
+        if match:
+            node = match.group(1)
+        root: BaseException = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        capture.failures.append(CaptureFailure(
+            "translate", "translation_failed", _first_line(root), None, node))
+        return
+    import onnx
+    import onnx_ir
+
+    capture.onnx_model = onnx_ir.to_proto(onnx_program.model)
+    assert isinstance(capture.onnx_model, onnx.ModelProto)
+
+
+def delivered_opset(model: Any, requested: int) -> tuple[int, str | None]:
+    """Convert the translated model to `requested` with the very call torch.onnx.export makes
+    (`onnxscript_apis.convert_version`: onnxscript's converter, falling back to the onnx C API,
+    leaving the model unchanged when both fail), and return the opset that export would deliver
+    plus the converter's complaint when it could not convert."""
+    import logging
+
+    import onnx_ir
+    from torch.onnx._internal._lazy_import import onnxscript_apis
+
+    ir_model = onnx_ir.from_proto(model)
+    messages: list[str] = []
+
+    class _Grab(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({_first_line(record.exc_info[1])})"
+            messages.append(text)
+
+    handler = _Grab(level=logging.WARNING)
+    logger = logging.getLogger("onnxscript")
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # the converter logs a full traceback; we keep one line
+    try:
+        onnxscript_apis.convert_version(ir_model, requested)
+    except Exception as exc:  # noqa: BLE001
+        messages.append(_first_line(exc))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    got = ir_model.opset_imports.get("")
+    complaint = next((m for m in reversed(messages) if "Failed" in m or "not supported" in m),
+                     None)
+    return (int(got) if got is not None else requested), complaint
+
+
+def capture_torchscript(
+    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> TorchCapture:
+    """torch.jit.trace with TracerWarnings recorded, and the aten ops of the inlined graph."""
+
+    capture = TorchCapture("torchscript")
+    with quiet_torch():
+        _trace(capture, module, args, kwargs)
+    return capture
+
+
+def _trace(capture: TorchCapture, module: Any, args: tuple[Any, ...],
+           kwargs: dict[str, Any] | None) -> None:
+    import torch
+
+    if kwargs:
+        capture.failures.append(CaptureFailure(
+            "trace", "keyword_inputs",
+            "the TorchScript exporter traces positional inputs only; keyword arguments "
+            f"{sorted(kwargs)} cannot be passed"))
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            traced = torch.jit.trace(module, args, check_trace=False, strict=False)
+        except Exception as exc:  # noqa: BLE001
+            capture.failures.append(CaptureFailure("trace", "trace_failed", _first_line(exc),
+                                                   _error_location(exc)))
+            _record_warnings(caught, capture.warnings)
+            return
+        _record_warnings(caught, capture.warnings)
+    graph = traced.inlined_graph
+    for index, node in enumerate(graph.nodes()):
+        kind = node.kind()
+        if kind.split("::", 1)[0] in ("prim", "onnx") or kind in PASS_HANDLED:
+            continue
+        source = node.sourceRange()
+        capture.ops.append(TorchOpUse(
+            op=kind, overload=kind, node=f"{kind.split('::')[-1]}_{index}",
+            location=_source_range_location(source), module_path=_scope(node.scopeName()),
+        ))
+
+
+def _source_range_location(text: str) -> str | None:
+    """TorchScript source ranges print as '<file>(<line>): <func>\n...'; keep the user frame."""
+    frames = re.findall(r"^(\S+\.py)\((\d+)\)", text or "", flags=re.MULTILINE)
+    for path, line in frames:
+        if not any(m in path for m in _TORCH_PKG_MARKERS):
+            return f"{path}:{line}"
+    return f"{frames[0][0]}:{frames[0][1]}" if frames else None
+
+
+def _scope(scope_name: str) -> str | None:
+    """'__module.encoder/__module.encoder.layer.0' -> 'encoder.layer.0'."""
+    if not scope_name:
+        return None
+    last = scope_name.split("/")[-1]
+    return last.removeprefix("__module.").removeprefix("__module") or None

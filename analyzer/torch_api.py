@@ -1,0 +1,279 @@
+"""PyTorch pre-flight and export: `analyze_torch(...)` and `export_torch(...) -> Report`.
+
+Pre-flight captures what the chosen exporter would see (analyzer.sources.torch_capture), asks
+the converter for each op at the requested opset, and, for the dynamo exporter, checks whether
+the requested opset can really be delivered (it builds at opset 18 and converts down; when that
+fails it silently returns opset 18). Export runs the real torch.onnx.export after a clean
+pre-flight and then the ONNX analysis of the file it wrote, in one report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from analyzer.api import environment, tool_version
+from analyzer.checks.torch_checks import (
+    OpVerdict,
+    failure_findings,
+    module_findings,
+    op_findings,
+    warning_findings,
+)
+from analyzer.errors import InputError
+from analyzer.findings import SEVERITY_RANK, Finding, Fix
+from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
+from analyzer.sources.torch_capture import (
+    TorchCapture,
+    TorchOpUse,
+    capture_dynamo,
+    capture_torchscript,
+    delivered_opset,
+)
+
+EXPORTERS = ("dynamo", "torchscript")
+DYNAMO_BASE_OPSET = 18
+MIN_SEARCH_OPSET = 7
+
+
+def _torchscript_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
+    from opsets.torch_converters import load_torch_converters
+
+    answer = load_torch_converters().torchscript_support(use.op, opset)
+    return OpVerdict(answer.status if answer.status != "missing" else "unsupported",
+                     answer.min_opset, answer.note)
+
+
+def _dynamo_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
+    # The dispatcher's own answer (captured per node): torchlib is fixed at opset 18, so a
+    # missing translation is missing at every opset.
+    if use.converted:
+        return OpVerdict("ok")
+    return OpVerdict("unsupported", None, use.reason)
+
+
+def _capture(exporter: str, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None,
+             dynamic_shapes: Any, opset: int) -> TorchCapture:
+    if exporter == "dynamo":
+        return capture_dynamo(module, args, kwargs, dynamic_shapes, opset=opset)
+    return capture_torchscript(module, args, kwargs)
+
+
+def _dynamo_min_opset(model: Any) -> tuple[int, str | None]:
+    """Lowest opset the translated model converts down to (conversion is monotone in practice:
+    an op without a down-conversion path blocks every opset below it)."""
+    low, high, complaint = MIN_SEARCH_OPSET, DYNAMO_BASE_OPSET, None
+    while low < high:
+        mid = (low + high) // 2
+        got, why = delivered_opset(model, mid)
+        if got == mid:
+            high = mid
+        else:
+            complaint = why
+            low = mid + 1
+    return high, complaint
+
+
+def _torchscript_min_opset(capture: TorchCapture) -> int | None:
+    from opsets.torch_converters import load_torch_converters
+
+    table = load_torch_converters()
+    needed = MIN_SEARCH_OPSET
+    for op in {u.op for u in capture.ops}:
+        lowest = table.torchscript_min_opset(op)
+        if lowest is None:
+            return None
+        needed = max(needed, lowest)
+    return needed
+
+
+def analyze_torch(
+    module: Any,
+    example_inputs: tuple[Any, ...] | list[Any] | Any,
+    opset: int = DYNAMO_BASE_OPSET,
+    exporter: str = "dynamo",
+    dynamic_shapes: Any = None,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> Report:
+    """Pre-flight of an nn.Module for `exporter` at `opset`: what will fail, where, what fixes it.
+    Never exports; runs the model's forward once (tracing) as export itself would."""
+    if exporter not in EXPORTERS:
+        raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
+    args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
+        example_inputs,)
+    capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset)
+    support = _dynamo_verdict if exporter == "dynamo" else _torchscript_verdict
+    findings: list[Finding] = []
+    findings += module_findings(module)
+    findings += failure_findings(capture)
+    findings += warning_findings(capture)
+    op_list, verdicts = op_findings(capture, opset, support, exporter)
+    findings += op_list
+    mins: dict[str, int | None] = {}
+    if exporter == "dynamo" and capture.onnx_model is not None:
+        findings += _delivery_findings(capture, opset, mins)
+    if exporter == "torchscript" and not capture.failures:
+        mins["torchscript"] = _torchscript_min_opset(capture)
+    findings += _min_opset_findings(mins, opset)
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    return Report(
+        tool={"name": "onnx-preflight", "version": tool_version()},
+        environment=environment(),
+        model=_model_info(module, args, capture, opset, name),
+        target=Target(opset, exporter, []),
+        ops=_op_entries(capture, verdicts, exporter),
+        findings=findings,
+        extras={"exportable": not any(f.severity == "error" for f in findings),
+                "min_opset": mins},
+    )
+
+
+def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | None]) -> list[
+        Finding]:
+    lowest, complaint = _dynamo_min_opset(capture.onnx_model)
+    mins["dynamo"] = lowest
+    if opset >= DYNAMO_BASE_OPSET or opset >= lowest:
+        return []
+    got, why = delivered_opset(capture.onnx_model, opset)
+    if got == opset:
+        return []
+    reason = (why or complaint or "").split("(", 1)[-1].rstrip(")") or "the converter failed"
+    return [Finding(
+        "EXP103", "error",
+        f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert this model "
+        f"down to opset {opset}; torch.onnx.export would deliver opset {got} ({reason})",
+        fixes=[Fix("opset", min=lowest),
+               Fix("source", hint="use the torchscript exporter (dynamo=False) for opsets below "
+                   f"{DYNAMO_BASE_OPSET}, or replace the ops that have no down-conversion")])]
+
+
+def _min_opset_findings(mins: dict[str, int | None], opset: int) -> list[Finding]:
+    findings = []
+    for exporter, lowest in mins.items():
+        if lowest is None:
+            continue
+        findings.append(Finding(
+            "EXP104", "info",
+            f"lowest opset at which the {exporter} exporter delivers this model: {lowest}",
+            fixes=[Fix("opset", min=lowest)] if lowest > opset else []))
+    return findings
+
+
+def _model_info(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: int,
+                name: str | None) -> ModelInfo:
+    import torch
+
+    inputs = []
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor):
+            inputs.append(TensorInfo(f"input_{i}", str(a.dtype).removeprefix("torch."),
+                                     list(a.shape)))
+    return ModelInfo(
+        path=name or f"{type(module).__module__}.{type(module).__qualname__}",
+        format="torch", ir_version=None, opset_imports={"": opset}, nodes=len(capture.ops),
+        parameters=sum(p.numel() for p in module.parameters()), inputs=inputs, outputs=[])
+
+
+def _op_entries(capture: TorchCapture, verdicts: dict[str, OpVerdict], exporter: str) -> list[
+        OpEntry]:
+    by_op: dict[str, list[TorchOpUse]] = defaultdict(list)
+    for use in capture.ops:
+        by_op[use.op].append(use)
+    entries = []
+    for op, uses in sorted(by_op.items()):
+        v = verdicts.get(op, OpVerdict("ok"))
+        entries.append(OpEntry(
+            op=op, domain=op.split("::", 1)[0], count=len(uses), onnx=None,
+            providers={}, source_ops=sorted({u.overload for u in uses}),
+            converter={"exporter": exporter, "status": v.status, "min_opset": v.min_opset},
+            nodes=[NodeDetail(u.node, None, [], u.module_path or "", {}, None, "source",
+                              location=u.location) for u in uses]))
+    return entries
+
+
+def export_torch(
+    module: Any,
+    example_inputs: tuple[Any, ...] | list[Any] | Any,
+    output: str | os.PathLike[str],
+    opset: int = DYNAMO_BASE_OPSET,
+    exporter: str = "dynamo",
+    providers: tuple[str, ...] | list[str] = ("CPUExecutionProvider",),
+    *,
+    dynamic_shapes: Any = None,
+    kwargs: dict[str, Any] | None = None,
+    force: bool = False,
+    name: str | None = None,
+) -> Report:
+    """Pre-flight, then (when it predicts success, or with force) the real torch.onnx.export
+    into `output` (written atomically), then the ONNX analysis of that file, in one report."""
+    from analyzer.api import analyze
+
+    pre = analyze_torch(module, example_inputs, opset, exporter, dynamic_shapes, kwargs=kwargs,
+                        name=name)
+    if pre.verdict == "fail" and not force:
+        pre.extras["exported"] = False
+        return pre
+    out = Path(output)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(out, "OUTPUT_PATH", f"output folder {folder} does not exist")
+    args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
+        example_inputs,)
+    tmp = Path(tempfile.mkdtemp(prefix=".onnx-preflight-", dir=folder))
+    try:
+        written = tmp / out.name
+        error = _run_export(module, args, kwargs, written, opset, exporter, dynamic_shapes)
+        if error is not None:
+            pre.findings.insert(0, error)
+            pre.extras["exported"] = False
+            return pre
+        post = analyze(written, providers=providers)
+        for extra in tmp.iterdir():  # external data files travel with the model
+            os.replace(extra, folder / extra.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    delivered = post.model.opset_imports.get("")
+    findings = list(pre.findings)
+    if delivered != opset:
+        findings.append(Finding(
+            "EXP106", "error",
+            f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}",
+            fixes=[Fix("opset", min=delivered)] if delivered else []))
+    findings += post.findings
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    post.model.path = str(out)
+    post.model.format = "torch"
+    return Report(
+        tool=post.tool, environment=post.environment, model=post.model,
+        target=Target(opset, exporter, post.target.providers), ops=post.ops, findings=findings,
+        placement=post.placement,
+        extras={**post.extras, "exported": True, "delivered_opset": delivered,
+                "preflight": {"ops": [o.to_dict() for o in pre.ops],
+                              "min_opset": pre.extras.get("min_opset")}})
+
+
+def _run_export(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, path: Path,
+                opset: int, exporter: str, dynamic_shapes: Any) -> Finding | None:
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(module, args, str(path), kwargs=kwargs, opset_version=opset,
+                              dynamo=exporter == "dynamo", dynamic_shapes=dynamic_shapes,
+                              verbose=False)
+        except Exception as exc:  # noqa: BLE001 - the export's failure is the report's subject
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()),
+                         type(exc).__name__)
+            return Finding("EXP107", "error",
+                           f"torch.onnx.export ({exporter}, opset {opset}) failed: {first[:300]}")
+    if not path.exists():
+        return Finding("EXP107", "error", "torch.onnx.export wrote no file")
+    return None
