@@ -1,0 +1,106 @@
+"""PyTorch pre-flight on small real models, checked against real torch.onnx exports."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+import torch
+
+import analyzer.torch_api as torch_api
+from tests.torch import fixture_models as fm
+
+
+def _ids(report):
+    return {f.id: f for f in report.findings}
+
+
+def test_dynamo_below_18_predicts_the_silent_fallback_to_opset_18(tmp_path):
+    module, args = fm.norm_act()
+    report = torch_api.analyze_torch(module, args, opset=13, exporter="dynamo")
+    ids = _ids(report)
+    assert ids["EXP103"].severity == "error"
+    assert "LayerNormalization" in ids["EXP103"].message
+    assert report.extras["min_opset"]["dynamo"] == 17
+    assert ids["EXP103"].fixes[0].min == 17
+    # reality: torch.onnx.export really delivers opset 18 when asked for 13
+    path = tmp_path / "m.onnx"
+    with pytest.warns(Warning):
+        torch.onnx.export(module, args, str(path), dynamo=True, opset_version=13)
+    delivered = {i.domain: i.version for i in onnx.load(path).opset_import}[""]
+    assert delivered == 18
+    ok = torch_api.analyze_torch(module, args, opset=17, exporter="dynamo")
+    assert "EXP103" not in _ids(ok) and ok.verdict != "fail"
+
+
+def test_data_dependent_branch_is_a_finding_with_the_line():
+    module, args = fm.data_dependent()
+    report = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo")
+    f = _ids(report)["TRC401"]
+    assert "data_dependent" in f.message
+    assert f.location == f"{fm.__file__}:{fm.line_of('DATA-DEPENDENT-LINE')}"
+    with pytest.raises(Exception):  # noqa: B017 - the real export fails too
+        torch.onnx.export(module, args, dynamo=True)
+
+
+def test_torchscript_tracer_warning_points_at_the_line():
+    module, args = fm.data_dependent()
+    report = torch_api.analyze_torch(module, args, opset=13, exporter="torchscript")
+    f = _ids(report)["TRC402"]
+    assert f.severity == "warning" and "TracerWarning" in f.message
+    assert f.location == f"{fm.__file__}:{fm.line_of('DATA-DEPENDENT-LINE')}"
+
+
+def test_ops_carry_source_location_and_module_path():
+    module, args = fm.norm_act()
+    report = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo")
+    hardswish = next(o for o in report.ops if o.op == "aten::hardswish")
+    assert hardswish.converter == {"exporter": "dynamo", "status": "ok", "min_opset": None}
+    linear = next(o for o in report.ops if o.op == "aten::linear")
+    assert linear.nodes[0].graph == "lin"
+    assert linear.nodes[0].location.startswith(fm.__file__)
+
+
+def test_training_mode_and_exportable_flag():
+    module, args = fm.training_mode()
+    ids = _ids(torch_api.analyze_torch(module, args, opset=18, exporter="torchscript"))
+    assert ids["TRC403"].severity == "warning"
+    assert ids["TRC404"].severity == "warning" and "exportable" in ids["TRC404"].message
+
+
+def test_custom_op_without_translation_names_the_op_and_the_fix():
+    module, args = fm.custom_op()
+    report = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo")
+    f = _ids(report)["EXP105"]
+    assert f.op == "preflight_test::scale2"
+    assert "custom_translation_table" in (f.fixes[0].hint or "")
+    with pytest.raises(Exception):  # noqa: B017 - and the real export does fail
+        torch.onnx.export(module, args, dynamo=True)
+
+
+def test_keyword_inputs_are_refused_for_torchscript():
+    module, args = fm.norm_act()
+    report = torch_api.analyze_torch(module, (), opset=13, exporter="torchscript",
+                                     kwargs={"x": args[0]})
+    assert "TRC405" in _ids(report)
+
+
+def test_export_writes_the_model_and_checks_the_delivered_opset(tmp_path):
+    module = fm.plain()
+    out = tmp_path / "plain.onnx"
+    report = torch_api.export_torch(module, (torch.randn(2, 8),), out, opset=17,
+                                    exporter="torchscript")
+    assert out.exists() and report.extras["exported"] is True
+    assert report.extras["delivered_opset"] == 17
+    assert report.verdict != "fail"
+    assert {o.op for o in report.ops} >= {"Gemm", "Relu"}
+    assert [p.name for p in tmp_path.iterdir()] == ["plain.onnx"]
+
+
+def test_export_stops_when_preflight_predicts_failure(tmp_path):
+    module, args = fm.norm_act()
+    out = tmp_path / "m.onnx"
+    report = torch_api.export_torch(module, args, out, opset=13, exporter="dynamo")
+    assert report.extras["exported"] is False and not out.exists()
+    forced = torch_api.export_torch(module, args, out, opset=13, exporter="dynamo", force=True)
+    assert out.exists()
+    assert "EXP106" in _ids(forced)  # asked 13, got 18
