@@ -20,8 +20,9 @@ Two exporters ship in torch 2.13 and they answer differently:
   opset"): they are recognised from the function source (calls to symbolic_helper's
   ``_onnx_opset_unsupported`` & co. as the first statement, or ``_block_list_in_opset``).
 
-``build_torch_converter_table()`` (run by ``python -m opsets.generate``) imports torch; the
-lookup API below reads only the shipped JSON, so the analyzer never imports torch.
+``build_torch_converter_table()`` (run by ``python -m opsets.generate``) reads torch in a child
+interpreter, so the answer does not depend on what the caller imported; the lookup API below
+reads only the shipped JSON, so the analyzer never imports torch.
 """
 
 from __future__ import annotations
@@ -360,6 +361,11 @@ def _literal_op_type(callee: Any, call: ast.Call) -> str | None:
 def _dynamo_tables() -> dict[str, Any]:
     """Registry and decomposition table per registry opset (18 .. torch's ONNX_MAX_OPSET)."""
     import torch
+
+    # torch.export registers more decompositions as it imports (c10d_functional ops arrive with
+    # torch.distributed._functional_collectives); an export has imported all of this by the
+    # time the ONNX exporter builds its table, so the table is read in that state.
+    import torch.export._trace  # noqa: F401
     from torch.export.exported_program import _collect_all_valid_cia_ops
     from torch.onnx import _constants as onnx_constants
     from torch.onnx._internal.exporter import _constants, _decomp, _registration
@@ -553,8 +559,8 @@ def torch_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "onnxscript"))
 
 
-@functools.lru_cache(maxsize=1)
-def _build_cached() -> str:
+def generate_json() -> str:
+    """The table as JSON, read from the torch imported in this interpreter."""
     import importlib.metadata
 
     import onnxscript
@@ -583,9 +589,35 @@ def _build_cached() -> str:
     return json.dumps(table, sort_keys=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _build_cached() -> str:
+    """Runs generate_json() in a fresh interpreter: torch's decomposition tables depend on what
+    the calling process happened to import (or register) before, the shipped table must not."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "torch_converters.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "opsets.torch_converters", str(out)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"generating the torch converter table failed:\n{done.stderr}")
+        return out.read_text(encoding="utf-8")
+
+
 def build_torch_converter_table() -> dict[str, Any]:
     """{"provenance", "dynamo", "torchscript"} without the generated date (the writer adds it).
-    Cached per process (about 10 s of torch imports and registry builds); a fresh copy each call."""
+    Cached per process (about 6 s in a child interpreter); a fresh copy each call."""
     return copy.deepcopy(json.loads(_build_cached()))
 
 
@@ -704,7 +736,11 @@ class TorchConverterTable:
         return sorted(self._ts)
 
     def torchscript_registrations(self, aten_op: str) -> list[SymbolicRegistration]:
-        record = self._ts.get(torchscript_key(aten_op))
+        """The symbolics registered for a node kind, by opset (built-in ones only)."""
+        return self._registrations(torchscript_key(aten_op))
+
+    def _registrations(self, key: str) -> list[SymbolicRegistration]:
+        record = self._ts.get(key)
         if record is None:
             return []
         return [
@@ -728,7 +764,7 @@ class TorchConverterTable:
         """The TorchScript exporter's answer for a node kind ('aten::hardswish', 'aten::relu_',
         or an overload name, whose overload is ignored) at `opset`."""
         key = torchscript_key(aten_op)
-        regs = self.torchscript_registrations(key)
+        regs = self._registrations(key)
         above = (
             f"; torch warns above opset {self.torchscript_max} (the TorchScript exporter's highest)"
             if opset > self.torchscript_max
@@ -737,7 +773,7 @@ class TorchConverterTable:
         if not regs:
             note = f"no symbolic function: UnsupportedOperatorError{above}"
             return TorchScriptOp(key, opset, "missing", None, None, (), note)
-        min_opset = self.torchscript_min_opset(key)
+        min_opset = self._ts[key]["min_opset"]
         version = _dispatch(opset, [r.opset for r in regs], self._ts_base)
         reg = next((r for r in regs if r.opset == version), None)
         if reg is not None and reg.status != "unsupported":
@@ -766,3 +802,9 @@ def load_torch_converters() -> TorchConverterTable:
     """The shipped table (parsed once per process; never imports torch)."""
     with TORCH_CONVERTERS_PATH.open("rb") as fh:
         return TorchConverterTable(json.load(fh))
+
+
+if __name__ == "__main__":  # the child of _build_cached: python -m opsets.torch_converters OUT
+    import sys
+
+    Path(sys.argv[1]).write_text(generate_json(), encoding="utf-8")

@@ -399,8 +399,11 @@ def _finish(
     return out
 
 
-def _export_direct(model: CorpusModel, exporter: str, opset: int, out_dir: Path) -> dict[str, Any]:
+def _export_direct(
+    model: CorpusModel, exporter: str, opset: int, out_dir: Path, method: str = "direct"
+) -> dict[str, Any]:
     module, args, kwargs = model.build()
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "model.onnx"
     capture = _Capture()
     exc: BaseException | None = None
@@ -433,65 +436,108 @@ def _export_direct(model: CorpusModel, exporter: str, opset: int, out_dir: Path)
         except Exception as e:  # noqa: BLE001 - every exporter failure is an outcome
             exc = e
     seconds = time.perf_counter() - start
-    return _finish(model.name, exporter, opset, "direct", path, exc, capture, seconds)
+    out = _finish(model.name, exporter, opset, method, path, exc, capture, seconds)
+    out["_records"] = capture.records
+    out["_exc"] = exc
+    return out
+
+
+class _ConversionRecorder:
+    """Stands in for the exporter's ``onnxscript_apis`` module during one export and keeps a
+    copy of the model as it is when the exporter calls ``convert_version``."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.pristine: Any = None
+        self.failed = False
+        self.seconds = 0.0
+        self._start = time.perf_counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def convert_version(self, model: Any, target_version: int) -> Any:
+        if self.pristine is None and not self.failed:
+            try:
+                self.pristine = model.clone()
+            except Exception:  # noqa: BLE001 - never let the copy change the export itself
+                self.failed = True
+            self.seconds = time.perf_counter() - self._start
+        return self.real.convert_version(model, target_version)
+
+
+@contextmanager
+def _recording_conversion() -> Iterator[_ConversionRecorder | None]:
+    from torch.onnx._internal.exporter import _core
+
+    real = getattr(_core, "onnxscript_apis", None)
+    if real is None or not hasattr(real, "convert_version"):
+        yield None
+        return
+    recorder = _ConversionRecorder(real)
+    _core.onnxscript_apis = recorder  # type: ignore[assignment]
+    try:
+        yield recorder
+    finally:
+        _core.onnxscript_apis = real
+
+
+def _opset_specific(rec: WarningRecord) -> bool:
+    """Records of the conversion step, or that name the requested opset."""
+    return rec.source.startswith("log:onnxscript") or "requested opset_version" in rec.message
 
 
 def _export_once_convert(
     model: CorpusModel, opsets: Sequence[int], out_dir: Path
 ) -> list[dict[str, Any]]:
-    """The dynamo exporter at each opset <= 18 from one export (see the module docstring)."""
-    import onnx_ir as ir
+    """The dynamo exporter at each opset <= 18 from one export (see the module docstring).
+
+    The highest opset is a real ``torch.onnx.export`` call, during which the model is copied
+    just before the exporter's ``convert_version`` call; each other opset converts, optimizes
+    and saves a copy of that with the exporter's own calls.
+    """
     from onnxscript._framework_apis import torch_2_11 as onnxscript_apis
+    from torch.onnx import ONNXProgram
 
     if any(n > TORCHLIB_OPSET for n in opsets):
         raise ValueError(f"opsets above {TORCHLIB_OPSET} need a direct export: {opsets}")
-    module, args, kwargs = model.build()
-    capture = _Capture()
-    exc: BaseException | None = None
-    start = time.perf_counter()
-    base: onnx.ModelProto | None = None
-    with capture.active():
-        try:
-            program = torch.onnx.export(
-                module,
-                args,
-                None,
-                kwargs=kwargs,
-                dynamo=True,
-                opset_version=TORCHLIB_OPSET,
-                dynamic_shapes=model.dynamic_shapes,
-                verbose=False,
-                optimize=False,
-            )
-            assert program is not None
-            base = ir.to_proto(program.model)
-        except Exception as e:  # noqa: BLE001
-            exc = e
-    export_seconds = time.perf_counter() - start
-    results = []
+    method = "export_once_convert"
+    first = max(opsets)
+    with _recording_conversion() as recorder:
+        head = _export_direct(model, "dynamo", first, out_dir / f"opset{first}", method)
+    records: list[WarningRecord] = head.pop("_records")
+    exc: BaseException | None = head.pop("_exc")
+    results: dict[int, dict[str, Any]] = {first: head}
+    shared = [rec for rec in records if not _opset_specific(rec)]
     for opset in opsets:
-        sub = _Capture()
-        for rec in capture.records:
-            sub.add(rec)
+        if opset == first:
+            continue
+        if recorder is None or (recorder.pristine is None and exc is None):
+            # no hook into the exporter (another torch version), or no copy: export directly
+            row = _export_direct(model, "dynamo", opset, out_dir / f"opset{opset}")
+            row.pop("_records"), row.pop("_exc")
+            results[opset] = row
+            continue
+        capture = _Capture()
+        for rec in shared:
+            capture.add(rec)
         path: Path | None = None
-        err = exc
+        err = exc if recorder.pristine is None else None
         start = time.perf_counter()
-        if base is not None:
+        if recorder.pristine is not None:
             path = out_dir / f"opset{opset}" / "model.onnx"
             path.parent.mkdir(parents=True, exist_ok=True)
-            with sub.active():
+            with capture.active():
                 try:
-                    copy = ir.from_proto(base)
-                    copy = onnxscript_apis.convert_version(copy, opset)
-                    copy = onnxscript_apis.optimize(copy)
-                    onnxscript_apis.save_model_with_external_data(copy, path)
+                    program = ONNXProgram(recorder.pristine.clone(), None)
+                    program.model = onnxscript_apis.convert_version(program.model, opset)
+                    program.optimize()
+                    program.save(path, external_data=True)
                 except Exception as e:  # noqa: BLE001
                     err = e
-        seconds = export_seconds + time.perf_counter() - start
-        results.append(
-            _finish(model.name, "dynamo", opset, "export_once_convert", path, err, sub, seconds)
-        )
-    return results
+        seconds = recorder.seconds + time.perf_counter() - start
+        results[opset] = _finish(model.name, "dynamo", opset, method, path, err, capture, seconds)
+    return [results[n] for n in opsets]
 
 
 @dataclass(frozen=True)
@@ -517,7 +563,9 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
     model = BY_NAME[task.model]
     out_dir = Path(task.out_dir)
     if task.kind == "direct":
-        return [_export_direct(model, task.exporter, task.opsets[0], out_dir)]
+        row = _export_direct(model, task.exporter, task.opsets[0], out_dir)
+        row.pop("_records"), row.pop("_exc")
+        return [row]
     if task.kind == "shortcut":
         return _export_once_convert(model, task.opsets, out_dir / "shortcut")
     # verify: both ways, then compare what they wrote
@@ -525,12 +573,12 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
     shortcut = _export_once_convert(model, task.opsets, out_dir / "shortcut")
     for opset, via in zip(task.opsets, shortcut, strict=True):
         direct_dir = out_dir / f"direct{opset}"
-        direct_dir.mkdir()
         direct = _export_direct(model, "dynamo", opset, direct_dir)
+        direct.pop("_records"), direct.pop("_exc")
         a = _canonical(direct_dir / "model.onnx")
         b = _canonical(out_dir / "shortcut" / f"opset{opset}" / "model.onnx")
         same_outcome = all(
-            direct[k] == via[k]
+            direct.get(k) == via.get(k)
             for k in ("ok", "produced", "delivered_opset", "error_class", "onnx_checker_ok")
         )
         checks.append(
@@ -539,8 +587,8 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
                 "opset": opset,
                 "same_bytes": a is not None and a == b,
                 "same_outcome": same_outcome,
-                "direct": {k: direct[k] for k in ("ok", "delivered_opset", "error_class")},
-                "shortcut": {k: via[k] for k in ("ok", "delivered_opset", "error_class")},
+                "direct": {k: direct.get(k) for k in ("ok", "delivered_opset", "error_class")},
+                "shortcut": {k: via.get(k) for k in ("ok", "delivered_opset", "error_class")},
             }
         )
     return checks
@@ -902,10 +950,12 @@ def run_all(
         low = shortcut and exporter == "dynamo" and opset <= TORCHLIB_OPSET
         return "export_once_convert" if low else "direct"
 
+    def usable(entry: dict[str, Any] | None, exporter: str, opset: int) -> bool:
+        # a direct outcome is the ground truth; a derived one only serves the shortcut
+        return entry is not None and entry.get("method") in ("direct", method(exporter, opset))
+
     missing = [
-        (m, e, n)
-        for m, e, n in wanted
-        if cached.get(_cache_id(m.name, e, n), {}).get("method") != method(e, n)
+        (m, e, n) for m, e, n in wanted if not usable(cached.get(_cache_id(m.name, e, n)), e, n)
     ]
     if missing:
         with tempfile.TemporaryDirectory(prefix="reality-") as tmp:
