@@ -58,9 +58,10 @@ def _dynamo_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
 
 
 def _capture(exporter: str, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None,
-             dynamic_shapes: Any, opset: int) -> TorchCapture:
+             dynamic_shapes: Any, opset: int, thorough: bool) -> TorchCapture:
     if exporter == "dynamo":
-        return capture_dynamo(module, args, kwargs, dynamic_shapes, opset=opset)
+        return capture_dynamo(module, args, kwargs, dynamic_shapes, opset=opset,
+                              thorough=thorough)
     return capture_torchscript(module, args, kwargs)
 
 
@@ -101,14 +102,19 @@ def analyze_torch(
     *,
     kwargs: dict[str, Any] | None = None,
     name: str | None = None,
+    thorough: bool = False,
 ) -> Report:
     """Pre-flight of an nn.Module for `exporter` at `opset`: what will fail, where, what fixes it.
-    Never exports; runs the model's forward once (tracing) as export itself would."""
+    Never exports; runs the model's forward once (tracing) as export itself would.
+
+    dynamo: by default torch.export plus the converter tables (fast); `thorough` also runs the
+    exporter's own decomposition, dispatcher, translation and down-conversion, which sees
+    translation-time errors too but costs about as much as the export itself."""
     if exporter not in EXPORTERS:
         raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
-    capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset)
+    capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset, thorough)
     support = _dynamo_verdict if exporter == "dynamo" else _torchscript_verdict
     findings: list[Finding] = []
     findings += module_findings(module)
@@ -119,6 +125,8 @@ def analyze_torch(
     mins: dict[str, int | None] = {}
     if exporter == "dynamo" and capture.onnx_model is not None:
         findings += _delivery_findings(capture, opset, mins)
+    elif exporter == "dynamo" and not capture.failures:
+        findings += _table_delivery_findings(capture, opset, mins)
     if exporter == "torchscript" and not capture.failures:
         mins["torchscript"] = _torchscript_min_opset(capture)
     findings += _min_opset_findings(mins, opset)
@@ -149,6 +157,48 @@ def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | 
         "EXP103", "error",
         f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert this model "
         f"down to opset {opset}; torch.onnx.export would deliver opset {got} ({reason})",
+        fixes=[Fix("opset", min=lowest),
+               Fix("source", hint="use the torchscript exporter (dynamo=False) for opsets below "
+                   f"{DYNAMO_BASE_OPSET}, or replace the ops that have no down-conversion")])]
+
+
+def _table_delivery_findings(capture: TorchCapture, opset: int,
+                             mins: dict[str, int | None]) -> list[Finding]:
+    """Down-conversion from the tables: the ONNX ops each translation emits (torch_converters)
+    and whether onnx's converter takes each of them from 18 to the target (onnx_downconvert)."""
+    from opsets.onnx_downconvert import load_downconvert
+    from opsets.torch_converters import load_torch_converters
+
+    table, down = load_torch_converters(), load_downconvert()
+    lowest = MIN_SEARCH_OPSET
+    unknown = False
+    for overload in {u.overload for u in capture.ops if u.converted}:
+        support = table.dynamo_support(overload, DYNAMO_BASE_OPSET)
+        if support is None or support.status != "translated":
+            continue
+        if support.onnx_ops is None:
+            unknown = True
+            continue
+        for onnx_op in support.onnx_ops:
+            entry = down.get(onnx_op) if "::" not in onnx_op else None
+            target = entry.lowest_target() if entry is not None else None
+            if entry is not None:
+                lowest = max(lowest, target if target is not None else DYNAMO_BASE_OPSET)
+    mins["dynamo"] = lowest if not unknown else None
+    if opset >= DYNAMO_BASE_OPSET:
+        return []
+    blockers: dict[str, str] = {}
+    for overload in {u.overload for u in capture.ops if u.converted}:
+        blockers.update(table.dynamo_downconvert_blockers(overload, opset))
+    if not blockers:
+        return []
+    named = ", ".join(sorted(blockers)[:6])
+    first = next(iter(sorted(blockers.items())))[1]
+    return [Finding(
+        "EXP103", "error",
+        f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert {named} "
+        f"down to opset {opset}; torch.onnx.export would deliver opset {DYNAMO_BASE_OPSET} "
+        f"({first})",
         fixes=[Fix("opset", min=lowest),
                Fix("source", hint="use the torchscript exporter (dynamo=False) for opsets below "
                    f"{DYNAMO_BASE_OPSET}, or replace the ops that have no down-conversion")])]
@@ -210,13 +260,14 @@ def export_torch(
     kwargs: dict[str, Any] | None = None,
     force: bool = False,
     name: str | None = None,
+    thorough: bool = False,
 ) -> Report:
     """Pre-flight, then (when it predicts success, or with force) the real torch.onnx.export
     into `output` (written atomically), then the ONNX analysis of that file, in one report."""
     from analyzer.api import analyze
 
     pre = analyze_torch(module, example_inputs, opset, exporter, dynamic_shapes, kwargs=kwargs,
-                        name=name)
+                        name=name, thorough=thorough)
     if pre.verdict == "fail" and not force:
         pre.extras["exported"] = False
         return pre

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     module, example = load_torch_source(args.source, args.input)
     report = export_torch(module, example, args.output, opset=args.opset,
                           exporter=args.exporter, providers=providers, force=args.force,
-                          name=args.source)
+                          name=args.source, thorough=args.thorough)
     emit(report, argparse.Namespace(format=args.format, output=args.report))
     return 1 if report.fails(args.fail_on) else 0
 

@@ -197,8 +197,10 @@ def capture_dynamo(
     dynamic_shapes: Any = None,
     translate: bool = True,
     opset: int = 18,
+    thorough: bool = False,
 ) -> TorchCapture:
-    """torch.export (non-strict), the exporter's decompositions, dispatch, and translation."""
+    """torch.export (non-strict), then either the converter table (default: fast) or, with
+    `thorough`, the exporter's own decompositions, dispatcher and translation."""
     import torch
 
     capture = TorchCapture("dynamo")
@@ -211,6 +213,10 @@ def capture_dynamo(
             capture.failures.append(CaptureFailure(
                 "torch.export", classify_export_error(exc), _first_line(exc),
                 _error_location(exc)))
+            _record_warnings(caught, capture.warnings)
+            return capture
+        if not thorough:
+            _dispatch_by_table(program, opset, capture)
             _record_warnings(caught, capture.warnings)
             return capture
         try:
@@ -246,6 +252,54 @@ def capture_dynamo(
             _translate(program, registry, capture)
         _record_warnings(caught, capture.warnings)
     return capture
+
+
+def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
+    """Answer each node of the exported program from the converter table (opsets/
+    torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
+    of the cost of building torchlib's registry and decomposing (measured in
+    benchmarks/bench_torch_preflight.py), at the price of not seeing translation-time errors."""
+    import torch
+
+    from opsets.torch_converters import load_torch_converters
+
+    table = load_torch_converters()
+    capture.base_opset = max(opset, 18)
+    for gm in program.graph_module.modules():
+        if not isinstance(gm, torch.fx.GraphModule):
+            continue
+        for node in gm.graph.nodes:
+            if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+                continue
+            base, overload = _qualified(node.target)
+            support = table.dynamo_support(overload, opset)
+            converted, reason = True, ""
+            if support is None or support.status == "missing":
+                converted, reason = False, "no translation or decomposition in torch.onnx"
+            elif support.status == "translated" and _has_complex_arg(node) and not any(
+                    impl.complex for impl in support.impls):
+                converted, reason = False, "no translation for complex-valued inputs"
+            stack = node.meta.get("nn_module_stack") or {}
+            path, mtype = (list(stack.values())[-1] if stack else ("", None))
+            if isinstance(mtype, type):
+                mtype = f"{mtype.__module__}.{mtype.__qualname__}"
+            capture.ops.append(TorchOpUse(
+                op=base, overload=overload, node=node.name,
+                location=user_frame(node.meta.get("stack_trace")),
+                module_path=path or None, module_type=str(mtype) if mtype else None,
+                converted=converted, reason=reason,
+            ))
+
+
+def _has_complex_arg(node: Any) -> bool:
+    import torch
+
+    def is_complex(arg: Any) -> bool:
+        value = getattr(arg, "meta", {}).get("val") if hasattr(arg, "meta") else None
+        return isinstance(value, torch.Tensor) and value.is_complex()
+
+    return any(is_complex(a) for a in node.args) or any(
+        is_complex(a) for a in node.kwargs.values())
 
 
 def _translate(program: Any, registry: Any, capture: TorchCapture) -> None:

@@ -89,3 +89,15 @@ def line_of(marker: str) -> int:
             if marker in line and "def line_of" not in line and "marker in line" not in line:
                 return number
     raise LookupError(marker)
+
+
+class Attention3d(nn.Module):
+    """scaled_dot_product_attention on 3-D inputs: torch runs it, torchlib's translation
+    asserts 4-D inputs (a translation-time failure no table shows)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(x, x, x)
+
+
+def attention_3d() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    return Attention3d().eval(), (torch.randn(2, 4, 8),)

@@ -104,3 +104,14 @@ def test_export_stops_when_preflight_predicts_failure(tmp_path):
     forced = torch_api.export_torch(module, args, out, opset=13, exporter="dynamo", force=True)
     assert out.exists()
     assert "EXP106" in _ids(forced)  # asked 13, got 18
+
+
+def test_thorough_mode_sees_translation_time_failures():
+    module, args = fm.attention_3d()
+    fast = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo")
+    assert "EXP102" not in _ids(fast)
+    thorough = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo", thorough=True)
+    f = _ids(thorough)["EXP102"]
+    assert f.op == "aten::scaled_dot_product_attention" and "4D" in f.message
+    with pytest.raises(Exception):  # noqa: B017 - reality agrees with the thorough mode
+        torch.onnx.export(module, args, dynamo=True)
