@@ -237,6 +237,8 @@ class Fft(nn.Module):
 class ComplexRope(nn.Module):
     """Rotary embedding done with complex numbers (as in the original LLaMA code)."""
 
+    freqs_cis: Tensor
+
     def __init__(self) -> None:
         super().__init__()
         freqs = 1.0 / (10000 ** (torch.arange(0, 8, 2).float() / 8))

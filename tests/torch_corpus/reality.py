@@ -802,6 +802,7 @@ def _run_tasks(
                         idx, task, start = w.task
                         results[idx] = _collect(task, {"status": "timeout"}, now - start)
                         done += 1
+                        assert w.proc.stdout is not None
                         sel.unregister(w.proc.stdout)
                         w.proc.kill()
                         w.close()
@@ -834,12 +835,30 @@ def export_outcome(
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> ExportOutcome:
     """Export ``model`` once, for real, in a child process, and say what happened."""
-    if exporter not in EXPORTERS:
-        raise ValueError(f"exporter must be one of {EXPORTERS}, not {exporter!r}")
+    (outcome,) = export_outcomes([(model, exporter, opset)], jobs=1, timeout_s=timeout_s)
+    return outcome
+
+
+def export_outcomes(
+    cases: Iterable[tuple[CorpusModel, Exporter, int]],
+    jobs: int = 2,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[ExportOutcome]:
+    """`export_outcome` for each case, ``jobs`` at a time, each a direct export; no cache."""
+    cases = list(cases)
+    for _, exporter, _ in cases:
+        if exporter not in EXPORTERS:
+            raise ValueError(f"exporter must be one of {EXPORTERS}, not {exporter!r}")
     with tempfile.TemporaryDirectory(prefix="reality-") as tmp:
-        task = _Task("direct", _check_model(model), exporter, (opset,), tmp, timeout_s)
-        (result,) = _run_tasks([task], jobs=1)
-    return ExportOutcome.from_json(result[0])
+        tasks = []
+        for i, (model, exporter, opset) in enumerate(cases):
+            out = Path(tmp, str(i))
+            out.mkdir()
+            tasks.append(
+                _Task("direct", _check_model(model), exporter, (opset,), str(out), timeout_s)
+            )
+        rows = _run_tasks(tasks, jobs=jobs)
+    return [ExportOutcome.from_json(r[0]) for r in rows]
 
 
 @dataclass(frozen=True)
