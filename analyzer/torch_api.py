@@ -34,6 +34,7 @@ from analyzer.sources.torch_capture import (
     capture_dynamo,
     capture_torchscript,
     delivered_opset,
+    for_opset,
 )
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -115,6 +116,32 @@ def analyze_torch(
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
     capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset, thorough)
+    return _report(module, args, capture, opset, exporter, name)
+
+
+def analyze_torch_opsets(
+    module: Any,
+    example_inputs: tuple[Any, ...] | list[Any] | Any,
+    opsets: list[int] | tuple[int, ...],
+    exporter: str = "dynamo",
+    dynamic_shapes: Any = None,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> dict[int, Report]:
+    """One pre-flight report per opset from a single capture (torch.export or the trace runs
+    once): which opsets will this model export at?"""
+    if exporter not in EXPORTERS:
+        raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
+    args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
+        example_inputs,)
+    first = _capture(exporter, module, args, kwargs, dynamic_shapes, max(opsets), False)
+    return {opset: _report(module, args, for_opset(first, opset), opset, exporter, name)
+            for opset in opsets}
+
+
+def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: int,
+            exporter: str, name: str | None) -> Report:
     support = _dynamo_verdict if exporter == "dynamo" else _torchscript_verdict
     findings: list[Finding] = []
     findings += module_findings(module)

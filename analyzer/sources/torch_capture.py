@@ -77,6 +77,7 @@ class TorchCapture:
     failures: list[CaptureFailure] = field(default_factory=list)
     onnx_model: Any = None  # onnx.ModelProto of the translation at the exporter's base opset
     base_opset: int | None = None
+    program: Any = None  # the torch.export ExportedProgram (dynamo), to re-answer other opsets
 
 
 def _first_line(exc: BaseException) -> str:
@@ -215,6 +216,7 @@ def capture_dynamo(
                 _error_location(exc)))
             _record_warnings(caught, capture.warnings)
             return capture
+        capture.program = program
         if not thorough:
             _dispatch_by_table(program, opset, capture)
             _record_warnings(caught, capture.warnings)
@@ -252,6 +254,19 @@ def capture_dynamo(
             _translate(program, registry, capture)
         _record_warnings(caught, capture.warnings)
     return capture
+
+
+def for_opset(capture: TorchCapture, opset: int) -> TorchCapture:
+    """The same capture answered for another opset (dynamo, table mode): torch.export does not
+    depend on the opset, only the converter's answers do."""
+    again = TorchCapture(capture.exporter, warnings=list(capture.warnings),
+                         failures=list(capture.failures), program=capture.program)
+    if capture.exporter == "dynamo" and capture.program is not None and capture.onnx_model is None:
+        _dispatch_by_table(capture.program, opset, again)
+    else:
+        again.ops = list(capture.ops)
+        again.onnx_model, again.base_opset = capture.onnx_model, capture.base_opset
+    return again
 
 
 def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:

@@ -115,3 +115,13 @@ def test_thorough_mode_sees_translation_time_failures():
     assert f.op == "aten::scaled_dot_product_attention" and "4D" in f.message
     with pytest.raises(Exception):  # noqa: B017 - reality agrees with the thorough mode
         torch.onnx.export(module, args, dynamo=True)
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_one_capture_answers_every_opset_like_separate_runs(exporter):
+    module, args = fm.norm_act()
+    reports = torch_api.analyze_torch_opsets(module, args, [9, 13, 17, 18], exporter)
+    for opset, report in reports.items():
+        single = torch_api.analyze_torch(module, args, opset=opset, exporter=exporter)
+        assert {f.id for f in report.findings} == {f.id for f in single.findings}, opset
+        assert report.verdict == single.verdict
