@@ -45,9 +45,14 @@ MIN_SEARCH_OPSET = 7
 def _torchscript_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
     from opsets.torch_converters import load_torch_converters
 
-    answer = load_torch_converters().torchscript_support(use.op, opset)
+    table = load_torch_converters()
+    answer = table.torchscript_support(use.op, opset)
+    clean = None
+    if answer.conditions:
+        clean = next((r.opset for r in table.torchscript_registrations(use.op)
+                      if r.opset > opset and r.status == "ok"), None)
     return OpVerdict(answer.status if answer.status != "missing" else "unsupported",
-                     answer.min_opset, answer.note)
+                     answer.min_opset, answer.note, answer.conditions, clean)
 
 
 def _dynamo_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
@@ -115,6 +120,10 @@ def analyze_torch(
         raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
+    # Below opset 18 whether the model can be delivered is decided by onnx's down-conversion of
+    # the translated graph; the tables approximate it, the real conversion is exact and cheap
+    # next to the capture, so below 18 the thorough path runs.
+    thorough = thorough or (exporter == "dynamo" and opset < DYNAMO_BASE_OPSET)
     capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset, thorough)
     return _report(module, args, capture, opset, exporter, name)
 
@@ -135,9 +144,17 @@ def analyze_torch_opsets(
         raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
-    first = _capture(exporter, module, args, kwargs, dynamic_shapes, max(opsets), False)
-    return {opset: _report(module, args, for_opset(first, opset), opset, exporter, name)
-            for opset in opsets}
+    reports: dict[int, Report] = {}
+    low = [o for o in opsets if exporter == "dynamo" and o < DYNAMO_BASE_OPSET]
+    high = [o for o in opsets if o not in low]
+    for group, thorough in ((low, True), (high, False)):
+        if not group:
+            continue
+        first = _capture(exporter, module, args, kwargs, dynamic_shapes, max(group), thorough)
+        for opset in group:
+            reports[opset] = _report(module, args, for_opset(first, opset), opset, exporter,
+                                     name)
+    return {opset: reports[opset] for opset in opsets}
 
 
 def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: int,

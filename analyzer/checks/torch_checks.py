@@ -38,6 +38,8 @@ class OpVerdict:
     status: str  # ok | unsupported | needs_opset
     min_opset: int | None = None
     note: str = ""
+    conditions: tuple[str, ...] = ()  # inputs the translation still rejects (TorchScript)
+    clean_opset: int | None = None  # the lowest opset whose translation has no such condition
 
 
 SupportFn = Callable[[TorchOpUse, int], OpVerdict]
@@ -67,6 +69,15 @@ def op_findings(
     for op, uses in sorted(by_op.items()):
         verdict = support(uses[0], opset)
         verdicts[op] = verdict
+        if verdict.status == "ok" and verdict.conditions:
+            location, module_path = _locate(uses)
+            findings.append(Finding(
+                "EXP108", "warning",
+                f"{op}'s {exporter} translation at opset {opset} raises for some inputs: "
+                + "; ".join(verdict.conditions),
+                op=op, nodes=[u.node for u in uses], location=_where(location, module_path),
+                fixes=[Fix("opset", min=verdict.clean_opset)] if verdict.clean_opset else []))
+            continue
         if verdict.status == "ok":
             continue
         location, module_path = _locate(uses)
@@ -104,7 +115,7 @@ def _custom_op_hint(op: str, exporter: str) -> str:
 
 
 def failure_findings(capture: TorchCapture) -> list[Finding]:
-    """TRC401 (torch.export / trace failed), EXP102 (translation failed), TRC405 (kwargs)."""
+    """TRC401 (torch.export / trace failed), EXP102 (translation failed)."""
     findings = []
     for failure in capture.failures:
         findings.append(_failure_finding(failure, capture))
@@ -122,10 +133,6 @@ def _failure_finding(failure: CaptureFailure, capture: TorchCapture) -> Finding:
             op=op, nodes=[failure.node] if failure.node else [], location=where,
             fixes=[Fix("source", hint="change how the op is called (shapes/dtypes its "
                        "translation accepts), or register a custom translation")])
-    if failure.kind == "keyword_inputs":
-        return Finding("TRC405", "error", failure.message,
-                       fixes=[Fix("source", hint="pass the inputs positionally, or use the "
-                                  "dynamo exporter, which takes kwargs")])
     step = "torch.export" if failure.step == "torch.export" else "torch.jit.trace"
     return Finding(
         "TRC401", "error", f"{step} failed ({failure.kind}): {failure.message}",

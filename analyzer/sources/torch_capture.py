@@ -31,7 +31,9 @@ from typing import Any
 # symbolic conversion (scalar <-> tensor conversions folded with the static example shapes), so
 # they never need a symbolic function. Measured on the corpus in tests/torch_corpus.
 PASS_HANDLED = frozenset({"aten::Int", "aten::Float", "aten::ScalarImplicit", "aten::Bool",
-                          "aten::IntImplicit", "aten::FloatImplicit"})
+                          "aten::IntImplicit", "aten::FloatImplicit",
+                          # in-place copies become index_put by _jit_pass_onnx_remove_inplace_ops
+                          "aten::copy_"})
 
 _TORCH_PKG_MARKERS = ("/site-packages/torch/", "/torch/nn/", "/torch/_", "/torch/fx/")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
@@ -207,10 +209,9 @@ def capture_dynamo(
     capture = TorchCapture("dynamo")
     with quiet_torch(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            program = torch.export.export(module, args, kwargs=kwargs or None,
-                                          dynamic_shapes=dynamic_shapes, strict=False)
-        except Exception as exc:  # noqa: BLE001 - every export failure becomes a finding
+        program, exc = _export_program(module, args, kwargs, dynamic_shapes)
+        if program is None:
+            assert exc is not None
             capture.failures.append(CaptureFailure(
                 "torch.export", classify_export_error(exc), _first_line(exc),
                 _error_location(exc)))
@@ -256,6 +257,28 @@ def capture_dynamo(
     return capture
 
 
+def _export_program(
+    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, dynamic_shapes: Any
+) -> tuple[Any, BaseException | None]:
+    """The ExportedProgram exactly as torch.onnx.export obtains it: its dynamic-shape conversion
+    (string axis names -> torch.export.Dim) and its capture strategies in order (non-strict
+    torch.export, then strict), keeping the first failure to report."""
+    from torch.onnx._internal.exporter import _capture_strategies, _dynamic_shapes
+
+    shapes = dynamic_shapes
+    if shapes:
+        shapes, _ = _dynamic_shapes.convert_str_to_export_dim(shapes)
+    first: BaseException | None = None
+    for strategy_class in _capture_strategies.CAPTURE_STRATEGIES:
+        strategy = strategy_class(verbose=False)
+        result = strategy(module, args, kwargs or None, dynamic_shapes=shapes)
+        if result.success and result.exported_program is not None:
+            return result.exported_program, None
+        if first is None and result.exception is not None:
+            first = result.exception
+    return None, first or RuntimeError("torch.export produced no program")
+
+
 def for_opset(capture: TorchCapture, opset: int) -> TorchCapture:
     """The same capture answered for another opset (dynamo, table mode): torch.export does not
     depend on the opset, only the converter's answers do."""
@@ -280,6 +303,8 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
 
     table = load_torch_converters()
     capture.base_opset = max(opset, 18)
+    if _needs_decomposition(program, table, opset):
+        program = _decompose(program, table, opset)
     for gm in program.graph_module.modules():
         if not isinstance(gm, torch.fx.GraphModule):
             continue
@@ -287,6 +312,8 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
             if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
                 continue
             base, overload = _qualified(node.target)
+            if _is_assertion(base):
+                continue  # the exporter removes assertion nodes before translation
             support = table.dynamo_support(overload, opset)
             converted, reason = True, ""
             if support is None or support.status == "missing":
@@ -304,6 +331,60 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
                 module_path=path or None, module_type=str(mtype) if mtype else None,
                 converted=converted, reason=reason,
             ))
+
+
+_ASSERTIONS = ("aten::_assert", "aten::sym_constrain_range")
+
+
+def _is_assertion(op: str) -> bool:
+    return op.startswith(_ASSERTIONS)
+
+
+def _call_nodes(program: Any) -> Iterator[Any]:
+    import torch
+
+    for gm in program.graph_module.modules():
+        if isinstance(gm, torch.fx.GraphModule):
+            for node in gm.graph.nodes:
+                if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload):
+                    yield node
+
+
+def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
+    """Decomposing costs about as much as torch.export; skip it when every op is translated."""
+    for node in _call_nodes(program):
+        _, overload = _qualified(node.target)
+        if _is_assertion(overload):
+            continue
+        support = table.dynamo_support(overload, opset)
+        if support is None or support.status != "translated":
+            return True
+    return False
+
+
+def _decompose(program: Any, table: Any, opset: int) -> Any:
+    """run_decompositions with the exporter's ONNX-friendly table (torch's decompositions minus
+    the ops torchlib translates), the translated set taken from the converter table instead of
+    building torchlib's registry."""
+    import torch
+    from torch.onnx._internal.exporter import _decomp
+
+    translated = set()
+    for name in table.dynamo_ops():
+        support = table.dynamo_support(name, opset)
+        if support is None or support.status != "translated":
+            continue
+        ns, _, rest = name.partition("::")
+        op, _, overload = rest.partition(".")
+        try:
+            packet = getattr(getattr(torch.ops, ns), op)
+            translated.add(getattr(packet, overload or "default"))
+        except AttributeError:
+            continue
+    decomp_table = _decomp.create_onnx_friendly_decomposition_table(translated)
+    config = torch.fx.experimental._config
+    with config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined] # as export
+        return program.run_decompositions(decomp_table)
 
 
 def _has_complex_arg(node: Any) -> bool:
@@ -393,24 +474,24 @@ def capture_torchscript(
 def _trace(capture: TorchCapture, module: Any, args: tuple[Any, ...],
            kwargs: dict[str, Any] | None) -> None:
     import torch
+    from torch.onnx._internal.torchscript_exporter import utils as ts_utils
 
-    if kwargs:
-        capture.failures.append(CaptureFailure(
-            "trace", "keyword_inputs",
-            "the TorchScript exporter traces positional inputs only; keyword arguments "
-            f"{sorted(kwargs)} cannot be passed"))
-        return
+    # As the legacy exporter: keyword inputs ride as a trailing dict that _decide_input_format
+    # folds into positional order, then torch.jit._get_trace_graph (more permissive about
+    # outputs than torch.jit.trace).
+    inputs = args + ((kwargs,) if kwargs else ())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            traced = torch.jit.trace(module, args, check_trace=False, strict=False)
+            inputs = ts_utils._decide_input_format(module, inputs)
+            graph, _, _ = torch.jit._get_trace_graph(
+                module, inputs, strict=False, _force_outplace=False, _return_inputs_states=True)
         except Exception as exc:  # noqa: BLE001
             capture.failures.append(CaptureFailure("trace", "trace_failed", _first_line(exc),
                                                    _error_location(exc)))
             _record_warnings(caught, capture.warnings)
             return
         _record_warnings(caught, capture.warnings)
-    graph = traced.inlined_graph
     for index, node in enumerate(graph.nodes()):
         kind = node.kind()
         if kind.split("::", 1)[0] in ("prim", "onnx") or kind in PASS_HANDLED:
