@@ -109,13 +109,16 @@ def analyze_torch(
     kwargs: dict[str, Any] | None = None,
     name: str | None = None,
     thorough: bool = False,
+    both_exporters: bool = False,
 ) -> Report:
     """Pre-flight of an nn.Module for `exporter` at `opset`: what will fail, where, what fixes it.
     Never exports; runs the model's forward once (tracing) as export itself would.
 
     dynamo: by default torch.export plus the converter tables (fast); `thorough` also runs the
     exporter's own decomposition, dispatcher, translation and down-conversion, which sees
-    translation-time errors too but costs about as much as the export itself."""
+    translation-time errors too but costs about as much as the export itself.
+    `both_exporters` also reports the lowest opset that works with the other exporter (EXP104).
+    """
     if exporter not in EXPORTERS:
         raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
@@ -125,7 +128,24 @@ def analyze_torch(
     # next to the capture, so below 18 the thorough path runs.
     thorough = thorough or (exporter == "dynamo" and opset < DYNAMO_BASE_OPSET)
     capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset, thorough)
-    return _report(module, args, capture, opset, exporter, name)
+    other = _other_exporter_min(module, args, kwargs, dynamic_shapes, exporter) if (
+        both_exporters) else None
+    return _report(module, args, capture, opset, exporter, name, other)
+
+
+def _other_exporter_min(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None,
+                        dynamic_shapes: Any, exporter: str) -> dict[str, int | None]:
+    """The lowest opset for the exporter not chosen (TorchScript: the symbolic table over a
+    trace; dynamo: torch.export plus the converter and down-conversion tables, an estimate)."""
+    other = "torchscript" if exporter == "dynamo" else "dynamo"
+    capture = _capture(other, module, args, kwargs, dynamic_shapes, DYNAMO_BASE_OPSET, False)
+    if capture.failures or any(u.converted is False for u in capture.ops):
+        return {other: None}
+    if other == "torchscript":
+        return {other: _torchscript_min_opset(capture)}
+    mins: dict[str, int | None] = {}
+    _table_delivery_findings(capture, DYNAMO_BASE_OPSET, mins)
+    return mins
 
 
 def analyze_torch_opsets(
@@ -158,7 +178,8 @@ def analyze_torch_opsets(
 
 
 def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: int,
-            exporter: str, name: str | None) -> Report:
+            exporter: str, name: str | None,
+            other_min: dict[str, int | None] | None = None) -> Report:
     support = _dynamo_verdict if exporter == "dynamo" else _torchscript_verdict
     findings: list[Finding] = []
     findings += module_findings(module)
@@ -173,6 +194,7 @@ def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: in
         findings += _table_delivery_findings(capture, opset, mins)
     if exporter == "torchscript" and not capture.failures:
         mins["torchscript"] = _torchscript_min_opset(capture)
+    mins.update(other_min or {})
     findings += _min_opset_findings(mins, opset)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     return Report(

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
         module, example = load_torch_source(args.model, args.input)
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
-                               exporter=args.exporter, name=args.model, thorough=args.thorough)
+                               exporter=args.exporter, name=args.model, thorough=args.thorough,
+                               both_exporters=args.both_exporters)
     else:
         report = analyze(args.model, opset=args.opset, providers=providers,
                          max_file_bytes=args.max_file_size)

@@ -66,6 +66,8 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
                        "order); seeded random data")
     group.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo",
                        help="torch.onnx exporter to check (default: dynamo)")
+    group.add_argument("--both-exporters", action="store_true",
+                       help="also report the lowest opset that works with the other exporter")
     group.add_argument("--thorough", action="store_true",
                        help="dynamo: also run the exporter's own decomposition, translation and "
                        "down-conversion (sees translation-time errors; costs about an export)")
