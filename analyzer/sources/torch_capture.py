@@ -204,7 +204,6 @@ def capture_dynamo(
 ) -> TorchCapture:
     """torch.export (non-strict), then either the converter table (default: fast) or, with
     `thorough`, the exporter's own decompositions, dispatcher and translation."""
-    import torch
 
     capture = TorchCapture("dynamo")
     with quiet_torch(), warnings.catch_warnings(record=True) as caught:
@@ -233,24 +232,9 @@ def capture_dynamo(
                                                    _first_line(exc), _error_location(exc)))
             _record_warnings(caught, capture.warnings)
             return capture
-        for gm in program.graph_module.modules():
-            if not isinstance(gm, torch.fx.GraphModule):
-                continue
-            for node in gm.graph.nodes:
-                if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
-                    continue
-                base, overload = _qualified(node.target)
-                fn, why = _dispatching.dispatch(node, registry)
-                stack = node.meta.get("nn_module_stack") or {}
-                path, mtype = (list(stack.values())[-1] if stack else ("", None))
-                if isinstance(mtype, type):
-                    mtype = f"{mtype.__module__}.{mtype.__qualname__}"
-                capture.ops.append(TorchOpUse(
-                    op=base, overload=overload, node=node.name,
-                    location=user_frame(node.meta.get("stack_trace")),
-                    module_path=path or None, module_type=str(mtype) if mtype else None,
-                    converted=fn is not None, reason="" if fn is not None else why,
-                ))
+        for node in _call_nodes(program):
+            fn, why = _dispatching.dispatch(node, registry)
+            capture.ops.append(_op_use(node, fn is not None, "" if fn is not None else why))
         if translate and all(op.converted for op in capture.ops):
             _translate(program, registry, capture)
         _record_warnings(caught, capture.warnings)
@@ -297,7 +281,6 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
     of the cost of building torchlib's registry and decomposing (measured in
     benchmarks/bench_torch_preflight.py), at the price of not seeing translation-time errors."""
-    import torch
 
     from opsets.torch_converters import load_torch_converters
 
@@ -305,32 +288,33 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     capture.base_opset = max(opset, 18)
     if _needs_decomposition(program, table, opset):
         program = _decompose(program, table, opset)
-    for gm in program.graph_module.modules():
-        if not isinstance(gm, torch.fx.GraphModule):
-            continue
-        for node in gm.graph.nodes:
-            if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
-                continue
-            base, overload = _qualified(node.target)
-            if _is_assertion(base):
-                continue  # the exporter removes assertion nodes before translation
-            support = table.dynamo_support(overload, opset)
-            converted, reason = True, ""
-            if support is None or support.status == "missing":
-                converted, reason = False, "no translation or decomposition in torch.onnx"
-            elif support.status == "translated" and _has_complex_arg(node) and not any(
-                    impl.complex for impl in support.impls):
-                converted, reason = False, "no translation for complex-valued inputs"
-            stack = node.meta.get("nn_module_stack") or {}
-            path, mtype = (list(stack.values())[-1] if stack else ("", None))
-            if isinstance(mtype, type):
-                mtype = f"{mtype.__module__}.{mtype.__qualname__}"
-            capture.ops.append(TorchOpUse(
-                op=base, overload=overload, node=node.name,
-                location=user_frame(node.meta.get("stack_trace")),
-                module_path=path or None, module_type=str(mtype) if mtype else None,
-                converted=converted, reason=reason,
-            ))
+    for node in _call_nodes(program):
+        base, overload = _qualified(node.target)
+        if _is_assertion(base):
+            continue  # the exporter removes assertion nodes before translation
+        support = table.dynamo_support(overload, opset)
+        converted, reason = True, ""
+        if support is None or support.status == "missing":
+            converted, reason = False, "no translation or decomposition in torch.onnx"
+        elif support.status == "translated" and _has_complex_arg(node) and not any(
+                impl.complex for impl in support.impls):
+            converted, reason = False, "no translation for complex-valued inputs"
+        capture.ops.append(_op_use(node, converted, reason))
+
+
+def _op_use(node: Any, converted: bool, reason: str) -> TorchOpUse:
+    """A TorchOpUse for an FX node: its op, user source line and innermost module."""
+    base, overload = _qualified(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    path, mtype = (list(stack.values())[-1] if stack else ("", None))
+    if isinstance(mtype, type):
+        mtype = f"{mtype.__module__}.{mtype.__qualname__}"
+    return TorchOpUse(
+        op=base, overload=overload, node=node.name,
+        location=user_frame(node.meta.get("stack_trace")),
+        module_path=path or None, module_type=str(mtype) if mtype else None,
+        converted=converted, reason=reason,
+    )
 
 
 _ASSERTIONS = ("aten::_assert", "aten::sym_constrain_range")
