@@ -219,6 +219,7 @@ def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | 
     if got == opset:
         return []
     reason = (why or complaint or "").split("(", 1)[-1].rstrip(")") or "the converter failed"
+    reason = reason.rsplit("failed: ", 1)[-1]  # drop onnx's "file.h:23: adapt: Assertion" prefix
     return [Finding(
         "EXP103", "error",
         f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert this model "
