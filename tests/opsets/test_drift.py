@@ -14,15 +14,21 @@ from typing import Any
 import pytest
 
 from opsets.generate import (
+    DOWNCONVERT_JSON,
+    INLINING_EXPAND_DEPTH,
+    INLINING_JSON,
     KERNELS_EXPAND_DEPTH,
     KERNELS_JSON,
     SCHEMAS_EXPAND_DEPTH,
     SCHEMAS_JSON,
+    TORCH_CONVERTERS_JSON,
     build_tables,
     dumps_diffable,
     without_date,
     write_tables,
 )
+from opsets.onnx_downconvert import DOWNCONVERT_EXPAND_DEPTH
+from opsets.torch_converters import TORCH_CONVERTERS_EXPAND_DEPTH
 
 #: How deep to flatten each table before comparing: one entry per (domain, op) or
 #: (provider, domain, op), so a message names the op that changed.
@@ -103,7 +109,13 @@ def test_shipped_table_matches_installed_libraries(
 
 @pytest.mark.parametrize(
     ("name", "depth"),
-    [(SCHEMAS_JSON.name, SCHEMAS_EXPAND_DEPTH), (KERNELS_JSON.name, KERNELS_EXPAND_DEPTH)],
+    [
+        (SCHEMAS_JSON.name, SCHEMAS_EXPAND_DEPTH),
+        (KERNELS_JSON.name, KERNELS_EXPAND_DEPTH),
+        (INLINING_JSON.name, INLINING_EXPAND_DEPTH),
+        (TORCH_CONVERTERS_JSON.name, TORCH_CONVERTERS_EXPAND_DEPTH),
+        (DOWNCONVERT_JSON.name, DOWNCONVERT_EXPAND_DEPTH),
+    ],
 )
 def test_shipped_file_is_in_canonical_form(name: str, depth: int) -> None:
     """Hand edits (or another formatter) would make the next regeneration a noisy diff."""

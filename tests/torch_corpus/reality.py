@@ -822,6 +822,18 @@ def _run_tasks(
         for w in workers:
             assert w.proc.stdout is not None
             sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+
+        def replace(dead: _Worker) -> None:
+            """Swap a dead or killed worker for a fresh one."""
+            assert dead.proc.stdout is not None
+            sel.unregister(dead.proc.stdout)
+            dead.close()
+            workers.remove(dead)
+            fresh = _Worker(Path(logs))
+            assert fresh.proc.stdout is not None
+            sel.register(fresh.proc.stdout, selectors.EVENT_READ, fresh)
+            workers.append(fresh)
+
         try:
             while done < len(tasks):
                 for w in workers:
@@ -842,27 +854,14 @@ def _run_tasks(
                     w.task = None
                     done += 1
                     if answer is None:  # the worker itself died: replace it
-                        sel.unregister(key.fileobj)
-                        w.close()
-                        workers.remove(w)
-                        fresh = _Worker(Path(logs))
-                        assert fresh.proc.stdout is not None
-                        sel.register(fresh.proc.stdout, selectors.EVENT_READ, fresh)
-                        workers.append(fresh)
+                        replace(w)
                 for w in list(workers):  # a worker that does not enforce the limit itself
                     if w.task is not None and now - w.task[2] > w.task[1].timeout_s + 60:
                         idx, task, start = w.task
                         results[idx] = _collect(task, {"status": "timeout"}, now - start)
                         done += 1
-                        assert w.proc.stdout is not None
-                        sel.unregister(w.proc.stdout)
                         w.proc.kill()
-                        w.close()
-                        workers.remove(w)
-                        fresh = _Worker(Path(logs))
-                        assert fresh.proc.stdout is not None
-                        sel.register(fresh.proc.stdout, selectors.EVENT_READ, fresh)
-                        workers.append(fresh)
+                        replace(w)
                 if progress and done != shown:
                     shown = done
                     print(f"\r  {done}/{len(tasks)} export tasks", end="", file=sys.stderr)
