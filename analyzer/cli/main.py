@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analyzer.cli import analyze, demo, export, opsets
+from analyzer.cli import analyze, bench, demo, export, opsets, verify
 from analyzer.errors import InputError
 
 DESCRIPTION = """\
@@ -20,6 +20,8 @@ examples:
   onnx-preflight analyze model.onnx --format json -o report.json --fail-on warning
   onnx-preflight analyze mypkg.models:build --input x:float32[1,3,224,224] --opset 13
   onnx-preflight export mypkg.models:build --input x:float32[1,3,224,224] -o model.onnx
+  onnx-preflight verify model.onnx --source mypkg.models:build --localize
+  onnx-preflight bench model.onnx --providers cuda,cpu --compare rewritten.onnx
   onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
   onnx-preflight demo
 
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     analyze.register(sub)
     export.register(sub)
+    verify.register(sub)
+    bench.register(sub)
     opsets.register(sub)
     demo.register(sub)
     return parser

@@ -1,0 +1,188 @@
+"""Input data for verification: seeded random tensors shaped from the model's graph inputs, a
+user's .npz, or the onnx test-data layout (test_data_set_N/input_K.pb, output_K.pb).
+
+Random integer inputs stay in a small valid range ([0, 16)) or, where the input indexes an
+embedding table held as an initializer, below the table's row count, so Gather never reads
+out of bounds. Dynamic dimensions default to 1 and every default is reported as a note."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from analyzer.errors import InputError
+
+DEFAULT_DIM = 1
+INT_HIGH = 16
+
+Feeds = dict[str, np.ndarray]
+
+
+@dataclass
+class InputSet:
+    """The samples to run (one feed dict each), expected outputs when the data shipped them,
+    and how the data was made (notes are printed so defaults are never silent)."""
+
+    samples: list[Feeds]
+    expected: list[list[np.ndarray]] | None = None
+    source: str = "random"
+    notes: list[str] = field(default_factory=list)
+
+
+def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The inputs a caller feeds: graph inputs that are not initializers (IR < 4 lists both)."""
+    inits = {i.name for i in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in inits]
+
+
+def _embedding_limits(model: onnx.ModelProto) -> dict[str, int]:
+    """Input name -> exclusive upper bound, for inputs used as Gather indices into an
+    initializer (a vocabulary size read off the embedding table)."""
+    inits = {i.name: list(i.dims) for i in model.graph.initializer}
+    limits: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type != "Gather" or node.domain not in ("", "ai.onnx") or len(node.input) < 2:
+            continue
+        dims = inits.get(node.input[0])
+        if not dims:
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        size = dims[axis if axis >= 0 else axis + len(dims)]
+        name = node.input[1]
+        limits[name] = min(limits.get(name, size), size)
+    return limits
+
+
+def _shape(vi: onnx.ValueInfoProto, dims: Mapping[str, int],
+           shapes: Mapping[str, Sequence[int]], notes: list[str]) -> tuple[int, ...]:
+    if vi.name in shapes:
+        return tuple(int(d) for d in shapes[vi.name])
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        raise InputError(None, "VERIFY_INPUT_SHAPE",
+                         f"input {vi.name!r} has no shape; give it with --input "
+                         f"{vi.name}:DTYPE[D0,...]")
+    out = []
+    for k, d in enumerate(tt.shape.dim):
+        if d.HasField("dim_value") and d.dim_value >= 0:
+            out.append(d.dim_value)
+            continue
+        sym = d.dim_param if d.HasField("dim_param") else f"{vi.name}[{k}]"
+        if sym in dims:
+            out.append(int(dims[sym]))
+        else:
+            out.append(DEFAULT_DIM)
+            note = f"input {vi.name}: dynamic dim {sym!r} set to {DEFAULT_DIM}"
+            if note not in notes:
+                notes.append(note)
+    return tuple(out)
+
+
+def _random(elem: int, shape: tuple[int, ...], rng: np.random.Generator, high: int) -> np.ndarray:
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(elem)
+    if elem == onnx.TensorProto.BOOL:
+        return rng.integers(0, 2, shape).astype(bool)
+    if elem == onnx.TensorProto.STRING:
+        return np.array(rng.integers(0, INT_HIGH, shape).astype(str), dtype=object)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(0, high, shape).astype(dtype)
+    if elem == onnx.TensorProto.BFLOAT16:
+        return rng.standard_normal(shape).astype(np.float32).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
+                  dims: Mapping[str, int] | None = None,
+                  shapes: Mapping[str, Sequence[int]] | None = None) -> InputSet:
+    """`samples` seeded feed dicts; sample i uses seed + i, so one failing sample can be
+    reproduced alone."""
+    if samples < 1:
+        raise InputError(None, "USAGE", f"--samples must be at least 1, got {samples}")
+    notes: list[str] = []
+    limits = _embedding_limits(model)
+    specs = []
+    for vi in graph_inputs(model):
+        if not vi.type.HasField("tensor_type"):
+            raise InputError(None, "VERIFY_INPUT_TYPE",
+                             f"input {vi.name!r} is not a tensor; give the data with --inputs")
+        shape = _shape(vi, dims or {}, shapes or {}, notes)
+        high = limits.get(vi.name, INT_HIGH)
+        if vi.name in limits:
+            notes.append(f"integer input {vi.name!r} drawn below {high} (embedding rows)")
+        specs.append((vi.name, vi.type.tensor_type.elem_type, shape, high))
+    out = []
+    for i in range(samples):
+        rng = np.random.default_rng(seed + i)
+        out.append({n: _random(e, s, rng, h) for n, e, s, h in specs})
+    return InputSet(out, None, f"random (seed {seed}, {samples} samples)", notes)
+
+
+def load_npz(path: str | os.PathLike[str], model: onnx.ModelProto) -> InputSet:
+    """One sample from an .npz whose keys are the model's input names."""
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise InputError(p, "VERIFY_INPUTS", f"cannot read .npz: {exc}") from None
+    names = [vi.name for vi in graph_inputs(model)]
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise InputError(p, "VERIFY_INPUTS",
+                         f"missing input(s) {', '.join(missing)}; keys are {sorted(arrays)}")
+    return InputSet([{n: arrays[n] for n in names}], None, f"npz {p.name}")
+
+
+def _read_pb(path: Path) -> np.ndarray:
+    tensor = onnx.TensorProto()
+    try:
+        tensor.ParseFromString(path.read_bytes())
+        return numpy_helper.to_array(tensor)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types
+        raise InputError(path, "VERIFY_TEST_DATA", f"not a TensorProto: {exc}") from None
+
+
+def _numbered(folder: Path, stem: str) -> list[Path]:
+    pat = re.compile(rf"^{stem}_(\d+)\.pb$")
+    found = [(int(m[1]), p) for p in folder.iterdir() if (m := pat.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def test_data_sets(folder: str | os.PathLike[str]) -> list[Path]:
+    """The test_data_set_N folders under `folder` (or `folder` itself if it is one)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(root, "VERIFY_TEST_DATA", "test-data folder does not exist")
+    if _numbered(root, "input") or _numbered(root, "output"):
+        return [root]
+    sets = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("test_data_set_")),
+                  key=lambda p: int(p.name.rsplit("_", 1)[1]) if p.name[-1].isdigit() else 0)
+    if not sets:
+        raise InputError(root, "VERIFY_TEST_DATA", "no test_data_set_N folders")
+    return sets
+
+
+def load_test_data(folder: str | os.PathLike[str], model: onnx.ModelProto) -> InputSet:
+    """Inputs and expected outputs in the onnx backend-test layout; input_K maps to the K-th
+    graph input that is not an initializer, as the onnx backend runner feeds them."""
+    names = [vi.name for vi in graph_inputs(model)]
+    samples: list[Feeds] = []
+    expected: list[list[np.ndarray]] = []
+    sets = test_data_sets(folder)
+    for ds in sets:
+        arrays = [_read_pb(p) for p in _numbered(ds, "input")]
+        if len(arrays) != len(names):
+            raise InputError(ds, "VERIFY_TEST_DATA",
+                             f"{len(arrays)} input_K.pb files for {len(names)} model inputs")
+        samples.append(dict(zip(names, arrays, strict=True)))
+        expected.append([_read_pb(p) for p in _numbered(ds, "output")])
+    has_expected = all(expected) and len(expected) == len(samples)
+    return InputSet(samples, expected if has_expected else None,
+                    f"test data {Path(folder).name} ({len(sets)} sets)")
