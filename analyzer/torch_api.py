@@ -143,9 +143,8 @@ def _other_exporter_min(module: Any, args: tuple[Any, ...], kwargs: dict[str, An
         return {other: None}
     if other == "torchscript":
         return {other: _torchscript_min_opset(capture)}
-    mins: dict[str, int | None] = {}
-    _table_delivery_findings(capture, DYNAMO_BASE_OPSET, mins)
-    return mins
+    # From the tables, not from a real conversion: the key says so in the finding.
+    return {f"{other} (estimate)": _table_min_opset(capture)}
 
 
 def analyze_torch_opsets(
@@ -190,8 +189,6 @@ def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: in
     mins: dict[str, int | None] = {}
     if exporter == "dynamo" and capture.onnx_model is not None:
         findings += _delivery_findings(capture, opset, mins)
-    elif exporter == "dynamo" and not capture.failures:
-        findings += _table_delivery_findings(capture, opset, mins)
     if exporter == "torchscript" and not capture.failures:
         mins["torchscript"] = _torchscript_min_opset(capture)
     mins.update(other_min or {})
@@ -229,46 +226,27 @@ def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | 
                    f"{DYNAMO_BASE_OPSET}, or replace the ops that have no down-conversion")])]
 
 
-def _table_delivery_findings(capture: TorchCapture, opset: int,
-                             mins: dict[str, int | None]) -> list[Finding]:
-    """Down-conversion from the tables: the ONNX ops each translation emits (torch_converters)
-    and whether onnx's converter takes each of them from 18 to the target (onnx_downconvert)."""
+def _table_min_opset(capture: TorchCapture) -> int | None:
+    """Estimate the lowest opset the dynamo exporter delivers, from the tables: the ONNX ops each
+    translation emits (torch_converters) and how far onnx's converter takes each of them down
+    from 18 (onnx_downconvert). None when an emitted op set is unknown."""
     from opsets.onnx_downconvert import load_downconvert
     from opsets.torch_converters import load_torch_converters
 
     table, down = load_torch_converters(), load_downconvert()
     lowest = MIN_SEARCH_OPSET
-    unknown = False
     for overload in {u.overload for u in capture.ops if u.converted}:
         support = table.dynamo_support(overload, DYNAMO_BASE_OPSET)
         if support is None or support.status != "translated":
             continue
         if support.onnx_ops is None:
-            unknown = True
-            continue
+            return None
         for onnx_op in support.onnx_ops:
             entry = down.get(onnx_op) if "::" not in onnx_op else None
-            target = entry.lowest_target() if entry is not None else None
             if entry is not None:
+                target = entry.lowest_target()
                 lowest = max(lowest, target if target is not None else DYNAMO_BASE_OPSET)
-    mins["dynamo"] = lowest if not unknown else None
-    if opset >= DYNAMO_BASE_OPSET:
-        return []
-    blockers: dict[str, str] = {}
-    for overload in {u.overload for u in capture.ops if u.converted}:
-        blockers.update(table.dynamo_downconvert_blockers(overload, opset))
-    if not blockers:
-        return []
-    named = ", ".join(sorted(blockers)[:6])
-    first = next(iter(sorted(blockers.items())))[1]
-    return [Finding(
-        "EXP103", "error",
-        f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert {named} "
-        f"down to opset {opset}; torch.onnx.export would deliver opset {DYNAMO_BASE_OPSET} "
-        f"({first})",
-        fixes=[Fix("opset", min=lowest),
-               Fix("source", hint="use the torchscript exporter (dynamo=False) for opsets below "
-                   f"{DYNAMO_BASE_OPSET}, or replace the ops that have no down-conversion")])]
+    return lowest
 
 
 def _min_opset_findings(mins: dict[str, int | None], opset: int) -> list[Finding]:
@@ -381,7 +359,9 @@ def _run_export(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | Non
                 opset: int, exporter: str, dynamic_shapes: Any) -> Finding | None:
     import torch
 
-    with warnings.catch_warnings():
+    from analyzer.sources.torch_capture import quiet_torch
+
+    with warnings.catch_warnings(), quiet_torch():
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(module, args, str(path), kwargs=kwargs, opset_version=opset,
