@@ -4,12 +4,22 @@ execution provider, predict placement and CPU fallbacks, and report.
 MODEL is an .onnx file, or a PyTorch model as package.module:factory with --input specs: then
 the pre-flight predicts what torch.onnx.export (--exporter, --opset) will do, without exporting.
 
+Batch: several MODELs, a directory (every *.onnx below it) or a glob pattern analyzes each model
+in a process pool (--jobs) and prints a summary table (--format json: a list, one entry per
+model). One bad model never stops the others: it becomes a row with its error code.
+
+--load-check also creates a real onnxruntime CPU session in a child process with --time-limit
+and --memory-limit, so a crash or hang in onnxruntime becomes a finding (EP310), not the end.
+
 Exit status: 0 pass or warn, 1 when the verdict fails (or a warning with --fail-on warning),
-2 for bad input or usage."""
+2 for bad input or usage. Batch: 2 if any model is bad input (or crashed the worker), else 1 if
+any verdict fails, else 0."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 
 from analyzer.cli.common import (
@@ -29,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL",
-                   help="path to an .onnx file, or package.module:factory for a PyTorch model")
+    p.add_argument("model", metavar="MODEL", nargs="+",
+                   help="path to an .onnx file, or package.module:factory for a PyTorch model; "
+                   "several paths, a directory or a glob pattern for a batch")
     p.add_argument("--opset", type=int, metavar="N",
                    help="check the default-domain ops as if the model targeted opset N")
     add_providers(p)
@@ -39,21 +50,41 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="lowest finding severity that makes the exit status 1 (default: error)")
     p.add_argument("--max-file-size", type=int, metavar="BYTES",
                    help="refuse model files larger than BYTES")
+    p.add_argument("--load-check", action="store_true",
+                   help="also create a real onnxruntime CPU session in an isolated child process "
+                   "(finding EP310 when it crashes, hangs or fails, EP311 when it loads)")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="--load-check: seconds the child may take (default: 60)")
+    p.add_argument("--memory-limit", type=int, default=4096, metavar="MB",
+                   help="--load-check: address-space limit of the child in MB (default: 4096)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="batch: worker processes (default: the number of CPUs)")
     add_torch_source(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.api import analyze
+    from analyzer.batch import is_batch
     from analyzer.errors import InputError
 
+    models: list[str] = args.model
+    args.model = models[0] if len(models) == 1 else " ".join(models)
     if args.opset is not None and args.opset < 1:
         raise InputError(None, "USAGE",
                          f"--opset must be a positive opset version, got {args.opset}")
+    if args.time_limit <= 0 or args.memory_limit <= 0:
+        raise InputError(None, "USAGE", "--time-limit and --memory-limit must be positive")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(None, "USAGE", f"--jobs must be at least 1, got {args.jobs}")
     providers = parse_providers(args.providers)
     from analyzer.sources.torch_spec import is_torch_spec
 
+    if is_batch(models):
+        return run_batch(models, providers, args)
     if is_torch_spec(args.model):
+        if args.load_check:
+            raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
         from analyzer.torch_api import DYNAMO_BASE_OPSET, analyze_torch
 
         module, example = load_torch_source(args.model, args.input)
@@ -63,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         report = analyze(args.model, opset=args.opset, providers=providers,
                          max_file_bytes=args.max_file_size)
+        if args.load_check:
+            from analyzer.batch import add_load_check
+
+            add_load_check(report, args.model, args.time_limit, args.memory_limit)
     emit(report, args)
     return 1 if report.fails(args.fail_on) else 0
 
@@ -93,3 +128,54 @@ def emit(report: object, args: argparse.Namespace) -> None:
         Console().print(build_renderable(report))
     else:
         sys.stdout.write(text)
+
+
+def run_batch(models: list[str], providers: list[str], args: argparse.Namespace) -> int:
+    """Analyze each model in a process pool; print the summary table (or the JSON list)."""
+    import json
+
+    from analyzer import batch
+    from analyzer.errors import InputError
+    from analyzer.sources.torch_spec import is_torch_spec
+
+    torch_specs = [m for m in models if is_torch_spec(m) and not batch.is_glob(m)]
+    if torch_specs:
+        raise InputError(torch_specs[0], "USAGE",
+                         "PyTorch sources are analyzed one at a time, not in a batch")
+    options = batch.Options(args.opset, tuple(providers), args.max_file_size, args.load_check,
+                            args.time_limit, args.memory_limit)
+    rows = batch.run_batch(models, options, jobs=args.jobs)
+    if args.format == "json":
+        text = json.dumps([r.to_dict() for r in rows], indent=2) + "\n"
+    elif args.format == "md":
+        text = batch.to_markdown(rows)
+    else:
+        text = ""
+    status = batch.exit_status(rows, args.fail_on)
+    if args.format == "text":
+        from rich.console import Console
+        from rich.table import Table
+
+        base = batch.common_folder([r.path for r in rows])
+        table = Table(title=f"onnx-preflight: {len(rows)} models" + (f" in {base}" if base else ""))
+        for header in batch.HEADERS:
+            table.add_column(header, justify="right" if header in
+                             ("errors", "warnings", "nodes", "seconds") else "left",
+                             overflow="fold")
+        styles = {"pass": "green", "warn": "yellow", "fail": "red"}
+        for row, cells in zip(rows, batch.table_rows(rows), strict=True):
+            style = styles.get(row.verdict, "bold red")
+            name = os.path.relpath(cells[0], base) if base else cells[0]
+            table.add_row(name, f"[{style}]{cells[1]}[/{style}]", *cells[2:])
+        if args.output:
+            console = Console(record=True, width=160, file=io.StringIO())
+            console.print(table)
+            text = console.export_text()
+        else:
+            Console().print(table)
+    if args.output:
+        write_atomically(args.output, text)
+        print(f"wrote {args.output} ({len(rows)} models)", file=sys.stderr)
+    elif args.format != "text":
+        sys.stdout.write(text)
+    return status

@@ -18,6 +18,7 @@ execution provider (CPU, CUDA), predicted placement and CPU fallbacks.
 examples:
   onnx-preflight analyze model.onnx --providers cuda,cpu
   onnx-preflight analyze model.onnx --format json -o report.json --fail-on warning
+  onnx-preflight analyze models/ --jobs 4 --load-check          (batch: a folder or a glob)
   onnx-preflight analyze mypkg.models:build --input x:float32[1,3,224,224] --opset 13
   onnx-preflight export mypkg.models:build --input x:float32[1,3,224,224] -o model.onnx
   onnx-preflight verify model.onnx --source mypkg.models:build --localize
