@@ -69,7 +69,8 @@ def test_duration_mode_runs_until_time_is_up():
     assert result.iterations is None and result.duration_s == 0.2
     run = result.runs[0]
     assert run.stats.count > 10
-    assert sum(run.samples_ms) <= 0.2 * 1000 + run.stats.p99_ms * 2
+    # the loop stops once the time is up, so only the last run can overshoot (by its own length)
+    assert sum(run.samples_ms) <= 0.2 * 1000 + max(run.samples_ms)
 
 
 def test_user_inputs_are_used():

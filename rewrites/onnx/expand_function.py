@@ -1,0 +1,104 @@
+"""expand-function: replace an ONNX function op (HardSwish, Gelu, Mish, Celu,
+LayerNormalization, GroupNormalization, ...) by its function body from the ONNX schema.
+
+The body is the one ONNX Runtime itself would inline (analyzer/checks/function_expansion.py:
+the newest plain body valid at the model's opset, or the context-dependent body built for the
+node's attributes and input types), so the rewrite is exact by construction and its nodes
+resolve at the model's own opset imports. Removing the function op helps where a provider or
+converter lacks a kernel for it, or a runtime does not inline function ops.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import onnx
+import onnx.defs
+
+from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
+from analyzer.inventory import NodeRecord
+from rewrites.rule import Match, Reason, RewriteModel, Target
+
+
+@functools.lru_cache(maxsize=1)
+def function_targets() -> tuple[Target, ...]:
+    """Every schema op with a plain or context-dependent body, in any ONNX version."""
+    seen: dict[tuple[str, str], None] = {}
+    schemas: Sequence[Any] = onnx.defs.get_all_schemas_with_history()  # stubs omit body accessors
+    for s in schemas:
+        if s.has_function or s.has_context_dependent_function:
+            seen[(s.domain, s.name)] = None
+    return tuple(Target(op, domain) for domain, op in sorted(seen))
+
+
+class ExpandFunction:
+    """Inline a function op's schema body in place of the node."""
+
+    id = "expand-function"
+    summary = "replace an ONNX function op by its schema function body (exact)"
+    exact = True
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return function_targets()
+
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+        opset = model.opset_imports.get("")
+        if node.since_version is None and not node.domain:
+            return Reason(self.id, node.name, f"{node.op} has no schema at opset {opset}")
+        if not can_expand(node.op, node.domain, node.since_version or 0, opset, node):
+            return Reason(self.id, node.name,
+                          f"{node.op}-{node.since_version} has no function body valid at "
+                          f"opset {opset}")
+        try:
+            body = expand(node, model.opset_imports)
+        except IllTypedBody as exc:
+            return Reason(self.id, node.name, f"the body is ill-typed: {exc}")
+        if not body:
+            return Reason(self.id, node.name,
+                          f"the body of {node.op} cannot be built for input types "
+                          f"{', '.join(t or '?' for t in node.input_types)}")
+        if any(b.op == node.op and b.domain == node.domain for b in body):
+            return Reason(self.id, node.name, f"the body of {node.op} uses {node.op} itself")
+        return Match(self.id, node.name, model.index_of(node), (node.op,),
+                     tuple(b.op for b in body), [b.proto for b in body])
+
+    def apply(self, model: RewriteModel, match: Match) -> None:
+        node = model.proto.graph.node[match.index]
+        keep = set(node.input) | set(node.output)
+        prefix = node.name or match.node
+        body: list[onnx.NodeProto] = match.payload
+        renamed: dict[str, str] = {}
+        out: list[onnx.NodeProto] = []
+        for proto in body:
+            new = onnx.NodeProto()
+            new.CopyFrom(proto)
+            new.name = model.fresh_name(proto.name or f"{prefix}/{proto.op_type}")
+            for i, name in enumerate(new.output):
+                if name and name not in keep:
+                    renamed[name] = model.fresh_name(f"{prefix}/{_strip_counter(name)}")
+                    new.output[i] = renamed[name]
+            _rename_inputs(new, renamed)
+            model.ensure_import(new.domain, 1)
+            out.append(new)
+        model.replace(match.index, out, self.id)
+
+
+def _rename_inputs(node: onnx.NodeProto, renamed: dict[str, str]) -> None:
+    """Point inputs (subgraphs included, which may read outer values) at renamed values."""
+    for i, name in enumerate(node.input):
+        if name in renamed:
+            node.input[i] = renamed[name]
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+        for g in graphs:
+            for inner in g.node:
+                _rename_inputs(inner, renamed)
+
+
+def _strip_counter(name: str) -> str:
+    """The inliner suffixes body values with "__<n>"; the node prefix makes them unique."""
+    head, sep, tail = name.rpartition("__")
+    return head if sep and tail.isdigit() else name
