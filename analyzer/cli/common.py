@@ -36,7 +36,7 @@ def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> Non
                         help="write the report to FILE (written atomically) instead of stdout")
 
 
-def write_atomically(path: str, text: str) -> None:
+def write_atomically(path: str, text: str | bytes) -> None:
     """Write via a temporary file in the same folder and rename: never a partial output file."""
     target = Path(path)
     if target.is_dir():
@@ -46,8 +46,12 @@ def write_atomically(path: str, text: str) -> None:
         raise InputError(path, "OUTPUT_PATH", f"output folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analyzer.cli import analyze, bench, demo, export, opsets, verify
+from analyzer.cli import analyze, bench, demo, export, opsets, rewrite, verify
 from analyzer.errors import InputError
 
 DESCRIPTION = """\
@@ -21,6 +21,7 @@ examples:
   onnx-preflight analyze models/ --jobs 4 --load-check          (batch: a folder or a glob)
   onnx-preflight analyze mypkg.models:build --input x:float32[1,3,224,224] --opset 13
   onnx-preflight export mypkg.models:build --input x:float32[1,3,224,224] -o model.onnx
+  onnx-preflight rewrite model.onnx -o rewritten.onnx --dry-run
   onnx-preflight verify model.onnx --source mypkg.models:build --localize
   onnx-preflight bench model.onnx --providers cuda,cpu --compare rewritten.onnx
   onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     analyze.register(sub)
     export.register(sub)
+    rewrite.register(sub)
     verify.register(sub)
     bench.register(sub)
     opsets.register(sub)
