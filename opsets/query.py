@@ -147,8 +147,11 @@ def qualified_name(domain: str, op: str) -> str:
     return f"{domain}.{op}" if domain else op
 
 
-def short_type(type_str: str) -> str:
-    """'tensor(float)' -> 'float' for messages; seq(...), map(...) and the like stay as they are."""
+def short_type(type_str: str | None) -> str:
+    """'tensor(float)' -> 'float' for messages; seq(...), map(...) and the like stay as they are;
+    an unknown type (None) prints as '?'."""
+    if type_str is None:
+        return "?"
     if type_str.startswith("tensor(") and type_str.endswith(")"):
         return type_str[len("tensor(") : -1]
     return type_str

@@ -24,6 +24,11 @@ PROVIDER_ALIASES: dict[str, str] = {
 }
 
 
+def short_provider(provider: str) -> str:
+    """'CUDAExecutionProvider' -> 'CUDA', for table columns and messages."""
+    return provider.replace("ExecutionProvider", "")
+
+
 def normalize_provider(name: str) -> str:
     """'cuda' / 'CUDA' / 'CUDAExecutionProvider' -> 'CUDAExecutionProvider'; else ValueError."""
     key = name.strip().lower()

@@ -20,6 +20,7 @@ attribute references) and typed by shape inference.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -262,20 +263,8 @@ def expand(record: NodeRecord, opset_imports: dict[str, int]) -> list[NodeRecord
         if conflict:
             raise IllTypedBody(conflict)
     return [
-        NodeRecord(
-            name=_strip_call_counter(n.name),
-            op=n.op,
-            domain=n.domain,
-            opset=n.opset,
-            since_version=n.since_version,
-            input_types=n.input_types,
-            output_types=n.output_types,
-            inputs=n.inputs,
-            outputs=n.outputs,
-            graph=record.graph,
-            location=record.location,
-            proto=n.proto,
-        )
+        dataclasses.replace(n, name=_strip_call_counter(n.name), graph=record.graph,
+                            location=record.location)
         for n in body
     ]
 

@@ -7,17 +7,13 @@ from collections import defaultdict
 
 from analyzer.checks.placement import CPU, NodePlacement, Placement
 from analyzer.findings import Finding, Fix
-from analyzer.sources.onnx_types import short_type
-from opsets.query import match_kernel
-from opsets.tables import SchemaTable
+from opsets.query import match_kernel, short_type
+from opsets.tables import SchemaTable, short_provider
 
 
 def _types(node_types: tuple[str | None, ...]) -> str:
     return ", ".join(short_type(t) for t in node_types if t) or "unknown types"
 
-
-def _short(provider: str) -> str:
-    return provider.replace("ExecutionProvider", "")
 
 
 def check_providers(placement: Placement, schemas: SchemaTable) -> list[Finding]:
@@ -33,9 +29,9 @@ def check_providers(placement: Placement, schemas: SchemaTable) -> list[Finding]
     for (domain, op, version, types), leaves in sorted(failing.items(), key=lambda kv: kv[0][1]):
         first = leaves[0]
         reasons = "; ".join(
-            f"{_short(p)}: {s.reason}" for p, s in first.statuses.items() if s.reason
+            f"{short_provider(p)}: {s.reason}" for p, s in first.statuses.items() if s.reason
         )
-        providers = ", ".join(_short(p) for p in placement.providers)
+        providers = ", ".join(short_provider(p) for p in placement.providers)
         findings.append(
             Finding(
                 "EP301", "error",
@@ -103,11 +99,12 @@ def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
         findings.append(
             Finding(
                 "EP302", "warning",
-                f"{op}-{version} falls back from {_short(primary)} to {_short(to)}: {reason}",
+                f"{op}-{version} falls back from {short_provider(primary)} to "
+                f"{short_provider(to)}: {reason}",
                 op=op, domain=domain, nodes=[n.node.name for n in nodes],
                 location=nodes[0].node.location, provider=primary,
                 fixes=[Fix("source", hint="change the op's input types or replace the op with ops "
-                           f"that {_short(primary)} has kernels for")],
+                           f"that {short_provider(primary)} has kernels for")],
             )
         )
     return findings
@@ -145,7 +142,8 @@ def _partitions(placement: Placement, primary: str) -> list[Finding]:
     return [
         Finding(
             "EP305", "warning",
-            f"{_short(primary)} runs {summary.predicted_nodes} node(s) in {summary.partitions} "
+            f"{short_provider(primary)} runs {summary.predicted_nodes} node(s) in "
+            f"{summary.partitions} "
             f"partition(s) with {summary.device_copies} device copies between them and the CPU",
             provider=primary,
             fixes=[Fix("source", hint="remove the CPU fallbacks listed above to keep tensors on "

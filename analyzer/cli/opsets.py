@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from opsets.tables import short_provider
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("opsets", help="query the ONNX schema and ORT kernel tables",
@@ -25,12 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
-def _short(provider: str) -> str:
-    return provider.replace("ExecutionProvider", "")
-
 
 def _types(tc: dict[str, tuple[str, ...]]) -> str:
-    from analyzer.sources.onnx_types import short_type
+    from opsets.query import short_type
 
     return "; ".join(f"{k}: {', '.join(short_type(t) for t in v)}" for k, v in tc.items()) or "any"
 
@@ -82,15 +81,15 @@ def run(args: argparse.Namespace) -> int:
         if not s.ranges:
             expands = info.resolved is not None and (
                 info.resolved.has_function or info.resolved.has_context_dependent_function)
-            table.add_row(_short(p), "[red]none[/red]", "",
+            table.add_row(short_provider(p), "[red]none[/red]", "",
                           "no kernel; ORT inlines the function body" if expands
                           else "no kernel at all")
             continue
         for i, r in enumerate(s.ranges):
-            table.add_row(_short(p) if i == 0 else "", r.range_str(), _types(r.type_constraints),
-                          "; ".join(missing) if i == 0 else "")
+            table.add_row(short_provider(p) if i == 0 else "", r.range_str(),
+                          _types(r.type_constraints), "; ".join(missing) if i == 0 else "")
     console.print(table)
-    sources = {f"{_short(p)}: {s.provenance.source}" for p, s in info.providers.items()}
+    sources = {f"{short_provider(p)}: {s.provenance.source}" for p, s in info.providers.items()}
     console.print("[dim]" + " | ".join(sorted(sources)) + "[/dim]")
     return 0
 
@@ -126,7 +125,7 @@ def _list_tables(schemas: Any, kernels: Any, fmt: str) -> int:
     for p in kernels.providers():
         prov = kernels.provenance(p)
         n = sum(len(kernels.ops(p, d)) for d in kernels.domains(p))
-        rows.append((f"kernels {_short(p)}", n, prov.source))
+        rows.append((f"kernels {short_provider(p)}", n, prov.source))
     if fmt == "json":
         json.dump([{"table": t, "ops": n, "source": s} for t, n, s in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from analyzer.report.model import Report
+from opsets.tables import short_provider
 
 _ICON = {"ok": "ok", "fallback": "fallback", "none": "**none**"}
 _SEV = {"error": "**error**", "warning": "warning", "info": "info"}
 
-
-def _short(provider: str) -> str:
-    return provider.replace("ExecutionProvider", "")
 
 
 def _cell(text: str) -> str:
@@ -41,7 +39,7 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
         f"{m.parameters:,} parameters · IR {m.ir_version} · opsets "
         + ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(m.opset_imports.items()))
         + " · providers "
-        + (", ".join(_short(p) for p in report.target.providers) or "none"),
+        + (", ".join(short_provider(p) for p in report.target.providers) or "none"),
         "",
     ]
     providers = list(report.placement)
@@ -50,8 +48,9 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
                   "| provider | nodes | fallbacks | partitions | device copies |",
                   "|---|---:|---:|---:|---:|"]
         for p, s in report.placement.items():
-            lines.append(f"| {_short(p)} | {s['predicted_nodes']} | {len(s['fallback_nodes'])} "
-                         f"| {s['partitions']} | {s['device_copies']} |")
+            lines.append(f"| {short_provider(p)} | {s['predicted_nodes']} "
+                         f"| {len(s['fallback_nodes'])} | {s['partitions']} "
+                         f"| {s['device_copies']} |")
         lines.append("")
     lines += ["## Findings", ""]
     if not report.findings:
@@ -75,7 +74,7 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
     converter = any(o.converter for o in report.ops)
     extra = ["converter"] if converter else []
     header = "| op | domain | count | onnx | " + " | ".join(
-        [*extra, *(_short(p) for p in providers)]) + " |"
+        [*extra, *(short_provider(p) for p in providers)]) + " |"
     lines += [header.replace("|  |", "|"), "|" + "---|" * (4 + len(extra) + len(providers))]
     for o in report.ops:
         cells = [converter_cell(o.converter)] if converter else []

@@ -10,14 +10,12 @@ from rich.text import Text
 
 from analyzer.report.markdown import converter_cell, onnx_cell
 from analyzer.report.model import Report
+from opsets.tables import short_provider
 
 _STATUS_STYLE = {"ok": "green", "fallback": "yellow", "none": "bold red"}
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _VERDICT_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 
-
-def _short(provider: str) -> str:
-    return provider.replace("ExecutionProvider", "")
 
 
 def build_renderable(report: Report, max_nodes: int = 4) -> Group:
@@ -39,7 +37,7 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
         for col in ("provider", "nodes", "fallbacks", "partitions", "device copies"):
             pt.add_column(col, justify="left" if col == "provider" else "right")
         for p, s in report.placement.items():
-            pt.add_row(_short(p), str(s["predicted_nodes"]), str(len(s["fallback_nodes"])),
+            pt.add_row(short_provider(p), str(s["predicted_nodes"]), str(len(s["fallback_nodes"])),
                        str(s["partitions"]), str(s["device_copies"]))
         parts.append(pt)
     ops = Table(title="Ops", title_justify="left", show_edge=False)
@@ -47,7 +45,7 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
     for col in ("op", "domain", "count", "onnx", *(["converter"] if converter else [])):
         ops.add_column(col, justify="right" if col == "count" else "left")
     for p in providers:
-        ops.add_column(_short(p))
+        ops.add_column(short_provider(p))
     for o in report.ops:
         cells = []
         if converter:

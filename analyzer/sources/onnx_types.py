@@ -54,11 +54,3 @@ def shape_of(tp: onnx.TypeProto) -> list[int | str | None] | None:
         dims.append(d.dim_value if which == "dim_value" else d.dim_param if which else None)
     return dims
 
-
-def short_type(type_str: str | None) -> str:
-    """"tensor(float)" -> "float" for compact display; other kinds unchanged."""
-    if type_str is None:
-        return "?"
-    if type_str.startswith("tensor(") and type_str.endswith(")"):
-        return type_str[7:-1]
-    return type_str
