@@ -311,6 +311,12 @@ class _Reference:
         """An ONNX model and provider whose intermediates ORT can expose, if any."""
         return None
 
+    def intermediates(self, model: onnx.ModelProto, feeds: Feeds
+                      ) -> tuple[dict[str, Any], str] | None:
+        """The reference's own values of this model's intermediate tensors (by ONNX value
+        name) and how they were matched, when the reference can provide them."""
+        return None
+
 
 class _Evaluator(_Reference):
     def __init__(self, model: onnx.ModelProto) -> None:
@@ -384,6 +390,21 @@ class _Torch(_Reference):
             else:
                 out.append(np.asarray(t))
         return out
+
+    def intermediates(self, model: onnx.ModelProto, feeds: Feeds
+                      ) -> tuple[dict[str, Any], str] | None:
+        from analyzer.runtime.torch_intermediates import fx_value_names, torch_intermediates
+
+        wanted = fx_value_names(model)
+        if not wanted:
+            return None  # not a dynamo export: no FX names to match
+        try:
+            values = torch_intermediates(self._module, self._names, feeds, wanted)
+        except Exception as exc:  # noqa: BLE001 - a capture failure degrades to the evaluator
+            raise InputError(None, "VERIFY_REFERENCE", "torch.export could not capture the "
+                             f"module for localization: {str(exc).splitlines()[0]}") from None
+        return values, (f"{self.description}: torch.export FX node values matched to the "
+                        f"dynamo exporter's value names ({len(values)} of {len(wanted)})")
 
 
 def _flatten(value: Any) -> list[Any]:
@@ -597,6 +618,10 @@ def localize_divergence(loaded: _Loaded, ref: _Reference, provider: str, feeds: 
         expected = _values(other.model, feeds)
         expected.update(_intermediates_ort(other, other_provider, feeds))
         compared_with = f"{ref.description} (intermediates matched by tensor name)"
+    elif (own := ref.intermediates(loaded.model, feeds)) is not None and own[0]:
+        expected = _values(loaded.model, feeds)
+        expected.update(own[0])
+        compared_with = own[1]
     else:
         expected = _values(loaded.model, feeds)
         expected.update(_intermediates_evaluator(loaded.model, feeds))
