@@ -1,7 +1,9 @@
 """`onnx-preflight verify`: run MODEL on ONNX Runtime and compare every output with a reference
 (seeded random inputs unless --inputs or --test-data give them).
 
-Reference (one of): --source package.module:factory (a torch module fed the same inputs),
+Reference (one of): --source package.module:factory (a torch module fed the same inputs) or
+--source PATH (a TensorFlow SavedModel folder, Keras .keras/.h5 file loaded with safe_mode, or
+.tflite file, run by TensorFlow on the same inputs),
 --reference OTHER.onnx (e.g. the model before a rewrite, run on ORT CPU), --test-data DIR
 (test_data_set_N/input_K.pb and output_K.pb), --reference-evaluator (onnx.reference). With none,
 expected outputs in --inputs DIR are used if present, else the first of several --providers
@@ -38,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="path to an .onnx file")
     ref = p.add_mutually_exclusive_group()
     ref.add_argument("--source", metavar="SPEC",
-                     help="torch reference: package.module:factory returning an nn.Module")
+                     help="source framework reference: package.module:factory returning a "
+                     "torch nn.Module, or a SavedModel folder / .keras / .h5 / .tflite file")
     ref.add_argument("--reference", metavar="OTHER.onnx",
                      help="another ONNX model run on ORT CPU (e.g. before a rewrite)")
     ref.add_argument("--test-data", metavar="DIR",
@@ -92,9 +95,20 @@ def run(args: argparse.Namespace) -> int:
     reference: Any = None
     inputs: Any = args.inputs
     if args.source:
-        from analyzer.sources.torch_spec import load_factory
+        from analyzer.sources.torch_spec import is_torch_spec, load_factory
 
-        reference, _ = load_factory(args.source)
+        if is_torch_spec(args.source):
+            reference, _ = load_factory(args.source)
+        else:
+            from pathlib import Path
+
+            from analyzer.runtime.tf_reference import tf_source_kind
+
+            if tf_source_kind(Path(args.source)) is None:
+                raise InputError(args.source, "VERIFY_REFERENCE", "--source is neither "
+                                 "package.module:factory nor a SavedModel folder, Keras or "
+                                 "TFLite file")
+            reference = args.source
     elif args.reference:
         reference = args.reference
     elif args.test_data:

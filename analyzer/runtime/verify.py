@@ -407,6 +407,22 @@ class _Torch(_Reference):
                         f"dynamo exporter's value names ({len(values)} of {len(wanted)})")
 
 
+class _TF(_Reference):
+    """A SavedModel, Keras or TFLite model run by TensorFlow (analyzer/runtime/tf_reference)."""
+
+    kind = "tensorflow"
+
+    def __init__(self, path: Path, model: onnx.ModelProto) -> None:
+        from analyzer.runtime.tf_reference import TFReference
+
+        self._tf = TFReference(path, [vi.name for vi in graph_inputs(model)],
+                               [o.name for o in model.graph.output])
+        self.description = self._tf.description
+
+    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
+        return self._tf.outputs(index, feeds)
+
+
 def _flatten(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flatten(v)]
@@ -441,6 +457,10 @@ def _reference(reference: Any, loaded: _Loaded, data: InputSet, providers: list[
             raise InputError(None, "VERIFY_TEST_DATA", "the inputs carry no expected outputs")
         return _Expected(data)
     path = Path(text)
+    from analyzer.runtime.tf_reference import tf_source_kind
+
+    if tf_source_kind(path) is not None:
+        return _TF(path, loaded.model)
     if path.is_dir():
         if data.expected is None:
             raise InputError(path, "VERIFY_TEST_DATA", "no output_K.pb expected outputs")
@@ -457,7 +477,8 @@ def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, s
             dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None
             ) -> InputSet:
     if inputs is None and isinstance(reference, (str, os.PathLike)) and Path(
-            os.fspath(reference)).is_dir():
+            os.fspath(reference)).is_dir() and not (Path(os.fspath(reference))
+                                                    / "saved_model.pb").is_file():
         inputs = reference
     if inputs is None:
         return random_inputs(model, samples, seed, dims=dims, shapes=shapes)
