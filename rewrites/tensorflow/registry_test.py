@@ -1,0 +1,30 @@
+"""extra_handlers leaves tf2onnx's handler table as it found it, also after an exception."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from rewrites.tensorflow import ALL_RULES
+from rewrites.tensorflow.registry import extra_handlers
+
+
+def _snapshot() -> Any:
+    from tf2onnx.handler import tf_op
+
+    return copy.copy([dict(d) for d in tf_op.get_opsets()[""]])
+
+
+def test_table_restored_after_use_and_after_an_error(tf: Any) -> None:
+    import tf2onnx.onnx_opset  # noqa: F401
+
+    before = _snapshot()
+    with extra_handlers(list(ALL_RULES)) as installed:
+        assert "Erfc" in installed and "Einsum" in installed
+        assert _snapshot() != before
+    assert _snapshot() == before
+    with pytest.raises(RuntimeError), extra_handlers(list(ALL_RULES)):
+        raise RuntimeError("conversion failed")
+    assert _snapshot() == before
