@@ -17,6 +17,8 @@ from analyzer.checks.provider_checks import check_providers
 from analyzer.checks.schema_checks import check_inference, check_schemas, check_structure
 from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.inventory import Inventory
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
+from analyzer.report.graph import build_graph
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.onnx_inventory import build_inventory, prepare
 from opsets.tables import SchemaTable, load_kernels, load_schemas, normalize_provider
@@ -54,17 +56,22 @@ def analyze(
     opset: int | None = None,
     providers: Sequence[str] = ("CPUExecutionProvider",),
     *,
-    max_file_bytes: int | None = None,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH,
 ) -> Report:
     """Analyze an ONNX model against the ONNX schemas and ORT's kernels for `providers` (in
-    priority order, "cpu"/"cuda" accepted). Raises InputError for input that cannot be read."""
+    priority order, "cpu"/"cuda" accepted). Raises InputError for input that cannot be read or
+    that exceeds a limit (analyzer.limits; None lifts the file size or node count limit)."""
     # The analysis builds millions of small acyclic objects; CPython's cyclic collector would
     # rescan the growing heap again and again (measured: 1.8 s of 5.3 s on 100k nodes) for
     # nothing it could free, so it is paused for the call and restored after.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(model, opset, providers, max_file_bytes)
+        return _analyze(model, opset, providers,
+                        dict(max_file_bytes=max_file_bytes, max_nodes=max_nodes,
+                             max_subgraph_depth=max_subgraph_depth))
     finally:
         if was_enabled:
             gc.enable()
@@ -74,14 +81,15 @@ def _analyze(
     model: str | os.PathLike[str] | onnx.ModelProto,
     opset: int | None,
     providers: Sequence[str],
-    max_file_bytes: int | None,
+    limits: dict[str, Any],
 ) -> Report:
     from analyzer.sources.onnx_loader import load_onnx
 
     provider_names = [normalize_provider(p) for p in providers]
-    loaded = load_onnx(model, max_file_bytes=max_file_bytes)
+    loaded = load_onnx(model, **limits)
     schemas, kernels = load_schemas(), load_kernels()
-    prepared = prepare(loaded.model, loaded.path, over_2gb=loaded.over_2gb)
+    prepared = prepare(loaded.model, loaded.path, over_2gb=loaded.over_2gb,
+                       isolate=loaded.inference_risk is not None)
     inventory = build_inventory(prepared, schemas)
     findings: list[Finding] = []
     findings += check_structure(
@@ -93,17 +101,23 @@ def _analyze(
     placement = predict_placement(inventory, provider_names, schemas) if provider_names else None
     if placement is not None:
         findings += check_providers(placement, schemas)
+    from analyzer.checks.rewrite_fixes import attach_rewrite_fixes
+
+    attach_rewrite_fixes(findings, inventory, opset)  # the rules that answer each finding
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    ops = _op_entries(inventory, placement, schemas, opset)
+    extras: dict[str, Any] = {"loadable": placement.loadable} if placement else {}
+    extras["graph"] = build_graph(inventory, ops)  # nodes, module groups, edges (HTML graph)
     return Report(
         tool={"name": TOOL_NAME, "version": tool_version()},
         environment=environment(),
         model=_model_info(loaded.path, inventory),
         target=Target(opset if opset is not None else inventory.opset_imports.get(""), None,
                       provider_names),
-        ops=_op_entries(inventory, placement, schemas, opset),
+        ops=ops,
         findings=findings,
         placement={p: s.to_dict() for p, s in placement.summaries.items()} if placement else {},
-        extras={"loadable": placement.loadable} if placement else {},
+        extras=extras,
     )
 
 

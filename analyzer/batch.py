@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 
 _GLOB_CHARS = set("*?[")
 
@@ -96,6 +97,8 @@ class Options:
     load_check: bool
     time_limit: float
     memory_limit_mb: int | None
+    max_nodes: int | None = DEFAULT_MAX_NODES
+    max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH
 
 
 def analyze_one(path: str, options: Options) -> BatchRow:
@@ -105,7 +108,8 @@ def analyze_one(path: str, options: Options) -> BatchRow:
     start = time.perf_counter()
     try:
         report = analyze(path, opset=options.opset, providers=options.providers,
-                         max_file_bytes=options.max_file_bytes)
+                         max_file_bytes=options.max_file_bytes, max_nodes=options.max_nodes,
+                         max_subgraph_depth=options.max_subgraph_depth)
         if options.load_check:
             add_load_check(report, path, options.time_limit, options.memory_limit_mb)
     except InputError as exc:

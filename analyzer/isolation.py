@@ -96,9 +96,12 @@ def run_isolated(
     *args: Any,
     time_limit: float = DEFAULT_TIME_LIMIT,
     memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
+    start_method: Literal["spawn", "forkserver"] = "spawn",
 ) -> IsolationResult:
-    """Call fn(*args) in a spawned child; fn and args must be picklable (module-level fn)."""
-    ctx = multiprocessing.get_context("spawn")
+    """Call fn(*args) in a spawned child; fn and args must be picklable (module-level fn).
+    `start_method="forkserver"` forks each child from a clean server process: as safe as spawn
+    (nothing of this process is copied) and much faster once the server has its imports."""
+    ctx: Any = multiprocessing.get_context(start_method)  # typeshed: no Process on BaseContext
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, fn, args, memory_limit_mb), daemon=True)
     start = time.perf_counter()

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import warnings
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,14 @@ def analyze_torch(
     translation-time errors too but costs about as much as the export itself.
     `both_exporters` also reports the lowest opset that works with the other exporter (EXP104).
     """
+    return _preflight(module, example_inputs, opset, exporter, dynamic_shapes, kwargs, name,
+                      thorough, both_exporters)[0]
+
+
+def _preflight(module: Any, example_inputs: Any, opset: int, exporter: str, dynamic_shapes: Any,
+               kwargs: dict[str, Any] | None, name: str | None, thorough: bool,
+               both_exporters: bool) -> tuple[Report, TorchCapture]:
+    """analyze_torch, also returning the capture (export's source rules read its ops)."""
     if exporter not in EXPORTERS:
         raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
@@ -130,7 +139,7 @@ def analyze_torch(
     capture = _capture(exporter, module, args, kwargs, dynamic_shapes, opset, thorough)
     other = _other_exporter_min(module, args, kwargs, dynamic_shapes, exporter) if (
         both_exporters) else None
-    return _report(module, args, capture, opset, exporter, name, other)
+    return _report(module, args, capture, opset, exporter, name, other), capture
 
 
 def _other_exporter_min(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None,
@@ -193,6 +202,7 @@ def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: in
         mins["torchscript"] = _torchscript_min_opset(capture)
     mins.update(other_min or {})
     findings += _min_opset_findings(mins, opset)
+    proposals = _source_rule_proposals(module, capture, opset, exporter, findings)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     return Report(
         tool={"name": "onnx-preflight", "version": tool_version()},
@@ -202,8 +212,20 @@ def _report(module: Any, args: tuple[Any, ...], capture: TorchCapture, opset: in
         ops=_op_entries(capture, verdicts, exporter),
         findings=findings,
         extras={"exportable": not any(f.severity == "error" for f in findings),
-                "min_opset": mins},
+                "min_opset": mins, "source_rules": [p.to_dict() for p in proposals]},
     )
+
+
+def _source_rule_proposals(module: Any, capture: TorchCapture, opset: int, exporter: str,
+                           findings: list[Finding]) -> list[Any]:
+    """Which PyTorch source rules (rewrites/torch) this export needs, listed among the fixes of
+    the findings they answer; `export --rewrite` applies them."""
+    from rewrites.torch.catalog import attach_fixes, propose
+    from rewrites.torch.rule import SourceModel
+
+    proposals = propose(SourceModel(module, exporter, opset, capture.ops))
+    attach_fixes(findings, proposals)
+    return proposals
 
 
 def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | None]) -> list[
@@ -306,14 +328,36 @@ def export_torch(
     force: bool = False,
     name: str | None = None,
     thorough: bool = False,
+    isolate: Any = None,
+    rewrite: bool = False,
+    rules: Sequence[str] | None = None,
 ) -> Report:
     """Pre-flight, then (when it predicts success, or with force) the real torch.onnx.export
-    into `output` (written atomically), then the ONNX analysis of that file, in one report."""
+    into `output` (written atomically), then the ONNX analysis of that file, in one report.
+    `isolate` (an analyzer.isolated_export.ExportIsolation) runs the export in a child process.
+
+    `rewrite` applies the PyTorch source rules the pre-flight proposes (rewrites/torch), `rules`
+    the named ones instead; the export then runs when every error finding is answered by one of
+    them, and the file is verified against the module on onnxruntime CPU (extras "rewrites" and
+    "parity", RUN501 when outputs differ)."""
     from analyzer.api import analyze
 
-    pre = analyze_torch(module, example_inputs, opset, exporter, dynamic_shapes, kwargs=kwargs,
-                        name=name, thorough=thorough)
-    if pre.verdict == "fail" and not force:
+    pre, capture = _preflight(module, example_inputs, opset, exporter, dynamic_shapes, kwargs,
+                              name, thorough, False)
+    source_rewrite = None
+    if rewrite or rules is not None:
+        from rewrites.torch.export import plan
+
+        try:
+            source, source_rewrite = plan(module, exporter, opset, capture.ops, only=rules)
+        except ValueError as exc:
+            raise InputError(None, "USAGE", str(exc)) from None
+        pre.extras["rewrites"] = source_rewrite.to_dict()
+        unanswered = _unanswered(pre.findings, source_rewrite, exporter)
+        if unanswered and not force:
+            pre.extras["exported"] = False
+            return pre
+    elif pre.verdict == "fail" and not force:
         pre.extras["exported"] = False
         return pre
     out = Path(output)
@@ -325,7 +369,15 @@ def export_torch(
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-preflight-", dir=folder))
     try:
         written = tmp / out.name
-        error = _run_export(module, args, kwargs, written, opset, exporter, dynamic_shapes)
+        if source_rewrite is not None:
+            from rewrites.torch.export import export_with_rules
+
+            # In this process: the rules' swaps and registrations live here, not in a child.
+            error = export_with_rules(source, source_rewrite, _run_export, args, kwargs,
+                                      written, dynamic_shapes)
+        else:
+            error = (isolate.run if isolate is not None else _run_export)(
+                module, args, kwargs, written, opset, exporter, dynamic_shapes)
         if error is not None:
             pre.findings.insert(0, error)
             pre.extras["exported"] = False
@@ -338,25 +390,103 @@ def export_torch(
     delivered = post.model.opset_imports.get("")
     findings = list(pre.findings)
     if delivered != opset:
+        lowering = (source_rewrite.lowering or {}) if source_rewrite else {}
+        why = f" (lowering from {lowering['built_at']}: {lowering['error']})" if lowering.get(
+            "error") else ""
         findings.append(Finding(
             "EXP106", "error",
-            f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}",
+            f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}{why}",
             fixes=[Fix("opset", min=delivered)] if delivered else []))
     findings += post.findings
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     post.model.path = str(out)
     post.model.format = "torch"
-    return Report(
+    report = Report(
         tool=post.tool, environment=post.environment, model=post.model,
         target=Target(opset, exporter, post.target.providers), ops=post.ops, findings=findings,
         placement=post.placement,
         extras={**post.extras, "exported": True, "delivered_opset": delivered,
                 "preflight": {"ops": [o.to_dict() for o in pre.ops],
                               "min_opset": pre.extras.get("min_opset")}})
+    if source_rewrite is not None:
+        report.extras["rewrites"] = source_rewrite.to_dict()
+        if delivered == opset:
+            _mark_answered(report.findings, source_rewrite, exporter)
+        _verify_against_module(report, out, module)
+        report.findings.append(_rewrite_summary(source_rewrite, report.extras.get("parity")))
+        report.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    return report
+
+
+def _unanswered(findings: list[Finding], rewrite: Any, exporter: str) -> list[Finding]:
+    """Error findings no applied source rule answers. EXP103 (dynamo cannot convert down) is
+    answered by the rewrite path itself, which lowers the optimized build
+    (rewrites.torch.lowering)."""
+    applied = {p.rule for p in rewrite.proposals if p.status == "proposed"}
+    out = []
+    for f in findings:
+        if f.severity != "error" or (f.id == "EXP103" and exporter == "dynamo"):
+            continue
+        if not any(x.kind == "rewrite" and x.rule in applied for x in f.fixes):
+            out.append(f)
+    return out
+
+
+def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None:
+    """Pre-flight errors the applied rules answered, once the file came out at the requested
+    opset, stay in the report as info saying which rule fixed them."""
+    applied = set(rewrite.applied)
+    for f in findings:
+        if f.id == "EXP104" and applied:
+            f.message = f"without source rules, {f.message}"
+            continue
+        if f.severity != "error" or not f.id.startswith("EXP10"):
+            continue
+        rules = [x.rule for x in f.fixes if x.kind == "rewrite" and x.rule and x.rule in applied]
+        if f.id == "EXP103" and exporter == "dynamo":
+            rules.append("lowering from opset 18")
+        if rules:
+            f.severity = "info"
+            f.message = f"fixed by {', '.join(rules)}: {f.message}"
+
+
+def _rewrite_summary(rewrite: Any, parity: dict[str, Any] | None) -> Finding:
+    """EXP110: which source rules ran and what they changed, the lowering, and the parity of
+    the written file against the module (the text report shows findings, not extras)."""
+    changes = {p.rule: p.match.describe() for p in rewrite.proposals if p.match is not None}
+    parts = [f"{rule} ({changes.get(rule, '')})" for rule in rewrite.applied]
+    text = "source rules applied: " + ("; ".join(parts) if parts else "none needed")
+    lowering = rewrite.lowering or {}
+    if lowering.get("held") is not None:
+        held = ", ".join(lowering["held"]) or "none"
+        text += (f". Built at opset {lowering['built_at']} and lowered to {lowering['target']} "
+                 f"(carried down unchanged: {held})")
+    if parity and parity.get("samples"):
+        worst = max(o["max_abs"] or 0.0 for s in parity["samples"] for o in s["outputs"])
+        text += (f". ONNX on onnxruntime CPU vs the module: max abs {worst:.3g} over "
+                 f"{len(parity['samples'])} samples, {'pass' if parity['passed'] else 'FAIL'}")
+    elif parity:
+        text += f". Parity not measured: {parity.get('error')}"
+    return Finding("EXP110", "info", text)
+
+
+def _verify_against_module(report: Report, path: Path, module: Any) -> None:
+    """Outputs of the written file on onnxruntime CPU against the module itself (its rules
+    undone), seeded inputs: the proof that the rules changed the export, not the function."""
+    from analyzer.runtime.verify import merge_into_report, verify
+
+    try:
+        result = verify(path, reference=module, providers=("cpu",), samples=2, seed=0)
+    except Exception as exc:  # noqa: BLE001 - a failed check is reported, not raised
+        report.extras["parity"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        return
+    merge_into_report(report, result)
 
 
 def _run_export(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None, path: Path,
-                opset: int, exporter: str, dynamic_shapes: Any) -> Finding | None:
+                opset: int, exporter: str, dynamic_shapes: Any,
+                translations: dict[Any, Any] | None = None) -> Finding | None:
+    """torch.onnx.export; `translations` is the dynamo exporter's custom_translation_table."""
     import torch
 
     from analyzer.sources.torch_capture import quiet_torch
@@ -364,9 +494,11 @@ def _run_export(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | Non
     with warnings.catch_warnings(), quiet_torch():
         warnings.simplefilter("ignore")
         try:
+            extra: dict[str, Any] = (
+                {"custom_translation_table": translations} if translations else {})
             torch.onnx.export(module, args, str(path), kwargs=kwargs, opset_version=opset,
                               dynamo=exporter == "dynamo", dynamic_shapes=dynamic_shapes,
-                              verbose=False)
+                              verbose=False, **extra)
         except Exception as exc:  # noqa: BLE001 - the export's failure is the report's subject
             first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()),
                          type(exc).__name__)

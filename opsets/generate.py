@@ -24,6 +24,12 @@ from opsets.onnx_downconvert import (
 from opsets.onnx_schemas import build_schema_table
 from opsets.ort_inlining import INLINING_PATH, build_inlining_table
 from opsets.ort_kernels import OPERATOR_KERNELS_MD, build_kernel_table
+from opsets.tf2onnx_handlers import (
+    TF2ONNX_HANDLERS_EXPAND_DEPTH,
+    TF2ONNX_HANDLERS_PATH,
+    build_tf2onnx_table,
+    tf2onnx_available,
+)
 from opsets.torch_converters import (
     TORCH_CONVERTERS_EXPAND_DEPTH,
     TORCH_CONVERTERS_PATH,
@@ -37,6 +43,7 @@ KERNELS_JSON = DATA_DIR / "ort_kernels.json"
 INLINING_JSON = INLINING_PATH
 DOWNCONVERT_JSON = DOWNCONVERT_PATH
 TORCH_CONVERTERS_JSON = TORCH_CONVERTERS_PATH
+TF2ONNX_HANDLERS_JSON = TF2ONNX_HANDLERS_PATH
 
 #: Nesting depth below which containers get one entry per line (deeper ones are compact):
 #: schemas: root > schemas > domain > op > [version records]; kernels: one more level (provider).
@@ -84,6 +91,8 @@ def build_tables(md_path: Path = OPERATOR_KERNELS_MD) -> dict[str, dict[str, Any
     tables[DOWNCONVERT_JSON.name] = build_downconvert_table()
     if torch_available():  # torch is an optional extra; without it the shipped table stays
         tables[TORCH_CONVERTERS_JSON.name] = build_torch_converter_table()
+    if tf2onnx_available():  # tensorflow + tf2onnx are an optional extra, like torch
+        tables[TF2ONNX_HANDLERS_JSON.name] = build_tf2onnx_table()
     return tables
 
 
@@ -122,6 +131,7 @@ def write_tables(
         INLINING_JSON.name: INLINING_EXPAND_DEPTH,
         DOWNCONVERT_JSON.name: DOWNCONVERT_EXPAND_DEPTH,
         TORCH_CONVERTERS_JSON.name: TORCH_CONVERTERS_EXPAND_DEPTH,
+        TF2ONNX_HANDLERS_JSON.name: TF2ONNX_HANDLERS_EXPAND_DEPTH,
     }
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,17 @@
-"""The rewrite pass: run rules over a copy of the model, one rule at a time, and keep a rule's
-changes only when the result passes onnx.checker (full check) and matches the model before the
-rule numerically on seeded inputs. Verifying per rule is what lets the log carry each rule's
-own max abs error and roll back just the rule that broke something."""
+"""The rewrite pass: run rules over a copy of the model, one rule at a time, and verify each
+rule's batch before keeping it: the result must pass onnx.checker (full check) and is run on
+seeded inputs against the model before the rule. Verifying per rule is what lets the log carry
+each rule's own measured error and undo just the rule that broke something.
+
+Exact rules must reproduce the outputs within the per-dtype tolerance, or they are rolled back.
+Approximate rules (opted into by name) are kept with their measured effect (max abs / rel error
+per output) reported; they are rolled back only when the result is invalid, does not run, or
+changes an output's shape or dtype.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,20 +19,24 @@ import numpy as np
 import onnx
 import onnx.checker
 
+from analyzer.inventory import NodeRecord
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.verify import default_tolerance
-from rewrites.onnx.expand_function import ExpandFunction
+from opsets.tables import load_schemas, normalize_provider
+from rewrites.catalogue import CATALOGUE, DEFAULT_RULES
+from rewrites.onnx.version_convert import VersionConvert
 from rewrites.rule import Match, Reason, RewriteModel, Rule
 
-DEFAULT_RULES: tuple[Rule, ...] = (ExpandFunction(),)
+__all__ = ["DEFAULT_RULES", "RewriteLogEntry", "RewriteResult", "apply"]
 
 Status = Literal["applied", "skipped", "proposed", "rolled_back"]
+Outputs = tuple[list[list[np.ndarray]], str]
 
 
 @dataclass
 class RewriteLogEntry:
-    """What one rule did (or why not) to one node; `max_abs_error` is the rule's whole batch
-    measured against the model before it."""
+    """What one rule did (or why not) to one node; the errors are the rule's whole batch
+    measured against the model before it (rel: max abs error over the output's max |value|)."""
 
     rule: str
     node: str
@@ -36,104 +46,238 @@ class RewriteLogEntry:
     removed: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     max_abs_error: float | None = None
+    max_rel_error: float | None = None
 
 
 @dataclass
 class RewriteResult:
-    """The rewritten copy (the input untouched), the log, and max abs error per applied rule."""
+    """The rewritten copy (the input untouched), the log, and the measured effect per applied
+    rule: overall max abs error, and per output name {"max_abs", "max_rel"}."""
 
     model: onnx.ModelProto
     log: list[RewriteLogEntry] = field(default_factory=list)
     max_abs_error: dict[str, float] = field(default_factory=dict)
+    output_errors: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     verified_with: str | None = None
+    #: outputs of `model` on the pass's seeded inputs, when it ran them (the next pass over
+    #: this model can start from them instead of creating another session)
+    outputs: Outputs | None = field(default=None, repr=False)
 
     @property
     def applied(self) -> list[RewriteLogEntry]:
         return [e for e in self.log if e.status == "applied"]
 
 
+def select_rules(rules: Sequence[Rule] | None, only: Collection[str] | None) -> list[Rule]:
+    """The rules a pass runs: the named ones (approximate ones included), else the exact
+    defaults. ValueError names unknown ids."""
+    pool = list(rules) if rules is not None else list(CATALOGUE)
+    if only is not None:
+        unknown = set(only) - {r.id for r in pool}
+        if unknown:
+            known = ", ".join(r.id for r in pool)
+            raise ValueError(f"unknown rewrite rule(s): {', '.join(sorted(unknown))} "
+                             f"(known: {known})")
+        return [r for r in pool if r.id in only]
+    defaults = {r.id for r in DEFAULT_RULES} if rules is None else {r.id for r in pool}
+    return [r for r in pool if r.exact and r.id in defaults]
+
+
 def apply(
     model: onnx.ModelProto,
-    rules: Sequence[Rule] = DEFAULT_RULES,
+    rules: Sequence[Rule] | None = None,
     only: Collection[str] | None = None,
     dry_run: bool = False,
     *,
+    nodes: Mapping[str, Collection[str]] | None = None,
+    target_opset: int | None = None,
+    providers: Sequence[str] = (),
+    convert: bool = True,
+    expected: Outputs | None = None,
     seed: int = 0,
     samples: int = 2,
     max_rounds: int = 4,
 ) -> RewriteResult:
-    """Apply `rules` (exact ones by default; `only` names rule ids, approximate ones included)
-    to a copy of `model`. `dry_run` logs proposals ("proposed") and returns an unchanged copy.
-    Rounds repeat while something applied, since a body may hold further function ops."""
-    if only is not None:
-        unknown = set(only) - {r.id for r in rules}
-        if unknown:
-            raise ValueError(f"unknown rewrite rule(s): {', '.join(sorted(unknown))}")
-    selected = [r for r in rules if (r.id in only if only is not None else r.exact)]
-    work = RewriteModel(_copy(model))
+    """Apply rules to a copy of `model`: `only` names rule ids (approximate ones must be named),
+    else the exact rules of `rules` (default: rewrites.catalogue.DEFAULT_RULES). `nodes` limits
+    a rule id to the named nodes (the findings it answers); rules not in it see every node.
+    `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
+    something applied, since a body may hold further ops to rewrite. With `target_opset` (and
+    `convert`), the version-convert step runs last, verified like a rule. `expected`: the
+    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs)."""
+    selected = select_rules(rules, only)
+    providers = tuple(normalize_provider(p) for p in providers)
+    work = RewriteModel(_copy(model), target_opset=target_opset, providers=providers)
     result = RewriteResult(work.proto)
     checker_ok = _checker_error(model) is None
-    feeds = random_inputs(model, samples=samples, seed=seed).samples
-    current: tuple[list[list[np.ndarray]], str] | None = None
+    feeds: list[Feeds] | None = None
+    current: Outputs | None = expected
+    baseline_error: str | None = None
     reasons_logged: set[tuple[str, str]] = set()
+    claimed: dict[str, str] = {}
     for _ in range(max_rounds):
         progressed = False
         for rule in selected:
-            matches = _matches(rule, work, result, reasons_logged)
+            named = nodes.get(rule.id) if nodes is not None else None
+            allowed = set(named) if named is not None else None  # a list would be quadratic
+            matches = _matches(rule, work, result, reasons_logged, allowed)
             if not matches:
                 continue
             if dry_run:
-                result.log += [_entry(rule, m, "proposed") for m in matches]
+                for m in matches:
+                    if m.node in claimed:  # what the pass would do: the first rule wins
+                        result.log.append(_entry(rule, m, "skipped",
+                                                 f"not chosen: {claimed[m.node]} rewrites "
+                                                 "this node first"))
+                    else:
+                        claimed[m.node] = rule.id
+                        result.log.append(_entry(rule, m, "proposed"))
                 continue
+            if feeds is None:
+                feeds = random_inputs(model, samples=samples, seed=seed).samples
             before = _copy(work.proto)
             for m in sorted(matches, key=lambda m: -m.index):
                 rule.apply(work, m)
             work.commit()
-            if current is None:
-                current = _run(before, feeds)
-            failure, after = _verify(work.proto, current[0], feeds, checker_ok)
+            if current is None and baseline_error is None:
+                try:
+                    current = _run(before, feeds)
+                except Exception as exc:  # noqa: BLE001 - neither runtime runs the original
+                    baseline_error = _first_line(exc)
+            failure, after = _verify(work.proto, current, feeds, checker_ok, rule.exact)
+            if failure is None and current is None and not rule.exact:
+                failure = (f"the model before the rule does not run ({baseline_error}): an "
+                           "approximation cannot be measured")
             if failure is not None:
                 inserted = {k: v for k, v in work.inserted_by.items() if v != rule.id}
-                work = RewriteModel(before)
+                work = RewriteModel(before, target_opset=target_opset, providers=providers)
                 work.inserted_by = inserted
                 result.model = work.proto
                 result.log += [_entry(rule, m, "rolled_back", failure) for m in matches]
                 continue
             assert after is not None
-            error = _max_abs(after[0], current[0])
-            result.max_abs_error[rule.id] = max(error, result.max_abs_error.get(rule.id, 0.0))
+            note = None
+            if current is None:
+                note = (f"unverified: the model before the rule does not run ({baseline_error}); "
+                        "the result passes the checker and runs")
+                errors: dict[str, dict[str, float]] = {}
+            else:
+                errors = _errors(work.proto, after[0], current[0])
+            worst = max((e["max_abs"] for e in errors.values()), default=0.0)
+            rel = max((e["max_rel"] for e in errors.values()), default=0.0)
+            result.max_abs_error[rule.id] = max(worst, result.max_abs_error.get(rule.id, 0.0))
+            merged = result.output_errors.setdefault(rule.id, {})
+            for name, e in errors.items():
+                old = merged.get(name, {"max_abs": 0.0, "max_rel": 0.0})
+                merged[name] = {k: max(old[k], e[k]) for k in ("max_abs", "max_rel")}
             result.verified_with = after[1]
-            result.log += [_entry(rule, m, "applied", error=error) for m in matches]
+            result.log += [_entry(rule, m, "applied", note, worst, rel) for m in matches]
             current = after
             progressed = True
         if not progressed:
             break
+    if convert and target_opset is not None and work.opset_imports.get("") != target_opset:
+        if feeds is None and not dry_run:
+            feeds = random_inputs(model, samples=samples, seed=seed).samples
+        if current is None and baseline_error is None and not dry_run:
+            try:
+                current = _run(work.proto, feeds or [])
+            except Exception as exc:  # noqa: BLE001
+                baseline_error = _first_line(exc)
+        result.outputs = current
+        work = _convert(work, target_opset, result, dry_run, feeds or [], current,
+                        checker_ok, baseline_error)
+        result.model = work.proto
+        return result
     result.model = work.proto
+    result.outputs = current
     return result
 
 
+def _convert(work: RewriteModel, target: int, result: RewriteResult, dry_run: bool,
+             feeds: list[Feeds], current: Outputs | None, checker_ok: bool,
+             baseline_error: str | None) -> RewriteModel:
+    """The version-convert step, verified like a rule; returns the model to continue with."""
+    step = VersionConvert()
+    source = work.opset_imports.get("")
+    change = ((f"opset {source}",), (f"opset {target}",))
+    if dry_run:
+        result.log.append(RewriteLogEntry(step.id, "model", True, "proposed", None, *change))
+        return work
+    converted = step.convert(work, target)
+    if isinstance(converted, Reason):
+        result.log.append(RewriteLogEntry(step.id, "model", True, "skipped", converted.text,
+                                          *change))
+        return work
+    note = ", ".join(f"{op}-{a} kept as {op}-{b} (hold adapter)"
+                     for op, (a, b, _) in sorted(converted.held.items())) or None
+    failure, after = _verify(converted.model, current, feeds, checker_ok, True)
+    if failure is not None:
+        result.log.append(RewriteLogEntry(step.id, "model", True, "rolled_back", failure,
+                                          *change))
+        return work
+    assert after is not None
+    result.outputs = after
+    errors = _errors(converted.model, after[0], current[0]) if current is not None else {}
+    if current is None:
+        note = "; ".join(filter(None, [note, f"unverified: the model before does not run "
+                                      f"({baseline_error})"]))
+    worst = max((e["max_abs"] for e in errors.values()), default=0.0)
+    rel = max((e["max_rel"] for e in errors.values()), default=0.0)
+    result.max_abs_error[step.id] = worst
+    result.output_errors[step.id] = errors
+    result.verified_with = after[1]
+    result.log.append(RewriteLogEntry(step.id, "model", True, "applied", note, *change, worst,
+                                      rel))
+    return RewriteModel(converted.model, target_opset=target, providers=work.providers)
+
+
 def _matches(rule: Rule, work: RewriteModel, result: RewriteResult,
-             reasons_logged: set[tuple[str, str]]) -> list[Match]:
+             reasons_logged: set[tuple[str, str]],
+             allowed: Collection[str] | None) -> list[Match]:
     targets = {(t.domain, t.op) for t in rule.targets}
     matches: list[Match] = []
+
+    def reason(node: str, text: str) -> None:
+        if (rule.id, node) not in reasons_logged:
+            reasons_logged.add((rule.id, node))
+            result.log.append(RewriteLogEntry(rule.id, node, rule.exact, "skipped", text))
+
     for record in work.records():
-        if (record.domain, record.op) not in targets or work.inserted_by.get(
-                record.name) == rule.id:
+        if (record.domain, record.op) not in targets:
+            continue
+        if work.inserted_by.get(record.name) == rule.id and not _missing_at_target(work, record):
+            continue
+        if allowed is not None and record.name not in allowed:
             continue
         found = rule.check(work, record)
         if isinstance(found, Reason):
-            if (rule.id, found.node) not in reasons_logged:
-                reasons_logged.add((rule.id, found.node))
-                result.log.append(RewriteLogEntry(rule.id, found.node, rule.exact, "skipped",
-                                                  found.text))
+            if not found.quiet:
+                reason(found.node, found.text)
         else:
             matches.append(found)
+    for fn in work.proto.functions:
+        for index, node in enumerate(fn.node):
+            if ((node.domain if node.domain != "ai.onnx" else ""), node.op_type) in targets:
+                name = f"{fn.domain}.{fn.name}::{node.name or f'{node.op_type}_{index}'}"
+                reason(name, f"inside local function {fn.domain}.{fn.name}: a function body is "
+                       "untyped until it is called, so rules do not rewrite it; inline it "
+                       "first (onnx.inliner.inline_local_functions) to rewrite its nodes")
     return matches
 
 
+def _missing_at_target(work: RewriteModel, record: NodeRecord) -> bool:
+    """A node a rule inserted is rewritten again only when its op does not exist at the target
+    opset (the CastLike in a Gelu body, going down to opset 13)."""
+    if work.target_opset is None or record.domain:
+        return False
+    return load_schemas().resolve("", record.op, work.target_opset) is None
+
+
 def _entry(rule: Rule, m: Match, status: Status, reason: str | None = None,
-           error: float | None = None) -> RewriteLogEntry:
-    return RewriteLogEntry(rule.id, m.node, rule.exact, status, reason, m.removed, m.added, error)
+           error: float | None = None, rel: float | None = None) -> RewriteLogEntry:
+    return RewriteLogEntry(rule.id, m.node, rule.exact, status, reason, m.removed, m.added,
+                           error, rel)
 
 
 def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -142,20 +286,36 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def _checker_error(model: onnx.ModelProto) -> str | None:
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:  # noqa: BLE001 - checker and inference raise several types
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _first_line(exc)
     return None
 
 
-def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> tuple[list[list[np.ndarray]], str]:
+def run_outputs(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     """Outputs per sample on onnxruntime CPU, or onnx.reference where ORT cannot run it."""
+    return _run(model, feeds)
+
+
+def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     try:
         import onnxruntime as ort
 
-        session = ort.InferenceSession(model.SerializeToString(),
+        options = ort.SessionOptions()
+        options.log_severity_level = 4  # failures come back as exceptions, not stderr noise
+        # The reference run needs the kernels' results, not a fast session: graph optimizations
+        # took most of the pass's time on large graphs (measured: 3 s of session creation per
+        # run at 10k nodes, benchmarks/bench_rewrite_scale.py) and could fuse away the very
+        # nodes a rule changed.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])
         return [list(session.run(None, f)) for f in feeds], "onnxruntime CPU"
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
@@ -165,9 +325,16 @@ def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> tuple[list[list[np.ndarr
         return [[np.asarray(o) for o in ev.run(None, f)] for f in feeds], "onnx.reference"
 
 
-def _verify(model: onnx.ModelProto, expected: list[list[np.ndarray]], feeds: list[Feeds],
-            checker_ok: bool) -> tuple[str | None, tuple[list[list[np.ndarray]], str] | None]:
-    """(failure, outputs): checker first (when the input passed it), then per-dtype tolerance."""
+def verify_step(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds],
+                checker_ok: bool, exact: bool) -> tuple[str | None, Outputs | None]:
+    """Public form of the per-rule check, for whole-model steps (version-convert)."""
+    return _verify(model, expected, feeds, checker_ok, exact)
+
+
+def _verify(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds],
+            checker_ok: bool, exact: bool) -> tuple[str | None, Outputs | None]:
+    """(failure, outputs): checker first (when the input passed it), then shapes and dtypes,
+    then (exact rules) per-dtype tolerance."""
     if checker_ok:
         error = _checker_error(model)
         if error is not None:
@@ -175,26 +342,46 @@ def _verify(model: onnx.ModelProto, expected: list[list[np.ndarray]], feeds: lis
     try:
         after = _run(model, feeds)
     except Exception as exc:  # noqa: BLE001
-        return f"the result does not run: {exc}", None
-    for got_sample, want_sample in zip(after[0], expected, strict=True):
+        return f"the result does not run: {_first_line(exc)}", None
+    if expected is None:
+        return None, after
+    for got_sample, want_sample in zip(after[0], expected[0], strict=True):
         for got, want in zip(got_sample, want_sample, strict=True):
             if got.shape != want.shape or got.dtype != want.dtype:
                 return (f"output changed from {want.dtype}{list(want.shape)} to "
                         f"{got.dtype}{list(got.shape)}"), None
+            if not exact:
+                continue
             rtol, atol = default_tolerance(want.dtype)
             if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
                 return (f"outputs differ beyond rtol {rtol} / atol {atol} "
-                        f"(max abs {_max_abs([[got]], [[want]]):.3g})"), None
+                        f"(max abs {_max_abs(got, want):.3g})"), None
     return None, after
 
 
-def _max_abs(got: list[list[np.ndarray]], want: list[list[np.ndarray]]) -> float:
-    worst = 0.0
+def _max_abs(got: np.ndarray, want: np.ndarray) -> float:
+    if not got.size or not np.issubdtype(got.dtype, np.number):
+        return 0.0
+    diff: Any = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    finite = diff[np.isfinite(diff)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def _errors(model: onnx.ModelProto, got: list[list[np.ndarray]],
+            want: list[list[np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Per output: max abs error and that error relative to the output's max |value|."""
+    names = [o.name for o in model.graph.output]
+    out: dict[str, dict[str, float]] = {}
     for gs, ws in zip(got, want, strict=True):
-        for g, w in zip(gs, ws, strict=True):
-            if g.size and np.issubdtype(g.dtype, np.number):
-                diff: Any = np.abs(g.astype(np.float64) - w.astype(np.float64))
-                finite = diff[np.isfinite(diff)]
-                if finite.size:
-                    worst = max(worst, float(finite.max()))
-    return worst
+        for name, g, w in zip(names, gs, ws, strict=True):
+            error = _max_abs(g, w)
+            scale = 0.0
+            if w.size and np.issubdtype(w.dtype, np.number):
+                finite = np.abs(w.astype(np.float64))
+                finite = finite[np.isfinite(finite)]
+                scale = float(finite.max()) if finite.size else 0.0
+            rel = error / scale if scale > 0 else (0.0 if error == 0 else float("inf"))
+            old = out.get(name, {"max_abs": 0.0, "max_rel": 0.0})
+            out[name] = {"max_abs": max(old["max_abs"], error),
+                         "max_rel": max(old["max_rel"], rel)}
+    return out

@@ -12,7 +12,8 @@ from rewrites.rule import Match, Reason, RewriteModel, Target
 
 
 class _ReluToIdentity:
-    """A deliberately wrong approximate rule: its result must be rolled back."""
+    """A deliberately wrong rule: approximate, it is kept with its measured error; declared
+    exact, it must be rolled back."""
 
     id = "relu-to-identity"
     summary = "test only"
@@ -24,7 +25,7 @@ class _ReluToIdentity:
 
     def apply(self, model: RewriteModel, match: Match) -> None:
         node = onnx.NodeProto()
-        node.CopyFrom(model.proto.graph.node[match.index])
+        node.CopyFrom(model.node(match.index))
         node.op_type = "Identity"
         model.replace(match.index, [node], self.id)
 
@@ -35,10 +36,26 @@ MODEL = onnx.parser.parse_model(
 )
 
 
-def test_approximate_rule_needs_naming_and_is_rolled_back_when_wrong() -> None:
+class _ExactReluToIdentity(_ReluToIdentity):
+    id = "exact-relu-to-identity"
+    exact = True
+
+
+def test_approximate_rule_needs_naming_and_is_applied_with_its_measured_error() -> None:
     rules = (_ReluToIdentity(),)
     assert apply(MODEL, rules=rules).log == []
     result = apply(MODEL, rules=rules, only=["relu-to-identity"])
+    assert [e.status for e in result.log] == ["applied"]
+    assert [n.op_type for n in result.model.graph.node] == ["HardSwish", "Identity"]
+    # HardSwish(x) has negative values down to -0.375, which Relu zeroed and Identity keeps.
+    errors = result.output_errors["relu-to-identity"]["y"]
+    assert 0 < errors["max_abs"] <= 0.375 + 1e-6
+    assert result.log[0].max_abs_error == errors["max_abs"]
+    assert result.log[0].max_rel_error is not None and result.log[0].max_rel_error > 0
+
+
+def test_exact_rule_that_changes_outputs_is_rolled_back() -> None:
+    result = apply(MODEL, rules=(_ExactReluToIdentity(),))
     assert [e.status for e in result.log] == ["rolled_back"]
     assert "outputs differ" in (result.log[0].reason or "")
     assert [n.op_type for n in result.model.graph.node] == ["HardSwish", "Relu"]
@@ -47,3 +64,18 @@ def test_approximate_rule_needs_naming_and_is_rolled_back_when_wrong() -> None:
 def test_unknown_rule_id_is_a_usage_error() -> None:
     with pytest.raises(ValueError, match="unknown rewrite rule"):
         apply(MODEL, only=["no-such-rule"])
+
+
+def test_local_function_nodes_get_a_reason_not_a_rewrite() -> None:
+    model = onnx.parser.parse_model(
+        '<ir_version: 8, opset_import: ["" : 14, "local" : 1]>\n'
+        "g (float[4,8] x) => (float[4,8] y) { h = HardSwish(x)\n y = local.act(h) }\n"
+        '<domain: "local", opset_import: ["" : 14]>\n'
+        "act (a) => (b) { b = HardSwish(a) }"
+    )
+    result = apply(model)
+    by_node = {e.node: e for e in result.log}
+    assert by_node["HardSwish_0"].status == "applied"
+    inner = by_node["local.act::HardSwish_0"]
+    assert inner.status == "skipped" and "inside local function local.act" in (inner.reason or "")
+    assert result.model.functions[0].node[0].op_type == "HardSwish"

@@ -9,6 +9,7 @@ that needs pattern matching over many nodes may still use onnx-ir internally.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -39,6 +40,9 @@ class Reason:
     rule: str
     node: str
     text: str
+    #: True for "this node is not the pattern at all" (a Mul that is not x*Sigmoid(x)): such a
+    #: reason is not logged, or every Mul of a model would fill the log.
+    quiet: bool = False
 
 
 @dataclass
@@ -80,9 +84,18 @@ class RewriteModel:
     lazily by the analyzer's inventory, dropped after each edit), and fresh-name allocation so
     inserted values never collide with existing ones, subgraphs included."""
 
-    def __init__(self, proto: onnx.ModelProto) -> None:
+    def __init__(self, proto: onnx.ModelProto, *, target_opset: int | None = None,
+                 providers: tuple[str, ...] = ()) -> None:
         self.proto = proto
+        # What the pass is aiming at: rules that depend on it (cuda-fallback, version-convert)
+        # read it here instead of taking extra arguments.
+        self.target_opset = target_opset
+        self.providers = providers
         self._records: list[NodeRecord] | None = None
+        self._locations: list[tuple[onnx.GraphProto, int]] = []
+        self._values: dict[str, tuple[int, tuple[int | None, ...] | None]] = {}
+        self._producers: dict[str, int] | None = None
+        self._uses: dict[str, int] | None = None
         self._names: set[str] | None = None
         self._index: dict[int, int] = {}
         self._pending: dict[int, list[onnx.NodeProto]] = {}
@@ -97,29 +110,78 @@ class RewriteModel:
         return out
 
     def records(self) -> list[NodeRecord]:
-        """Main-graph NodeRecords in graph order, with inferred element types."""
+        """NodeRecords of the main graph and of every If/Loop/Scan body (the analyzer's
+        breadth-first order), with inferred element types."""
         if self._records is None:
             try:
                 inferred = onnx.shape_inference.infer_shapes(self.proto)
             except Exception:  # noqa: BLE001 - untyped records still let rules give reasons
                 inferred = self.proto
-            self._records = [r for r in build_inventory(inferred).nodes if r.graph == "main"]
+            self._records = build_inventory(inferred).nodes
+            self._locations = list(_node_locations(self.proto.graph))
+            if len(self._locations) != len(self._records):  # inference never adds nodes
+                raise RuntimeError("shape inference changed the node count")
             self._index = {id(r): i for i, r in enumerate(self._records)}
+            self._values = dict(_value_infos(inferred.graph))
         return self._records
 
     def index_of(self, record: NodeRecord) -> int:
-        """Position in the main graph of a record from `records()`."""
+        """Position of a record from `records()` (main graph and subgraphs, one numbering)."""
         self.records()
         return self._index[id(record)]
+
+    def node(self, index: int) -> onnx.NodeProto:
+        """The NodeProto (in this model, not in the inferred copy) behind record `index`."""
+        self.records()
+        graph, position = self._locations[index]
+        return graph.node[position]
+
+    def rank(self, value: str) -> int | None:
+        """The inferred rank of a value (any graph), or None when inference does not know it."""
+        shape = self.shape(value)
+        return len(shape) if shape is not None else None
+
+    def shape(self, value: str) -> tuple[int | None, ...] | None:
+        """The inferred shape (None for a symbolic dim), or None when the rank is unknown."""
+        self.records()
+        found = self._values.get(value)
+        return found[1] if found else None
+
+    def elem_type(self, value: str) -> int | None:
+        """The inferred TensorProto element type of a value, or None."""
+        self.records()
+        found = self._values.get(value)
+        return found[0] if found and found[0] else None
+
+    def producer(self, value: str) -> int | None:
+        """Index (in `records()`) of the node that outputs `value`, None for graph inputs,
+        initializers and unknown names."""
+        if self._producers is None:
+            self._producers = {o: i for i, r in enumerate(self.records()) for o in r.outputs if o}
+        return self._producers.get(value)
+
+    def uses(self, value: str) -> int:
+        """How many node inputs (any graph) and graph outputs read `value`."""
+        if self._uses is None:
+            uses: dict[str, int] = {}
+            for r in self.records():
+                for i in r.inputs:
+                    uses[i] = uses.get(i, 0) + 1
+            for g_out in _graph_outputs(self.proto.graph):
+                uses[g_out] = uses.get(g_out, 0) + 1
+            self._uses = uses
+        return self._uses.get(value, 0)
 
     def changed(self) -> None:
         """Call after editing the proto: records are rebuilt on next use."""
         self._records = None
+        self._producers = None
+        self._uses = None
 
     def replace(self, index: int, nodes: list[onnx.NodeProto], rule: str) -> None:
-        """Queue replacing main-graph node `index` by `nodes` (in its place, so graph order
-        stays topological). Splices land together in `commit`: one rebuild of the node list per
-        batch, not one per match, so a pass over many matches stays linear."""
+        """Queue replacing node `index` (of `records()`) by `nodes`, in its place, so graph
+        order stays topological. Splices land together in `commit`: one rebuild of each touched
+        node list per batch, not one per match, so a pass over many matches stays linear."""
         self._pending[index] = nodes
         for node in nodes:
             self.inserted_by[node.name] = rule
@@ -129,12 +191,17 @@ class RewriteModel:
         if not self._pending:
             return 0
         pending, self._pending = self._pending, {}
-        old = list(self.proto.graph.node)
-        new: list[onnx.NodeProto] = []
-        for i, node in enumerate(old):
-            new.extend(pending.get(i, (node,)))
-        del self.proto.graph.node[:]
-        self.proto.graph.node.extend(new)
+        by_graph: dict[int, tuple[onnx.GraphProto, dict[int, list[onnx.NodeProto]]]] = {}
+        for index, nodes in pending.items():
+            graph, position = self._locations[index]
+            by_graph.setdefault(id(graph), (graph, {}))[1][position] = nodes
+        for graph, replacements in by_graph.values():
+            old = list(graph.node)
+            new: list[onnx.NodeProto] = []
+            for i, node in enumerate(old):
+                new.extend(replacements.get(i, (node,)))
+            del graph.node[:]
+            graph.node.extend(new)
         self.changed()
         return len(pending)
 
@@ -172,3 +239,53 @@ def _all_names(graph: onnx.GraphProto) -> Iterator[str]:
                     stack.append(attr.g)
                 elif attr.type == onnx.AttributeProto.GRAPHS:
                     stack.extend(attr.graphs)
+
+
+def _subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
+    for attr in node.attribute:
+        if attr.type == onnx.AttributeProto.GRAPH:
+            yield attr.g
+        elif attr.type == onnx.AttributeProto.GRAPHS:
+            yield from attr.graphs
+
+
+def _node_locations(graph: onnx.GraphProto) -> Iterator[tuple[onnx.GraphProto, int]]:
+    """(graph, position) of every node, in build_inventory's breadth-first order."""
+    queue: deque[onnx.GraphProto] = deque([graph])
+    while queue:
+        g = queue.popleft()
+        for i, node in enumerate(g.node):
+            yield g, i
+            if len(node.attribute):
+                queue.extend(_subgraphs(node))
+
+
+def _value_infos(
+    graph: onnx.GraphProto,
+) -> Iterator[tuple[str, tuple[int, tuple[int | None, ...] | None]]]:
+    """name -> (element type, shape) for every typed value, subgraphs included."""
+    stack = [graph]
+    while stack:
+        g = stack.pop()
+        for vi in (*g.input, *g.output, *g.value_info):
+            if vi.type.HasField("tensor_type"):
+                t = vi.type.tensor_type
+                dims = (tuple(d.dim_value if d.HasField("dim_value") else None
+                              for d in t.shape.dim) if t.HasField("shape") else None)
+                yield vi.name, (t.elem_type, dims)
+        for init in g.initializer:
+            yield init.name, (init.data_type, tuple(init.dims))
+        for node in g.node:
+            if len(node.attribute):
+                stack.extend(_subgraphs(node))
+
+
+def _graph_outputs(graph: onnx.GraphProto) -> Iterator[str]:
+    """Output names of the graph and of every subgraph (a subgraph output is a use too)."""
+    stack = [graph]
+    while stack:
+        g = stack.pop()
+        yield from (o.name for o in g.output)
+        for node in g.node:
+            if len(node.attribute):
+                stack.extend(_subgraphs(node))

@@ -30,6 +30,7 @@ from analyzer.cli.common import (
     parse_providers,
     write_atomically,
 )
+from analyzer.cli.limit_args import add_limits, limits_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,11 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--opset", type=int, metavar="N",
                    help="check the default-domain ops as if the model targeted opset N")
     add_providers(p)
-    add_output(p, ("text", "json", "md"))
+    add_output(p, ("text", "json", "md", "html"))
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="lowest finding severity that makes the exit status 1 (default: error)")
-    p.add_argument("--max-file-size", type=int, metavar="BYTES",
-                   help="refuse model files larger than BYTES")
+    add_limits(p)
     p.add_argument("--load-check", action="store_true",
                    help="also create a real onnxruntime CPU session in an isolated child process "
                    "(finding EP310 when it crashes, hangs or fails, EP311 when it loads)")
@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--jobs", type=int, metavar="N",
                    help="batch: worker processes (default: the number of CPUs)")
     add_torch_source(p)
+    from analyzer.cli.tf_args import add_tf_source
+
+    add_tf_source(p)
     p.set_defaults(run=run)
 
 
@@ -70,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
+    args.protect = list(models)  # -o must never land on an input model
     if args.opset is not None and args.opset < 1:
         raise InputError(None, "USAGE",
                          f"--opset must be a positive opset version, got {args.opset}")
@@ -78,8 +82,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InputError(None, "USAGE", f"--jobs must be at least 1, got {args.jobs}")
     providers = parse_providers(args.providers)
+    from analyzer.cli.tf_args import is_tf_path, run_tf_analyze
     from analyzer.sources.torch_spec import is_torch_spec
 
+    if len(models) == 1 and is_tf_path(models[0]):
+        tf_report = run_tf_analyze(args, providers)
+        emit(tf_report, args)
+        return 1 if tf_report.fails(args.fail_on) else 0
     if is_batch(models):
         return run_batch(models, providers, args)
     if is_torch_spec(args.model):
@@ -87,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
         from analyzer.torch_api import DYNAMO_BASE_OPSET, analyze_torch
 
-        module, example = load_torch_source(args.model, args.input)
+        module, example = load_torch_source(args.model, args.input, args.weights)
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
                                exporter=args.exporter, name=args.model, thorough=args.thorough,
                                both_exporters=args.both_exporters)
     else:
         report = analyze(args.model, opset=args.opset, providers=providers,
-                         max_file_bytes=args.max_file_size)
+                         **limits_from(args))
         if args.load_check:
             from analyzer.batch import add_load_check
 
@@ -111,6 +120,10 @@ def emit(report: object, args: argparse.Namespace) -> None:
         text = report.to_json() + "\n"
     elif args.format == "md":
         text = report.to_markdown()
+    elif args.format == "html":
+        from analyzer.report.html import render_html
+
+        text = render_html(report)
     else:
         text = ""
     if args.output:
@@ -118,7 +131,7 @@ def emit(report: object, args: argparse.Namespace) -> None:
             from analyzer.report.text import render_text
 
             text = render_text(report)
-        write_atomically(args.output, text)
+        write_atomically(args.output, text, protect=getattr(args, "protect", ()))
         print(f"wrote {args.output} (verdict: {report.verdict})", file=sys.stderr)
     elif args.format == "text":
         from rich.console import Console
@@ -138,12 +151,17 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     from analyzer.errors import InputError
     from analyzer.sources.torch_spec import is_torch_spec
 
+    if args.format == "html":
+        raise InputError(None, "USAGE", "--format html is for one model; use json or md for a "
+                         "batch")
     torch_specs = [m for m in models if is_torch_spec(m) and not batch.is_glob(m)]
     if torch_specs:
         raise InputError(torch_specs[0], "USAGE",
                          "PyTorch sources are analyzed one at a time, not in a batch")
-    options = batch.Options(args.opset, tuple(providers), args.max_file_size, args.load_check,
-                            args.time_limit, args.memory_limit)
+    limits = limits_from(args)  # each worker applies them to its own model
+    options = batch.Options(args.opset, tuple(providers), limits["max_file_bytes"],
+                            args.load_check, args.time_limit, args.memory_limit,
+                            limits["max_nodes"], limits["max_subgraph_depth"])
     rows = batch.run_batch(models, options, jobs=args.jobs)
     if args.format == "json":
         text = json.dumps([r.to_dict() for r in rows], indent=2) + "\n"
@@ -174,7 +192,7 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
         else:
             Console().print(table)
     if args.output:
-        write_atomically(args.output, text)
+        write_atomically(args.output, text, protect=models + [r.path for r in rows])
         print(f"wrote {args.output} ({len(rows)} models)", file=sys.stderr)
     elif args.format != "text":
         sys.stdout.write(text)

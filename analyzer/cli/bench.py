@@ -48,7 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.runtime.bench import bench
+    from analyzer.safe_write import refuse_overwrite
 
+    inputs = [p for p in (args.model, args.compare, args.inputs) if p]
+    if args.plot:
+        refuse_overwrite(args.plot, inputs)
     result = bench(
         args.model,
         providers=parse_providers(args.providers),
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     )
     text = result.to_json() + "\n" if args.format == "json" else render_text(result)
     if args.output:
-        write_atomically(args.output, text)
+        write_atomically(args.output, text, protect=inputs)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
+from collections.abc import Sequence
 
 from analyzer.errors import InputError
 
@@ -36,27 +34,12 @@ def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> Non
                         help="write the report to FILE (written atomically) instead of stdout")
 
 
-def write_atomically(path: str, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename: never a partial output file."""
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(path, "OUTPUT_PATH", "output path is a directory")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(path, "OUTPUT_PATH", f"output folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        if isinstance(text, bytes):
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def write_atomically(path: str, text: str | bytes, protect: Sequence[str] = ()) -> None:
+    """Write via a temporary file in the same folder and rename: never a partial output file;
+    never onto one of the `protect` files (the command's inputs). See analyzer.safe_write."""
+    from analyzer import safe_write
+
+    safe_write.write_atomically(path, text, protect=protect)
 
 
 def add_torch_source(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +51,9 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--input", action="append", default=[], metavar="NAME:DTYPE[DIMS]",
                        help="an example input, e.g. x:float32[1,3,224,224] (repeat, in forward "
                        "order); seeded random data")
+    group.add_argument("--weights", metavar="FILE.pt",
+                       help="load this state dict into the module (torch.load with "
+                       "weights_only=True: a checkpoint that holds code is refused, never run)")
     group.add_argument("--exporter", choices=("dynamo", "torchscript"), default="dynamo",
                        help="torch.onnx exporter to check (default: dynamo)")
     group.add_argument("--both-exporters", action="store_true",
@@ -77,15 +63,23 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
                        "down-conversion (sees translation-time errors; costs about an export)")
 
 
-def load_torch_source(spec: str, inputs: list[str]) -> tuple[object, tuple[object, ...]]:
-    """The module and its example inputs, from the spec and the --input options."""
+def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
+                      ) -> tuple[object, tuple[object, ...]]:
+    """The module (with --weights loaded) and its example inputs, from the spec and the --input
+    options; inputs the module cannot run on are bad input (TORCH_INPUTS_MISMATCH)."""
+    from analyzer.sources.torch_inputs import check_inputs_fit
     from analyzer.sources.torch_spec import load_factory, make_inputs, parse_input
 
     specs = [parse_input(text) for text in inputs]
     module, example = load_factory(spec)
+    if weights is not None:
+        from analyzer.sources.torch_weights import load_weights
+
+        load_weights(module, weights)
     if specs:
         example, _ = make_inputs(specs)
     if example is None:
         raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
                          "(or return (module, example_inputs) from the factory)")
+    check_inputs_fit(spec, module, example)
     return module, example

@@ -4,8 +4,9 @@ With torch installed: a small vision + attention network (hardswish, silu, gelu,
 scaled_dot_product_attention) is pre-flighted at opset 13, the proposed opset is taken, the model
 is exported with torch.onnx (dynamo), analyzed for the CUDA and CPU providers (placement,
 fallbacks), checked for parity against torch on CPU, and timed on every available provider.
-Without torch, the ONNX half runs on a built-in ONNX model. Reports go to DIR: report.json,
-report.md, the model, and latency.png when matplotlib is installed."""
+Without torch, the ONNX half runs on a built-in ONNX model. Reports go to DIR: report.html
+(interactive graph, works offline), report.json, report.md, the model, and latency.png when
+matplotlib is installed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.cli.common import write_atomically
+from analyzer.report.html import render_html
 
 LOW_OPSET = 13
 
@@ -45,20 +47,20 @@ def run(args: argparse.Namespace) -> int:
         report = _torch_pipeline(out, console)
     write_atomically(str(out / "report.json"), report.to_json() + "\n")
     write_atomically(str(out / "report.md"), report.to_markdown())
+    write_atomically(str(out / "report.html"), render_html(report))
     files = ", ".join(sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
     console.print(f"\n[bold]wrote[/bold] {out}/: {files}")
     return 0
 
 
 def _onnx_half(out: Path, console: Any) -> Any:
-    import onnx
-
     from analyzer.api import analyze
     from analyzer.demo_model import build_demo_model
     from analyzer.report.text import build_renderable
+    from analyzer.safe_write import save_onnx_atomically
 
     model_path = out / "demo_vit.onnx"
-    onnx.save_model(build_demo_model(), model_path)
+    save_onnx_atomically(build_demo_model(), model_path)
     with console.status("analyzing for CUDAExecutionProvider, CPUExecutionProvider"):
         report = analyze(model_path, providers=("cuda", "cpu"))
     console.print(build_renderable(report))
@@ -81,21 +83,30 @@ def _torch_pipeline(out: Path, console: Any) -> Any:
         pre = analyze_torch(module, example, opset=LOW_OPSET, exporter="dynamo", name=name,
                             both_exporters=True)
     console.print(build_renderable(pre))
-    proposed = (pre.extras.get("min_opset") or {}).get("dynamo") or 18
-    console.rule(f"2. fix: export at opset {proposed}, the lowest the dynamo exporter delivers")
+    console.rule(f"2. fix: export at opset {LOW_OPSET} with the source rules the pre-flight "
+                 "proposes")
     model_path = out / "demo_vit.onnx"
-    with console.status(f"exporting with torch.onnx at opset {proposed}, then analyzing"):
-        report = export_torch(module, example, model_path, opset=proposed, exporter="dynamo",
-                              providers=("cuda", "cpu"), name=name)
+    with console.status(f"exporting with torch.onnx at opset {LOW_OPSET} under the source rules, "
+                        "then analyzing"):
+        report = export_torch(module, example, model_path, opset=LOW_OPSET, exporter="dynamo",
+                              providers=("cuda", "cpu"), name=name, rewrite=True)
+    applied = [str(r.get("rule") or r.get("id") or "?") if isinstance(r, dict) else str(r)
+               for r in (report.extras.get("rewrites") or {}).get("applied", [])]
+    if applied:
+        console.print(f"source rules applied: {', '.join(applied)}")
     console.rule("3. the exported model for CUDA and CPU")
     console.print(build_renderable(report))
     console.rule("4. parity against torch (CPU)")
-    with console.status("running onnxruntime and torch on seeded inputs"):
-        parity = verify(model_path, reference=module, providers=("cpu",), samples=2)
-    merge_into_report(report, parity)
-    worst = max((o.max_abs for s in parity.samples for o in s.outputs), default=0.0)
-    console.print(f"parity {'PASS' if parity.passed else 'FAIL'}: max abs error {worst:.3g} over "
-                  f"{len(parity.samples)} samples")
+    parity_block = report.extras.get("parity")
+    if not parity_block:
+        with console.status("running onnxruntime and torch on seeded inputs"):
+            merge_into_report(report, verify(model_path, reference=module, providers=("cpu",),
+                                             samples=2))
+        parity_block = report.extras["parity"]
+    outputs = [o for s in parity_block.get("samples", []) for o in s.get("outputs", [])]
+    worst = max((o.get("max_abs") or 0.0 for o in outputs), default=0.0)
+    console.print(f"parity {'PASS' if parity_block.get('passed') else 'FAIL'}: max abs error "
+                  f"{worst:.3g} over {len(parity_block.get('samples', []))} samples")
     console.rule("5. latency on every available provider")
     available = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
                  if p in ort.get_available_providers()]
@@ -109,6 +120,41 @@ def _torch_pipeline(out: Path, console: Any) -> Any:
         console.print(f"[dim]{timing.plot_note}[/dim]")
     report.extras["latency"] = timing.to_dict()
     report.extras["demo_preflight"] = pre.to_dict()
-    console.print("[dim]graph rewrites (before/after) join the demo when the rewrite rules "
-                  "land[/dim]")
+    _graph_rewrites(model_path, out, report, console)
     return report
+
+
+def _graph_rewrites(model_path: Path, out: Path, report: Any, console: Any) -> None:
+    """Step 6: the findings-driven ONNX pass for CUDA and CPU (e.g. Celu, which CUDA lacks,
+    expanded into its function body), verified, written beside the model, placement before
+    and after in the report."""
+    import onnx
+
+    from analyzer.report.rewrite_extras import rewrite_block
+    from analyzer.safe_write import save_onnx_atomically
+    from rewrites.pipeline import run_pass
+
+    console.rule("6. graph rewrites for CUDA and CPU (before / after)")
+    original = onnx.load(str(model_path))
+    with console.status("rewriting what the findings ask for, verifying each rule"):
+        passed = run_pass(original, providers=("cuda", "cpu"))
+    result = passed.result
+    for entry in result.applied:
+        error = "" if entry.max_abs_error is None else f", max abs error {entry.max_abs_error:.3g}"
+        console.print(f"{entry.rule} on {entry.node} ({'exact' if entry.exact else 'approximate'}"
+                      f"{error}): -{'/'.join(entry.removed)} +{'/'.join(entry.added)}")
+    placement = passed.placement()
+    for provider, before in placement["before"].items():
+        after = placement["after"].get(provider, {})
+        console.print(f"{provider}: fallback nodes {len(before.get('fallback_nodes', []))} -> "
+                      f"{len(after.get('fallback_nodes', []))}, partitions "
+                      f"{before.get('partitions')} -> {after.get('partitions')}")
+    if result.applied:
+        rewritten = out / "demo_vit_rewritten.onnx"
+        save_onnx_atomically(result.model, rewritten)
+        console.print(f"wrote {rewritten}")
+        block = rewrite_block(original, result, output=str(rewritten))
+        block["placement"] = placement
+        report.extras["rewrite"] = block
+    else:
+        console.print("[dim]no finding asks for a graph rewrite[/dim]")

@@ -1,5 +1,5 @@
-"""`onnx-preflight export`: pre-flight a PyTorch model, export it with torch.onnx, and analyze
-the ONNX file it wrote, in one report.
+"""`onnx-preflight export`: pre-flight a PyTorch model (export with torch.onnx) or a TensorFlow
+source (convert with tf2onnx), then analyze the ONNX file it wrote, in one report.
 
 The export runs only when the pre-flight predicts success (use --force to export anyway). The
 file is written atomically; the report fails when the delivered opset is not the requested one.
@@ -11,42 +11,85 @@ from __future__ import annotations
 import argparse
 
 from analyzer.cli.common import add_providers, add_torch_source, load_torch_source
+from analyzer.cli.isolate_args import add_isolation, isolation_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="pre-flight, export with torch.onnx, then analyze the file",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help="package.module:factory")
+    p.add_argument("source", metavar="SOURCE", help="package.module:factory, or a TensorFlow "
+                   "source: SavedModel folder, .pb, .meta, .tflite, .keras, .h5")
     p.add_argument("-o", "--output", required=True, metavar="OUT.onnx",
                    help="where to write the exported model (atomically)")
     p.add_argument("--opset", type=int, default=18, metavar="N", help="opset (default: 18)")
     add_providers(p)
-    p.add_argument("--format", choices=("text", "json", "md"), default="text",
+    p.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
                    help="report format (default: text)")
     p.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--fail-on", choices=("error", "warning"), default="error")
     p.add_argument("--force", action="store_true",
                    help="export even when the pre-flight predicts failure")
+    p.add_argument("--rewrite", action="store_true",
+                   help="apply the rules the pre-flight proposes during the export, then verify "
+                   "the file against the source on onnxruntime CPU. PyTorch: module swaps, "
+                   "function overrides, translations (the export runs in this process); "
+                   "TensorFlow: extra tf2onnx handlers and GraphDef rewrites (docs/tf_rescue.md)")
+    p.add_argument("--rules", metavar="ID,...",
+                   help="PyTorch: apply these source rules instead of the proposed ones; "
+                   "TensorFlow: also apply these approximate rules (e.g. tf-erfinv); "
+                   "implies --rewrite")
     add_torch_source(p)
+    add_isolation(p)
+    from analyzer.cli.tf_args import add_tf_source
+
+    add_tf_source(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.cli.analyze import emit
+    from analyzer.cli.tf_args import is_tf_path, run_tf_export
     from analyzer.errors import InputError
     from analyzer.sources.torch_spec import is_torch_spec
     from analyzer.torch_api import export_torch
 
+    if is_tf_path(args.source):
+        tf_report = run_tf_export(args, parse(args.providers))
+        emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
+        return 1 if tf_report.fails(args.fail_on) else 0
     if not is_torch_spec(args.source):
         raise InputError(args.source, "USAGE", "export takes a PyTorch source as "
-                         "package.module:factory")
+                         "package.module:factory, or a TensorFlow source (SavedModel folder, "
+                         ".pb, .meta, .tflite, .keras, .h5)")
     providers = parse(args.providers)
-    module, example = load_torch_source(args.source, args.input)
+    from analyzer.safe_write import refuse_overwrite
+
+    inputs = [args.weights] if args.weights else []
+    refuse_overwrite(args.output, inputs)
+    if args.report:
+        refuse_overwrite(args.report, [*inputs, args.output])
+    rules = _rule_ids(args.rules) if args.rules else None
+    module, example = load_torch_source(args.source, args.input, args.weights)
     report = export_torch(module, example, args.output, opset=args.opset,
                           exporter=args.exporter, providers=providers, force=args.force,
-                          name=args.source, thorough=args.thorough)
+                          name=args.source, thorough=args.thorough,
+                          isolate=isolation_from(args, args.source), rewrite=args.rewrite,
+                          rules=rules)
     emit(report, argparse.Namespace(format=args.format, output=args.report))
     return 1 if report.fails(args.fail_on) else 0
+
+
+def _rule_ids(text: str) -> list[str]:
+    """--rules, checked against the source rules before any model is loaded."""
+    from analyzer.errors import InputError
+    from rewrites.torch.catalog import rule_ids
+
+    ids = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = sorted(set(ids) - set(rule_ids()))
+    if unknown:
+        raise InputError(None, "USAGE", f"unknown source rule(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(rule_ids())}")
+    return ids
 
 
 def parse(text: str) -> list[str]:

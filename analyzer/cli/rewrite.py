@@ -3,7 +3,11 @@ numerically (onnxruntime before vs after, onnx.reference when ORT cannot run the
 roll back any rule whose outputs change, and write the result atomically. The input file is
 never modified. With --dry-run, only list what each rule would change and why not.
 
-Rules (docs/rewrites.md): exact rules run by default; approximate ones only when named.
+Rules (docs/rewrites.md): the pass analyzes the model (at --target-opset, for --providers),
+applies the exact rules that answer its findings, analyzes again until nothing more is fixable,
+then converts to --target-opset. --rules runs only the named rules, on every node they match
+(approximate ones run only when named, and report their measured error). The JSON output holds
+the RewriteLog and placement and findings before and after.
 
 Exit status: 0 written (or dry run), 2 bad input or usage."""
 
@@ -13,6 +17,14 @@ import argparse
 import dataclasses
 import json
 import sys
+from typing import TYPE_CHECKING
+
+from analyzer.cli.common import add_providers
+
+if TYPE_CHECKING:
+    import onnx
+
+    from rewrites.passes import RewriteResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,44 +36,62 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--rules", metavar="ID,...",
                    help="only these rule ids (approximate rules must be named to run)")
     p.add_argument("--dry-run", action="store_true", help="list proposals; write nothing")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--target-opset", type=int, metavar="N",
+                   help="convert to this ai.onnx opset (up or down), after the rules that "
+                   "remove ops it lacks")
+    p.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="html: the analysis of the result with the rewrite log and the "
+                   "inserted nodes marked in the graph (to stdout)")
+    add_providers(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import onnx
 
-    from analyzer.cli.common import write_atomically
+    from analyzer.cli.common import parse_providers, write_atomically
     from analyzer.errors import InputError
     from analyzer.sources.onnx_loader import load_onnx
-    from rewrites import apply
+    from rewrites.pipeline import run_pass
 
     if not args.dry_run and not args.output:
         raise InputError(None, "USAGE", "give -o OUT.onnx (or --dry-run)")
     if args.output and not args.dry_run:
-        from pathlib import Path
+        from analyzer.safe_write import refuse_overwrite
 
-        if Path(args.output).resolve() == Path(args.model).resolve():
-            raise InputError(args.output, "OUTPUT_PATH", "refusing to overwrite the input model")
+        refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     loaded = load_onnx(args.model)
     if loaded.external_data:
         raise InputError(args.model, "USAGE", "rewriting models with external data is not "
                          "supported yet")
     only = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else None
+    _check_target_opset(args.target_opset)
     try:
-        result = apply(loaded.model, only=only, dry_run=args.dry_run)
+        passed = run_pass(loaded.model, target_opset=args.target_opset, only=only,
+                          dry_run=args.dry_run, providers=parse_providers(args.providers))
     except ValueError as exc:
         raise InputError(None, "USAGE", f"--rules: {exc}") from None
+    result = passed.result
     if not args.dry_run:
         # Serialized first, then renamed into place: never a partial output file.
         data = result.model.SerializeToString()
         onnx.load_model_from_string(data)  # round-trip sanity before touching the disk
-        write_atomically(args.output, data)
+        write_atomically(args.output, data, protect=[args.model])
     log = [dataclasses.asdict(e) for e in result.log]
-    if args.format == "json":
+    if args.format == "html":
+        sys.stdout.write(_html(args, loaded.model, result))
+    elif args.format == "json":
         json.dump({"model": args.model, "output": None if args.dry_run else args.output,
-                   "dry_run": args.dry_run, "verified_with": result.verified_with,
-                   "max_abs_error": result.max_abs_error, "log": log}, sys.stdout, indent=2)
+                   "dry_run": args.dry_run, "target_opset": args.target_opset,
+                   "verified_with": result.verified_with,
+                   "max_abs_error": result.max_abs_error,
+                   "output_errors": result.output_errors, "log": log,
+                   "rounds": passed.rounds, "placement": passed.placement(),
+                   "findings": {"before": [f.to_dict() for f in passed.before.findings],
+                                "after": [f.to_dict() for f in passed.after.findings]},
+                   "nodes": {"before": passed.before.model.nodes,
+                             "after": passed.after.model.nodes}},
+                  sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for e in result.log:
@@ -71,8 +101,44 @@ def run(args: argparse.Namespace) -> int:
             print(f"{e.status:<12} {e.rule:<18} {e.node}{change}{error}{why}")
         if not result.log:
             print("no rule applies to this model")
+        _print_placement(passed.placement())
         if not args.dry_run:
             print(f"wrote {args.output} ({len(result.applied)} rewrite(s) applied)",
                   file=sys.stderr)
     return 0
 
+
+def _check_target_opset(opset: int | None) -> None:
+    import onnx.defs
+
+    from analyzer.errors import InputError
+
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and not 1 <= opset <= newest:
+        raise InputError(None, "USAGE", f"--target-opset {opset}: onnx {onnx.__version__} knows "
+                         f"opsets 1 to {newest}")
+
+
+def _print_placement(placement: dict[str, dict[str, dict[str, object]]]) -> None:
+    """Fallback nodes and partitions per provider, before -> after."""
+    for provider, before in placement["before"].items():
+        after = placement["after"].get(provider, {})
+        fb, fa = list(before.get("fallback_nodes") or ()), list(after.get("fallback_nodes") or ())  # type: ignore[call-overload]
+        print(f"placement {provider}: nodes {before.get('predicted_nodes')} -> "
+              f"{after.get('predicted_nodes')}, fallbacks {len(fb)} -> {len(fa)}, "
+              f"partitions {before.get('partitions')} -> {after.get('partitions')}, "
+              f"device copies {before.get('device_copies')} -> {after.get('device_copies')}")
+
+
+def _html(args: argparse.Namespace, original: onnx.ModelProto, result: RewriteResult) -> str:
+    """The HTML report of the rewritten model (the input's for --dry-run) with the rewrite log."""
+    from analyzer.api import analyze
+    from analyzer.cli.common import parse_providers
+    from analyzer.report.html import render_html
+    from analyzer.report.rewrite_extras import rewrite_block
+
+    report = analyze(result.model, providers=parse_providers(args.providers))
+    report.model.path = args.model if args.dry_run else args.output
+    report.extras["rewrite"] = rewrite_block(original, result, dry_run=args.dry_run,
+                                             output=None if args.dry_run else args.output)
+    return render_html(report)

@@ -63,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atol", type=float, metavar="A", help="absolute tolerance (all outputs)")
     p.add_argument("--localize", action="store_true",
                    help="on failure, name the first node whose output diverges")
-    add_output(p, ("text", "json"))
+    add_output(p, ("text", "json", "html"))
 
 
 def _dims(items: Sequence[str]) -> dict[str, int]:
@@ -125,11 +125,25 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         if note.startswith("dynamic dim"):
             print(f"onnx-preflight: {note}", file=sys.stderr)
-    text = result.to_json() + "\n" if args.format == "json" else render_text(result)
+    if args.format == "html":
+        text = _html(args.model, providers, result)
+    else:
+        text = result.to_json() + "\n" if args.format == "json" else render_text(result)
     if args.output:
-        write_atomically(args.output, text)
+        write_atomically(args.output, text, protect=[args.model])
         print(f"wrote {args.output} (verdict: {'pass' if result.passed else 'fail'})",
               file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0 if result.passed else 1
+
+
+def _html(model: str, providers: list[str], result: Any) -> str:
+    """The analysis of MODEL for the same providers, with the parity block and its findings."""
+    from analyzer.api import analyze
+    from analyzer.report.html import render_html
+    from analyzer.runtime.verify import merge_into_report
+
+    report = analyze(model, providers=providers or ("cpu",))
+    merge_into_report(report, result)
+    return render_html(report)

@@ -152,3 +152,9 @@ class Report:
         from analyzer.report.markdown import render_markdown
 
         return render_markdown(self)
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (works offline): analyzer.report.html."""
+        from analyzer.report.html import render_html
+
+        return render_html(self)

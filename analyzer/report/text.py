@@ -31,6 +31,17 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
         + f" | {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
     )
     parts: list[object] = [summary]
+    if m.format in ("tensorflow", "tflite", "keras") and (m.inputs or m.outputs):
+        # what summarize_graph prints: the names tf2onnx's --inputs / --outputs take
+        io = Table(title="Inputs and outputs", title_justify="left", show_edge=False)
+        for col in ("", "tensor", "dtype", "shape"):
+            io.add_column(col)
+        for label, tensors in (("input", m.inputs), ("output", m.outputs)):
+            for t in tensors:
+                shape = "?" if t.shape is None else "[" + ",".join(
+                    "?" if d is None else str(d) for d in t.shape) + "]"
+                io.add_row(label, t.name, t.dtype or "?", shape)
+        parts.append(io)
     providers = list(report.placement)
     if report.placement:
         pt = Table(title="Predicted placement", title_justify="left", show_edge=False)

@@ -37,9 +37,12 @@ def write_plot(result: BenchResult, path: str | os.PathLike[str]) -> str | None:
     ax.set_ylabel("latency per run (ms" + (", log scale)" if log else ")"))
     ax.set_title(f"onnx-preflight bench: {result.model}")
     fig.tight_layout()
+    from analyzer.errors import InputError
+    from analyzer.safe_write import save_figure_atomically
+
     try:
-        fig.savefig(os.fspath(path), format="png", dpi=120)
-    except OSError as exc:
+        save_figure_atomically(fig, path, format="png", dpi=120)
+    except (OSError, InputError) as exc:
         return f"plot not written: {exc}"
     finally:
         plt.close(fig)

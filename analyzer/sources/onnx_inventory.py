@@ -45,13 +45,19 @@ def _tag_function_bodies(model: onnx.ModelProto) -> list[str]:
 
 
 def prepare(
-    model: onnx.ModelProto, path: str | os.PathLike[str] | None = None, *, over_2gb: bool = False
+    model: onnx.ModelProto, path: str | os.PathLike[str] | None = None, *, over_2gb: bool = False,
+    isolate: bool = False,
 ) -> PreparedModel:
     """Inline local functions and run strict shape inference, keeping its errors as values.
 
     Strict inference plays the role of `check_model(full_check=True)`'s inference pass, so the
     analyzer pays for inference once. When it fails, a lenient pass still gives the types it can.
+    `isolate` runs all of it in a child process (analyzer.sources.inference_guard).
     """
+    if isolate and not over_2gb:
+        from analyzer.sources.inference_guard import prepare_in_child
+
+        return prepare_in_child(model)  # type: ignore[no-any-return]
     inlined: list[str] = []
     local = [(f.domain, f.name) for f in model.functions]
     if model.functions:

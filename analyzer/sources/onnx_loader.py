@@ -25,6 +25,15 @@ import onnx.defs
 from google.protobuf.message import DecodeError
 
 from analyzer.errors import InputError
+from analyzer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_SUBGRAPH_DEPTH,
+    raise_hint,
+)
+from analyzer.sources.inference_guard import is_risky
+from analyzer.sources.onnx_attr_guard import GUARDED_OPS, check_attributes
+from analyzer.sources.onnx_graph_check import check_graph_structure
 
 __all__ = [
     "MAX_SUBGRAPH_DEPTH",
@@ -34,9 +43,9 @@ __all__ = [
     "load_onnx",
 ]
 
-#: Deepest subgraph (If/Loop/Scan body) nesting accepted; the main graph is depth 0. Protobuf's
-#: own decoder gives up at about this depth, and no real model comes close.
-MAX_SUBGRAPH_DEPTH = 32
+#: Deepest subgraph (If/Loop/Scan body) nesting accepted by default; the main graph is depth 0.
+#: Protobuf's own decoder gives up at about this depth, and no real model comes close.
+MAX_SUBGRAPH_DEPTH = DEFAULT_MAX_SUBGRAPH_DEPTH
 #: Protobuf cannot serialize or parse a message of 2 GiB or more.
 PROTOBUF_LIMIT = 2**31
 #: Shape inference adds value_info to the proto, so a model this close to the limit is treated
@@ -78,32 +87,49 @@ class LoadedModel:
     file_bytes: int
     external_data: list[ExternalTensorRef] = field(default_factory=list)
     over_2gb: bool = False
+    #: a node whose op is known to crash onnx's shape inference on untyped inputs (the first
+    #: one found), so that the analysis runs inference in a child (inference_guard); else None
+    inference_risk: str | None = None
 
 
-def load_onnx(source: Source, *, max_file_bytes: int | None = None) -> LoadedModel:
+@dataclass(frozen=True)
+class _Limits:
+    nodes: int | None
+    depth: int
+
+
+def load_onnx(
+    source: Source,
+    *,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH,
+) -> LoadedModel:
     """Parse and vet an ONNX model from a path or an in-memory ModelProto.
 
     Raises `InputError` (one line, stable code) for anything that would make analysis wrong or
-    unsafe. A ModelProto passed in is returned as is, not copied.
+    unsafe. A ModelProto passed in is returned as is, not copied. The limits (None: no limit)
+    bound the bytes read, the nodes in all graphs and the subgraph nesting (analyzer.limits).
     """
+    limits = _Limits(max_nodes, max_subgraph_depth)
     if isinstance(source, onnx.ModelProto):
-        return _load_in_memory(source, max_file_bytes)
-    return _load_file(Path(os.fsdecode(source)), max_file_bytes)
+        return _load_in_memory(source, max_file_bytes, limits)
+    return _load_file(Path(os.fsdecode(source)), max_file_bytes, limits)
 
 
 # --------------------------------------------------------------------------------------------
 # Reading the file
 
 
-def _load_file(path: Path, max_file_bytes: int | None) -> LoadedModel:
+def _load_file(path: Path, max_file_bytes: int | None, limits: _Limits) -> LoadedModel:
     """Check the path, read the bytes once, parse them, then vet the model."""
     size = _stat_model_file(path)
     if max_file_bytes is not None and size > max_file_bytes:
         raise InputError(
             path,
             "FILE_TOO_LARGE",
-            f"file is {_size(size)}, over the limit of {_size(max_file_bytes)} set by "
-            "max_file_bytes",
+            f"file is {_size(size)}, over the limit of {_size(max_file_bytes)} (file size); "
+            f"{raise_hint('file size')}",
         )
     if size >= PROTOBUF_LIMIT:
         # Protobuf could not parse it anyway; name its format from the head instead of reading it.
@@ -114,20 +140,23 @@ def _load_file(path: Path, max_file_bytes: int | None) -> LoadedModel:
     data = _read_bytes(path, max_file_bytes)
     if not data:
         raise InputError(path, "EMPTY_FILE", "file is empty (0 bytes), not an ONNX model")
-    model = _parse(path, data)
+    model = _parse(path, data, limits.depth)
     file_bytes = len(data)
     del data
-    external_bytes, refs = _vet_model(path, model, model_dir=path.parent)
+    external_bytes, refs, risk = _vet_model(path, model, path.parent, limits)
     return LoadedModel(
         model=model,
         path=path,
         file_bytes=file_bytes,
         external_data=refs,
         over_2gb=_over_2gb(file_bytes, external_bytes),
+        inference_risk=risk,
     )
 
 
-def _load_in_memory(model: onnx.ModelProto, max_file_bytes: int | None) -> LoadedModel:
+def _load_in_memory(
+    model: onnx.ModelProto, max_file_bytes: int | None, limits: _Limits
+) -> LoadedModel:
     """Vet a ModelProto built in memory; it has no folder, so external data cannot be checked."""
     size = model.ByteSize()
     if max_file_bytes is not None and size > max_file_bytes:
@@ -135,10 +164,11 @@ def _load_in_memory(model: onnx.ModelProto, max_file_bytes: int | None) -> Loade
             None,
             "FILE_TOO_LARGE",
             f"in-memory model is {_size(size)} serialized, over the limit of "
-            f"{_size(max_file_bytes)} set by max_file_bytes",
+            f"{_size(max_file_bytes)} (file size); {raise_hint('file size')}",
         )
-    _vet_model(None, model, model_dir=None)
-    return LoadedModel(model=model, path=None, file_bytes=size, over_2gb=_over_2gb(size, 0))
+    _, _, risk = _vet_model(None, model, None, limits)
+    return LoadedModel(model=model, path=None, file_bytes=size, over_2gb=_over_2gb(size, 0),
+                       inference_risk=risk)
 
 
 def _stat_model_file(path: Path) -> int:
@@ -239,7 +269,7 @@ def _file_kind(mode: int) -> str:
 # Parsing, and naming what a file is when it is not ONNX
 
 
-def _parse(path: Path, data: bytes) -> onnx.ModelProto:
+def _parse(path: Path, data: bytes, max_depth: int) -> onnx.ModelProto:
     """Parse the bytes as a ModelProto; on failure say what the file is, as concretely as can be."""
     other = _recognise_by_magic(path, data)
     if other is not None:
@@ -247,27 +277,28 @@ def _parse(path: Path, data: bytes) -> onnx.ModelProto:
     try:
         model = onnx.load_model_from_string(data)
     except DecodeError as exc:
-        raise _parse_failure(path, data, str(exc)) from None
+        raise _parse_failure(path, data, str(exc), max_depth) from None
     if not model.HasField("graph"):
         raise _no_graph(path, data, model)
     return model
 
 
-def _parse_failure(path: Path, data: bytes, reason: str) -> InputError:
+def _parse_failure(path: Path, data: bytes, reason: str, max_depth: int) -> InputError:
     """Turn a protobuf decode error into the most specific error that the bytes support."""
     if "MaxDepth" in reason:
         depth = _deepest_subgraph(data)
-        if depth > MAX_SUBGRAPH_DEPTH:
+        if depth > max_depth:
             return InputError(
                 path,
                 "NESTING_TOO_DEEP",
-                f"subgraph nesting depth {depth} exceeds the limit {MAX_SUBGRAPH_DEPTH}",
+                f"subgraph nesting depth {depth} exceeds the limit {max_depth} (protobuf's "
+                "decoder cannot read it either, so raising the limit does not help for a file)",
             )
         return InputError(
             path,
             "NESTING_TOO_DEEP",
             f"protobuf messages are nested deeper than the decoder allows (subgraph nesting "
-            f"depth {depth}, limit {MAX_SUBGRAPH_DEPTH}); the file cannot be parsed",
+            f"depth {depth}, limit {max_depth}); the file cannot be parsed",
         )
     guess = _recognise_loosely(path, data)
     if guess is not None:
@@ -554,9 +585,10 @@ def _truncation_hint(data: bytes) -> str | None:
 
 
 def _vet_model(
-    path: Path | None, model: onnx.ModelProto, model_dir: Path | None
-) -> tuple[int, list[ExternalTensorRef]]:
-    """Check versions, opset imports, nesting and external data; return external bytes and refs."""
+    path: Path | None, model: onnx.ModelProto, model_dir: Path | None, limits: _Limits
+) -> tuple[int, list[ExternalTensorRef], str | None]:
+    """Check versions, opset imports, limits, graph structure and external data; return the
+    external bytes and refs, and the first node whose op makes shape inference risky."""
     if not model.HasField("graph"):
         raise InputError(path, "NOT_A_MODEL", "model has no graph; nothing to analyze")
     _check_ir_version(path, model)
@@ -565,7 +597,7 @@ def _vet_model(
         _check_opset_imports(path, fn.opset_import, f"local function '{_function_id(fn)}'")
         for fn in model.functions
     ]
-    survey = _survey(path, model)
+    survey = _survey(path, model, limits)
     _check_default_domain(path, model, model_imports, survey.default_uses.get(None))
     for index, fn in enumerate(model.functions):
         uses = survey.default_uses.get(index)
@@ -576,8 +608,9 @@ def _vet_model(
                 f"local function '{_function_id(fn)}' has no opset import for the default "
                 f"domain '' (ai.onnx) but {uses[0]} of its nodes use it (e.g. {uses[1]})",
             )
+    check_graph_structure(path, model)
     if not survey.external:
-        return 0, []
+        return 0, [], survey.inference_risk
     if model_dir is None:
         tensor, _ = survey.external[0]
         raise InputError(
@@ -587,7 +620,7 @@ def _vet_model(
             f"'{tensor.name}'), and external data needs the model's path; pass the file path",
         )
     refs = _check_external_data(path, model_dir, survey.external)
-    return sum(ref.length for ref in refs), refs
+    return sum(ref.length for ref in refs), refs, survey.inference_risk
 
 
 def _check_ir_version(path: Path | None, model: onnx.ModelProto) -> None:
@@ -624,6 +657,8 @@ def _check_opset_imports(
     """Validate one opset_import list; custom domains pass (later checks judge them)."""
     versions: dict[str, int] = {}
     for entry in imports:
+        if entry.domain.__class__ is not str:
+            raise _not_utf8(path, f"a domain that {owner} imports")
         domain = _normalise_domain(entry.domain)
         label = _domain_label(domain)
         if entry.version <= 0:
@@ -674,6 +709,12 @@ def _check_default_domain(
         )
 
 
+def _not_utf8(path: Path | None, what: str) -> InputError:
+    """Protobuf hands back bytes for a string field that is not UTF-8: the file is damaged."""
+    return InputError(path, "CORRUPT_PROTOBUF",
+                      f"corrupt ONNX protobuf: {what} is not valid UTF-8 text")
+
+
 def _node_label(node: onnx.NodeProto) -> str:
     return f"{node.op_type} '{node.name}'" if node.name else node.op_type
 
@@ -700,13 +741,15 @@ class _Survey:
 
     default_uses: dict[int | None, tuple[int, str]] = field(default_factory=dict)
     external: list[tuple[onnx.TensorProto, str]] = field(default_factory=list)
+    nodes: int = 0
+    inference_risk: str | None = None
 
 
 _Body = onnx.GraphProto | onnx.FunctionProto
 
 
-def _survey(path: Path | None, model: onnx.ModelProto) -> _Survey:
-    """Visit every graph and function body iteratively, enforcing the nesting limit."""
+def _survey(path: Path | None, model: onnx.ModelProto, limits: _Limits) -> _Survey:
+    """Visit every graph and function body iteratively, enforcing the nesting and node limits."""
     survey = _Survey()
     deepest, deepest_at = 0, ""
     # Items: (body, subgraph depth, scope, where the body sits, for messages). The walk goes on
@@ -719,18 +762,34 @@ def _survey(path: Path | None, model: onnx.ModelProto) -> _Survey:
         stack.append((fn, 0, index, f"local function '{_function_id(fn)}'"))
     while stack:
         body, depth, scope, where = stack.pop()
+        survey.nodes += len(body.node)
+        if limits.nodes is not None and survey.nodes > limits.nodes:
+            raise InputError(
+                path,
+                "TOO_MANY_NODES",
+                f"model has more than {limits.nodes} nodes (counting subgraphs and local "
+                f"functions), over the node count limit; {raise_hint('node count')}",
+            )
         if isinstance(body, onnx.GraphProto):
             _collect_graph_tensors(body, where, survey)
         # Once per node of models with 100k+ nodes: labels for messages are built only for nodes
         # that have attributes worth a look, and default-domain uses are counted per body.
         default_count, default_example = 0, ""
         for node in body.node:
-            if node.domain in ("", "ai.onnx"):
+            domain, op_type = node.domain, node.op_type
+            if domain.__class__ is not str or op_type.__class__ is not str or (
+                    node.name.__class__ is not str):
+                raise _not_utf8(path, f"a node's op_type, domain or name in the {where}")
+            if survey.inference_risk is None and is_risky(domain, op_type):
+                survey.inference_risk = _node_label(node)
+            if domain in ("", "ai.onnx"):
                 if not default_count:
                     default_example = _node_label(node)
                 default_count += 1
             if not len(node.attribute):
                 continue
+            if node.op_type in GUARDED_OPS:
+                check_attributes(path, node, where)
             for attr in node.attribute:
                 has_tensors = (attr.HasField("t") or len(attr.tensors)
                                or attr.HasField("sparse_tensor") or len(attr.sparse_tensors))
@@ -755,12 +814,12 @@ def _survey(path: Path | None, model: onnx.ModelProto) -> _Survey:
         if default_count:
             count, example = survey.default_uses.get(scope, (0, default_example))
             survey.default_uses[scope] = (count + default_count, example)
-    if deepest > MAX_SUBGRAPH_DEPTH:
+    if deepest > limits.depth:
         raise InputError(
             path,
             "NESTING_TOO_DEEP",
-            f"subgraph nesting depth {deepest} exceeds the limit {MAX_SUBGRAPH_DEPTH} "
-            f"(deepest at {deepest_at})",
+            f"subgraph nesting depth {deepest} exceeds the limit {limits.depth} "
+            f"(deepest at {deepest_at}); {raise_hint('subgraph depth')}",
         )
     return survey
 

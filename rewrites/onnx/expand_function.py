@@ -10,6 +10,7 @@ converter lacks a kernel for it, or a runtime does not inline function ops.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +45,13 @@ class ExpandFunction:
     def targets(self) -> tuple[Target, ...]:
         return function_targets()
 
+    def proposes(self, node: NodeRecord, opsets: dict[str, int],
+                 target_opset: int | None = None) -> bool:
+        """Static test for findings' fixes: a body ORT-style inlining would take exists."""
+        if node.since_version is None:
+            return False
+        return can_expand(node.op, node.domain, node.since_version, opsets.get(""), node)
+
     def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
         opset = model.opset_imports.get("")
         if node.since_version is None and not node.domain:
@@ -53,7 +61,7 @@ class ExpandFunction:
                           f"{node.op}-{node.since_version} has no function body valid at "
                           f"opset {opset}")
         try:
-            body = expand(node, model.opset_imports)
+            body = _cached_body(node, model.opset_imports)
         except IllTypedBody as exc:
             return Reason(self.id, node.name, f"the body is ill-typed: {exc}")
         if not body:
@@ -63,13 +71,13 @@ class ExpandFunction:
         if any(b.op == node.op and b.domain == node.domain for b in body):
             return Reason(self.id, node.name, f"the body of {node.op} uses {node.op} itself")
         return Match(self.id, node.name, model.index_of(node), (node.op,),
-                     tuple(b.op for b in body), [b.proto for b in body])
+                     tuple(b.op for b in body), body)
 
     def apply(self, model: RewriteModel, match: Match) -> None:
-        node = model.proto.graph.node[match.index]
+        node = model.node(match.index)
         keep = set(node.input) | set(node.output)
         prefix = node.name or match.node
-        body: list[onnx.NodeProto] = match.payload
+        body: list[onnx.NodeProto] = _for_node(match.payload, node, prefix)
         renamed: dict[str, str] = {}
         out: list[onnx.NodeProto] = []
         for proto in body:
@@ -84,6 +92,65 @@ class ExpandFunction:
             model.ensure_import(new.domain, 1)
             out.append(new)
         model.replace(match.index, out, self.id)
+
+
+_PLACEHOLDER = "__expand_node"
+_BODY_CACHE: dict[tuple[object, ...], list[Any] | None] = {}
+_BODY_CACHE_SIZE = 1024
+
+
+def _cached_body(node: NodeRecord, opsets: dict[str, int]) -> list[Any] | None:
+    """The body records for this node, built once per signature (op, version, attributes,
+    types, opsets) instead of once per node: building one inlines and shape-infers a one-node
+    model (about 1 ms), which dominated the pass on a graph of 20,000 HardSwish nodes. The
+    body is built for a placeholder copy of the node whose inputs and outputs are named by
+    position; `_for_node` puts the real names back."""
+    proto: onnx.NodeProto = node.proto
+    key = (node.op, node.domain, node.since_version, node.input_types, node.output_types,
+           tuple(bool(i) for i in proto.input), tuple(bool(o) for o in proto.output),
+           tuple(a.SerializeToString() for a in proto.attribute), tuple(sorted(opsets.items())))
+    if key in _BODY_CACHE:
+        return _BODY_CACHE[key]
+    canonical = onnx.NodeProto()
+    canonical.CopyFrom(proto)
+    canonical.name = _PLACEHOLDER
+    for i, name in enumerate(proto.input):
+        canonical.input[i] = f"{_PLACEHOLDER}/in{i}" if name else ""
+    for i, name in enumerate(proto.output):
+        canonical.output[i] = f"{_PLACEHOLDER}/out{i}" if name else ""
+    record = dataclasses.replace(node, name=_PLACEHOLDER, proto=canonical,
+                                 inputs=tuple(canonical.input), outputs=tuple(canonical.output))
+    body = expand(record, opsets)
+    if len(_BODY_CACHE) >= _BODY_CACHE_SIZE:
+        _BODY_CACHE.clear()
+    _BODY_CACHE[key] = body
+    return body
+
+
+def _for_node(body: list[Any], node: onnx.NodeProto, prefix: str) -> list[onnx.NodeProto]:
+    """Body node protos with the placeholder names replaced by the node's own (its inputs and
+    outputs by position, the placeholder prefix of other names by `prefix`)."""
+    names = {f"{_PLACEHOLDER}/in{i}": n for i, n in enumerate(node.input)}
+    names.update({f"{_PLACEHOLDER}/out{i}": n for i, n in enumerate(node.output)})
+
+    def real(name: str) -> str:
+        if name in names:
+            return names[name]
+        return prefix + name[len(_PLACEHOLDER):] if name.startswith(_PLACEHOLDER) else name
+
+    values = {name: real(name) for record in body for name in (*record.inputs, *record.outputs)
+              if name}
+    out = []
+    for record in body:
+        new = onnx.NodeProto()
+        new.CopyFrom(record.proto)
+        new.name = real(new.name)
+        _rename_inputs(new, values)
+        for i, name in enumerate(new.output):
+            if name in values:
+                new.output[i] = values[name]
+        out.append(new)
+    return out
 
 
 def _rename_inputs(node: onnx.NodeProto, renamed: dict[str, str]) -> None:

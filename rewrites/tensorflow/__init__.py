@@ -4,12 +4,22 @@ rewrites before it. Importing this package imports neither TensorFlow nor tf2onn
 
 from __future__ import annotations
 
-from rewrites.tensorflow import cumsum, einsum, erfc, erfinv, expm1, is_finite, tfl_gelu
+from rewrites.tensorflow import (
+    cumsum,
+    einsum,
+    erfc,
+    erfinv,
+    expm1,
+    inline_calls,
+    is_finite,
+    tfl_gelu,
+)
 from rewrites.tensorflow.rule import HandlerRule, TFMatch, TFNode, TFReason, TFTarget
 
 #: every TensorFlow rule, in the order they are proposed
 ALL_RULES: tuple[HandlerRule, ...] = (erfc.RULE, expm1.RULE, is_finite.RULE, einsum.RULE,
-                                      cumsum.RULE, tfl_gelu.RULE, erfinv.RULE)
+                                      cumsum.RULE, tfl_gelu.RULE, erfinv.RULE,
+                                      inline_calls.RULE)  # type: ignore[assignment]
 #: the rules a pass applies without being named: the exact ones
 DEFAULT_RULES: tuple[HandlerRule, ...] = tuple(r for r in ALL_RULES if r.exact)
 
@@ -24,5 +34,10 @@ def by_id(ids: list[str] | tuple[str, ...]) -> list[HandlerRule]:
     return [known[i] for i in ids]
 
 
+def rules_for(op: str, opset: int) -> list[HandlerRule]:
+    """The rules that answer `op` at `opset` (for the fixes of a pre-flight finding)."""
+    return [r for r in ALL_RULES if any(t.op == op and t.covers(opset) for t in r.targets)]
+
+
 __all__ = ["ALL_RULES", "DEFAULT_RULES", "HandlerRule", "TFMatch", "TFNode", "TFReason",
-           "TFTarget", "by_id"]
+           "TFTarget", "by_id", "rules_for"]

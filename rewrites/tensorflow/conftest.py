@@ -3,13 +3,9 @@ and without the rules, run on onnxruntime CPU and compared with TensorFlow."""
 
 from __future__ import annotations
 
-import ast
-import logging
 import os
-import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +13,6 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-_COUNTER = re.compile(r"Unsupported ops: Counter\((\{.*\})\)")
-
 
 @dataclass
 class Outcome:
@@ -43,44 +36,23 @@ class Outcome:
         return True
 
 
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.unsupported: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        m = _COUNTER.search(record.getMessage())
-        if m:
-            self.unsupported.update(ast.literal_eval(m.group(1)))
-
-
-@contextmanager
-def _captured() -> Iterator[_Capture]:
-    cap = _Capture()
-    log = logging.getLogger("tf2onnx")
-    log.addHandler(cap)
-    try:
-        yield cap
-    finally:
-        log.removeHandler(cap)
-
-
 def convert(source: Any, opset: int, rules: Sequence[Any] = ()) -> Outcome:
     """Convert a Keras model (or a .tflite path) with tf2onnx at `opset`, with `rules`'
-    handlers installed; tf2onnx's 'Unsupported ops' log line is parsed, not printed."""
-    import tf2onnx
+    handlers installed, in this process, through the project's own conversion
+    (analyzer.tf_convert: tf2onnx's log records parsed into unsupported ops / failed nodes)."""
+    import onnx
 
-    from rewrites.tensorflow.registry import extra_handlers
+    from analyzer.tf_convert import convert_tensorflow
 
-    with _captured() as cap, extra_handlers(list(rules)):
-        try:
-            if isinstance(source, str):
-                proto, _ = tf2onnx.convert.from_tflite(source, opset=opset)
-            else:
-                proto, _ = tf2onnx.convert.from_keras(source, opset=opset)
-        except Exception as exc:  # noqa: BLE001 - a refused conversion is an outcome
-            return Outcome(None, cap.unsupported, str(exc).splitlines()[0])
-    return Outcome(proto, cap.unsupported)
+    ids = [r.id for r in rules]
+    if isinstance(source, str):
+        result = convert_tensorflow(source, "tflite", opset, isolate=False, rules=ids)
+    else:
+        result = convert_tensorflow(source, "keras", opset, rules=ids)
+    unsupported: Counter[str] = Counter(result.unsupported)
+    unsupported.update(op for _, op, _ in result.failed)
+    model = onnx.load_from_string(result.model) if result.model is not None else None
+    return Outcome(model, unsupported, result.error or "")
 
 
 def max_error(outcome: Outcome, reference: Callable[[np.ndarray], Any],

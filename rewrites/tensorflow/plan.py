@@ -59,6 +59,11 @@ class TFPlan:
     def rules(self) -> list[HandlerRule]:
         return [r for r, _ in self.matches]
 
+    @property
+    def graph_rules(self) -> list[Any]:
+        """The chosen rules that rewrite the GraphDef before conversion."""
+        return [r for r in self.rules if getattr(r, "kind", "handler") == "graph"]
+
     @contextmanager
     def handlers(self) -> Iterator[list[str]]:
         """Install the chosen rules' handlers for the conversion run inside the block."""

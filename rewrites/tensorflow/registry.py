@@ -32,6 +32,8 @@ def extra_handlers(rules: Sequence[HandlerRule]) -> Iterator[list[str]]:
     installed: list[str] = []
     try:
         for rule in rules:
+            if getattr(rule, "kind", "handler") != "handler":
+                continue  # graph rules act on the GraphDef, not through handlers
             for op, (version, func) in rule.handlers().items():
                 versions = table.setdefault(_ONNX_DOMAIN, [])
                 previous = versions[version].get(op, _MISSING) if version < len(versions) \

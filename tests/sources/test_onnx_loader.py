@@ -445,7 +445,7 @@ def test_function_opset_from_the_future(tmp_path: Path) -> None:
 def test_nesting_deeper_than_the_limit_in_a_file(tmp_path: Path) -> None:
     path = write(tmp_path / "model.onnx", nested_model(40))
     message = expect_error(path, "NESTING_TOO_DEEP")
-    assert message == f"subgraph nesting depth 40 exceeds the limit {MAX_SUBGRAPH_DEPTH}"
+    assert message.startswith(f"subgraph nesting depth 40 exceeds the limit {MAX_SUBGRAPH_DEPTH}")
 
 
 def test_nesting_deeper_than_the_limit_in_memory() -> None:

@@ -1,0 +1,56 @@
+"""Link the TensorFlow pre-flight's findings to the rescue rules of rewrites/tensorflow.
+
+Every TFC601 (no handler), TFC602 (needs a higher opset) or TFC613 (handler refuses) finding
+whose op a rule answers at the target opset lists that rule among its fixes. With
+`rewrite=True` the rules are planned (exact ones, plus approximate ones the user named), and a
+finding a planned rule answers becomes TFC630 (info: "rule R converts op X"), so the verdict
+reflects the conversion that will run; the plan goes into the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from analyzer.errors import InputError
+from analyzer.findings import Finding, Fix
+
+ANSWERABLE = ("TFC601", "TFC602", "TFC613")
+
+
+def link_rules(findings: list[Finding], nodes: Sequence[Any], opset: int, rewrite: bool,
+               named: Sequence[str] = ()) -> tuple[list[Finding], dict[str, Any] | None]:
+    """(findings with rule fixes, and with `rewrite` the answered ones turned into TFC630;
+    the plan as a dict, or None without `rewrite`). `nodes`: the TfNodes of the source."""
+    from rewrites.tensorflow import rules_for
+    from rewrites.tensorflow.plan import plan
+    from rewrites.tensorflow.rule import TFNode
+
+    out: list[Finding] = []
+    for f in findings:
+        rules = rules_for(f.op, opset) if f.id in ANSWERABLE and f.op else []
+        extra = [Fix("rewrite", rule=r.id) for r in rules
+                 if not any(x.kind == "rewrite" and x.rule == r.id for x in f.fixes)]
+        out.append(replace(f, fixes=[*extra, *f.fixes]) if extra else f)
+    if not rewrite:
+        return out, None
+    try:
+        chosen = plan([TFNode(n.name, n.op, dict(n.attrs), n.graph) for n in nodes], opset,
+                      named)
+    except KeyError as exc:
+        raise InputError(None, "USAGE", str(exc.args[0])) from None
+    covered = {op: rule for rule, match in chosen.matches for op in match.ops}
+    final: list[Finding] = []
+    for f in out:
+        rule = covered.get(f.op or "") if f.id in ANSWERABLE else None
+        if rule is None:
+            final.append(f)
+            continue
+        kind = "exact" if rule.exact else "approximate"
+        final.append(Finding(
+            "TFC630", "info",
+            f"rule {rule.id} ({kind}) converts {f.op} at opset {opset}: its tf2onnx handler is "
+            f"installed for this conversion ({len(f.nodes)} node(s))",
+            op=f.op, nodes=list(f.nodes), fixes=[Fix("rewrite", rule=rule.id)]))
+    return final, chosen.to_dict()

@@ -1,0 +1,121 @@
+"""Every file the tool writes goes through here: a temporary name in the target's folder, then
+one rename, so a crash or a full disk never leaves a partial file under the real name; and the
+target is never one of the user's input files, however it is reached (same path, a symlink, a
+hard link: compared by device and inode).
+
+ONNX models with external data are written the same way: the model and its data file are
+written into a temporary folder beside the target and renamed into place, data first, so the
+data file always sits beside the model that names it and never anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from analyzer.errors import InputError
+
+__all__ = ["refuse_overwrite", "save_figure_atomically", "save_onnx_atomically",
+           "write_atomically"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they would resolve
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwrite(target: PathLike, protect: Iterable[PathLike]) -> None:
+    """Raise OUTPUT_IS_INPUT when `target` is (or links to) one of the files in `protect`."""
+    out = Path(os.fspath(target))
+    for item in protect:
+        src = Path(os.fspath(item))
+        if str(src) and _same_file(out, src):
+            raise InputError(out, "OUTPUT_IS_INPUT",
+                             f"refusing to overwrite the input file {src}; choose another output "
+                             "path")
+
+
+def _folder_of(target: Path) -> Path:
+    if target.is_dir():
+        raise InputError(target, "OUTPUT_PATH", "output path is a directory")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(target, "OUTPUT_PATH", f"output folder {folder} does not exist")
+    return folder
+
+
+def _write_via_temp(target: Path, write: Callable[[Path], None]) -> None:
+    """Call write(temp path) for a temp file beside target, then rename it onto target."""
+    folder = _folder_of(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path: PathLike, data: str | bytes, *,
+                     protect: Iterable[PathLike] = ()) -> None:
+    """Write text (UTF-8) or bytes to `path` via a temporary file and a rename."""
+    target = Path(os.fspath(path))
+    refuse_overwrite(target, protect)
+
+    def write(tmp: Path) -> None:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+
+    _write_via_temp(target, write)
+
+
+def save_figure_atomically(figure: Any, path: PathLike, *, protect: Iterable[PathLike] = (),
+                           **savefig: Any) -> None:
+    """matplotlib's Figure.savefig through a temporary file (the format must be given, since
+    the temporary name's suffix says nothing)."""
+    target = Path(os.fspath(path))
+    refuse_overwrite(target, protect)
+    _write_via_temp(target, lambda tmp: figure.savefig(os.fspath(tmp), **savefig))
+
+
+def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLike] = (),
+                         external_data: bool = False) -> None:
+    """onnx.save_model via a temporary folder beside `path`. With external_data, the weights go
+    to `<name>.data` beside the model (never elsewhere: the location is a bare file name)."""
+    import onnx
+
+    target = Path(os.fspath(path))
+    protected = list(protect)
+    refuse_overwrite(target, protected)
+    data_name = f"{target.name}.data"
+    if external_data:
+        refuse_overwrite(target.with_name(data_name), protected)
+    folder = _folder_of(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
+    try:
+        staged = tmp / target.name
+        if external_data:
+            # onnx.save_model marks the tensors external in the proto it is given: save a copy.
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            onnx.save_model(copy, staged, save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=data_name)
+            if (tmp / data_name).exists():
+                os.replace(tmp / data_name, target.with_name(data_name))
+        else:
+            onnx.save_model(model, staged)
+        os.replace(staged, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

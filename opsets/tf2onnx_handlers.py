@@ -1,0 +1,423 @@
+"""Which TensorFlow and TFLite ops tf2onnx converts, from which opset, and with what caveats.
+
+tf2onnx registers one handler class per op (or group of ops) with ``@tf_op`` / ``@tfl_op``; each
+``version_N`` method is the handler used from ONNX opset N up (``tf_op.create_mapping`` stacks
+the opsets <= target, so the highest version <= target wins). Handlers in other domains
+(``com.microsoft``, ``ai.onnx.contrib``) are only used when the caller passes that domain in
+``extra_opset``. TFLite ops are named ``TFL_<BUILTIN>``; a first pass maps most of them onto a
+TensorFlow op (the ``com.google.tensorflow`` domain, ``to_tf`` with ``tf_op=`` or a rename in
+its source), which then needs that TF op's handler; a few have their own ONNX handler.
+
+``build_tf2onnx_table()`` (run by ``python -m opsets.generate``) reads tf2onnx in a child
+interpreter (importing tensorflow costs seconds and must not leak into the caller); the lookup
+below reads only the shipped JSON, so reading the table never imports tensorflow.
+Caveats are read off the handler source: the messages of ``raise`` statements and of
+``utils.make_sure(cond, "... not supported ...")`` calls, with the condition, so a report can say
+"converted, except when ...".
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import inspect
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+DATA_DIR = Path(__file__).parent / "data"
+TF2ONNX_HANDLERS_PATH = DATA_DIR / "tf2onnx_handlers.json"
+#: root > tf|tflite > op > record (one line per op in the file)
+TF2ONNX_HANDLERS_EXPAND_DEPTH = 3
+
+ONNX_DOMAIN = ""
+TFL_TO_TF_DOMAIN = "com.google.tensorflow"
+_CAVEAT_WORDS = re.compile(r"not (?:yet )?(?:supported|implemented)|unsupported|only support|"
+                           r"opset \d+ is required|requires opset", re.IGNORECASE)
+#: make_sure conditions that read only the node's type and attributes can be evaluated
+#: against a graph node before conversion (tf_checks.evaluate_condition).
+_NODE_FACTS = re.compile(r"\bnode\.(?:type|attr)\b")
+_MAX_CAVEAT = 200
+
+
+# ---------------------------------------------------------------------------------------------
+# generation (in a child interpreter that imports tf2onnx, hence tensorflow)
+
+
+def tf2onnx_available() -> bool:
+    """Generation needs tf2onnx (and tensorflow); without them the shipped table stays."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("tf2onnx", "tensorflow"))
+
+
+def _text(node: ast.expr, source: str) -> str | None:
+    """A message argument as text: a literal, an f-string or a %-formatted literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return _text(node.left, source)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _text(node.left, source), _text(node.right, source)
+        return f"{left or '{...}'}{right or '{...}'}"
+    if isinstance(node, ast.JoinedStr):
+        return ast.get_source_segment(source, node)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+            node.func.attr == "format"):
+        return _text(node.func.value, source)
+    return None
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_CAVEAT else text[: _MAX_CAVEAT - 3] + "..."
+
+
+def _callees(fn: Any, tree: ast.AST) -> list[Any]:
+    """Helpers a handler calls that live in tf2onnx (cls.helper(...), module_function(...)),
+    so that checks made one call away are found too."""
+    owner = getattr(fn, "__self__", None)
+    scope = getattr(getattr(fn, "__func__", fn), "__globals__", {})
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target: Any = None
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and (
+                node.func.value.id == "cls") and owner is not None:
+            target = getattr(owner, node.func.attr, None)
+        elif isinstance(node.func, ast.Name):
+            target = scope.get(node.func.id)
+        if callable(target) and str(getattr(target, "__module__", "")).startswith("tf2onnx.") and (
+                not str(getattr(target, "__module__", "")).startswith("tf2onnx.utils")):
+            found.append(target)
+    return found
+
+
+def _own_caveats(source: str, tree: ast.AST) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            message = _text(node.exc.args[0], source)
+            if message and _CAVEAT_WORDS.search(message):
+                found.append(_clip(message))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if name != "make_sure" or len(node.args) < 2:
+                continue
+            message = _text(node.args[1], source)
+            if message and _CAVEAT_WORDS.search(message):
+                condition = ast.get_source_segment(source, node.args[0]) or "?"
+                found.append(_clip(f"{message} (requires {condition})"))
+    return found
+
+
+def handler_checks(fn: Any, depth: int = 2, _seen: set[int] | None = None) -> list[dict[str, str]]:
+    """`make_sure(cond, msg)` calls whose condition reads only node.type / node.attr (in the
+    handler and the tf2onnx helpers it calls): checkable against a graph node."""
+    seen = _seen if _seen is not None else set()
+    key = id(getattr(fn, "__func__", fn))
+    if key in seen:
+        return []
+    seen.add(key)
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return []
+    found: list[dict[str, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+        if name != "make_sure" or len(node.args) < 2:
+            continue
+        condition = ast.get_source_segment(source, node.args[0]) or ""
+        message = _text(node.args[1], source) or ""
+        if _NODE_FACTS.search(condition) and "ctx." not in condition:
+            found.append({"condition": " ".join(condition.split()), "message": _clip(message)})
+    if depth > 0:
+        for callee in _callees(fn, tree):
+            found += handler_checks(callee, depth - 1, seen)
+    unique = {json.dumps(c, sort_keys=True): c for c in found}
+    return [unique[k] for k in sorted(unique)]
+
+
+def handler_caveats(fn: Any, depth: int = 2, _seen: set[int] | None = None) -> list[str]:
+    """Conditions under which a handler refuses, read off its source (and that of the tf2onnx
+    helpers it calls, `depth` calls deep): `raise X("msg")` and `make_sure(cond, "msg")` whose
+    message says "not supported" / "not implemented"."""
+    seen = _seen if _seen is not None else set()
+    key = id(getattr(fn, "__func__", fn))
+    if key in seen:
+        return []
+    seen.add(key)
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return []
+    found = _own_caveats(source, tree)
+    if depth > 0:
+        for callee in _callees(fn, tree):
+            found += handler_caveats(callee, depth - 1, seen)
+    return sorted(set(found))
+
+
+def _qualname(fn: Any) -> str:
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):
+        return f"{owner.__module__}.{owner.__qualname__}"
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+_RENAME = re.compile(r"node\.type\s*=\s*[\"'](\w+)[\"']")
+
+
+def _tfl_target(fn: Any, kwargs: dict[str, Any]) -> str | None:
+    """The TF op a TFLite op becomes in the first pass: tf_op=..., or a rename in to_tf."""
+    if kwargs.get("tf_op"):
+        return str(kwargs["tf_op"])
+    try:
+        renames = _RENAME.findall(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None
+    return renames[-1] if renames else None
+
+
+def _collect() -> dict[str, Any]:
+    import tf2onnx.tfonnx  # noqa: F401 - registers every handler tf2onnx's converter uses
+    from tf2onnx.handler import tf_op
+
+    records: dict[str, dict[str, Any]] = {}
+    tfl_targets: dict[str, str | None] = {}
+    for domain, per_opset in tf_op.get_opsets().items():
+        for version, mapping in enumerate(per_opset):
+            for name, (fn, kwargs) in mapping.items():
+                if domain == TFL_TO_TF_DOMAIN:
+                    tfl_targets[name] = _tfl_target(fn, dict(kwargs or {}))
+                    continue
+                record = records.setdefault(name, {"domains": {}, "handler": _qualname(fn),
+                                                   "onnx_op": None, "caveats": {}})
+                record["domains"].setdefault(domain, []).append(version)
+                if domain == ONNX_DOMAIN and kwargs and kwargs.get("onnx_op"):
+                    record["onnx_op"] = str(kwargs["onnx_op"])
+                caveats = handler_caveats(fn)
+                if caveats:
+                    record["caveats"][f"{domain or 'ai.onnx'}:{version}"] = caveats
+                checks = handler_checks(fn)
+                if checks:
+                    record.setdefault("checks", {})[f"{domain or 'ai.onnx'}:{version}"] = checks
+    tf: dict[str, Any] = {}
+    tflite: dict[str, Any] = {}
+    for name in sorted(set(records) | set(tfl_targets)):
+        record = records.get(name, {"domains": {}, "handler": None, "onnx_op": None,
+                                    "caveats": {}, "checks": {}})
+        domains = {d: sorted(set(v)) for d, v in sorted(record["domains"].items())}
+        onnx_versions = domains.get(ONNX_DOMAIN, [])
+        out = {
+            "domains": domains,
+            "min_opset": min(onnx_versions) if onnx_versions else None,
+            "handler": record["handler"],
+            "onnx_op": record["onnx_op"],
+            "caveats": dict(sorted(record["caveats"].items())),
+            "checks": dict(sorted(record.get("checks", {}).items())),
+        }
+        if name.startswith("TFL_"):
+            out["tf_op"] = tfl_targets.get(name)
+            out["to_tf"] = name in tfl_targets
+            tflite[name] = out
+        else:
+            tf[name] = out
+    return {"tf": tf, "tflite": tflite}
+
+
+def generate_json() -> str:
+    """The table as JSON, from the tf2onnx imported in this interpreter."""
+    import importlib.metadata
+
+    import tf2onnx
+    from tf2onnx import constants
+
+    def version(dist: str) -> str | None:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    table = {
+        "provenance": {
+            "library": "tf2onnx",
+            "version": tf2onnx.__version__,
+            "tensorflow_version": version("tensorflow-cpu") or version("tensorflow"),
+            "source": "tf2onnx.handler.tf_op.get_opsets() after import tf2onnx.tfonnx "
+                      "(onnx_opset, custom_opsets, tflite_handlers); caveats read off the "
+                      "handler source (raise / make_sure messages)",
+            "default_opset": int(constants.PREFERRED_OPSET),
+            "max_opset": max(int(k) for k in constants.OPSET_TO_IR_VERSION),
+        },
+        **_collect(),
+    }
+    return json.dumps(table, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _build_cached() -> str:
+    """generate_json() in a fresh interpreter (tensorflow never enters the caller)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "tf2onnx_handlers.json"
+        done = subprocess.run([sys.executable, "-m", "opsets.tf2onnx_handlers", str(out)],
+                              cwd=root, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"generating the tf2onnx handler table failed:\n{done.stderr}")
+        return out.read_text(encoding="utf-8")
+
+
+def build_tf2onnx_table() -> dict[str, Any]:
+    """{"provenance", "tf", "tflite"} without the generated date (the writer adds it)."""
+    return copy.deepcopy(json.loads(_build_cached()))
+
+
+# ---------------------------------------------------------------------------------------------
+# lookup (reads the shipped JSON only; no tensorflow import)
+
+Status = Literal["ok", "needs_opset", "extra_opset", "unsupported"]
+
+
+@dataclass(frozen=True)
+class HandlerSupport:
+    """tf2onnx's answer for one op at one opset.
+
+    status: ok (a handler at or below the opset), needs_opset (only from min_opset), extra_opset
+    (only in a custom domain the caller must enable: extra_domains), unsupported (none at all).
+    via: for a TFLite op, the TF op it is converted through (None when handled directly).
+    """
+
+    op: str
+    opset: int
+    status: Status
+    min_opset: int | None
+    extra_domains: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+    via: str | None = None
+
+
+class Tf2OnnxTable:
+    """The shipped tf2onnx handler table."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.provenance: dict[str, Any] = dict(data["provenance"])
+        self._tf: dict[str, dict[str, Any]] = data["tf"]
+        self._tflite: dict[str, dict[str, Any]] = data["tflite"]
+
+    @property
+    def version(self) -> str:
+        return str(self.provenance["version"])
+
+    @property
+    def max_opset(self) -> int:
+        return int(self.provenance["max_opset"])
+
+    def tf_ops(self) -> list[str]:
+        return sorted(self._tf)
+
+    def tflite_ops(self) -> list[str]:
+        return sorted(self._tflite)
+
+    def record(self, op: str) -> dict[str, Any] | None:
+        """The raw record of a TF op or a TFL_ op (None when tf2onnx has no handler)."""
+        return self._tflite.get(op) if op.startswith("TFL_") else self._tf.get(op)
+
+    def _caveats(self, record: dict[str, Any], opset: int) -> tuple[str, ...]:
+        """Caveats of the handler version in force at `opset` (ai.onnx domain)."""
+        versions = [v for v in record["domains"].get(ONNX_DOMAIN, []) if v <= opset]
+        if not versions:
+            return ()
+        return tuple(record["caveats"].get(f"ai.onnx:{max(versions)}", ()))
+
+    def checks(self, op: str, opset: int) -> list[dict[str, str]]:
+        """The node-checkable conditions of the handler version in force at `opset` (for a
+        TFLite op converted through a TF op: that op's)."""
+        record = self.record(op)
+        if record is not None and op.startswith("TFL_") and not record["domains"].get(
+                ONNX_DOMAIN) and record.get("tf_op"):
+            record = self._tf.get(record["tf_op"])
+        if record is None:
+            return []
+        versions = [v for v in record["domains"].get(ONNX_DOMAIN, []) if v <= opset]
+        if not versions:
+            return []
+        return list(record.get("checks", {}).get(f"ai.onnx:{max(versions)}", []))
+
+    def onnx_versions(self, op: str) -> list[int]:
+        """The opsets at which an ai.onnx handler is registered (via the TF op for TFLite)."""
+        record = self.record(op)
+        if record is not None and op.startswith("TFL_") and not record["domains"].get(
+                ONNX_DOMAIN) and record.get("tf_op"):
+            record = self._tf.get(record["tf_op"])
+        return list(record["domains"].get(ONNX_DOMAIN, [])) if record else []
+
+    def tf_support(self, op: str, opset: int) -> HandlerSupport:
+        """Support for a TensorFlow op type at an ONNX opset."""
+        record = self._tf.get(op)
+        if record is None:
+            return HandlerSupport(op, opset, "unsupported", None)
+        return self._support(op, record, opset)
+
+    def _support(self, op: str, record: dict[str, Any], opset: int) -> HandlerSupport:
+        onnx_versions = record["domains"].get(ONNX_DOMAIN, [])
+        extra = tuple(sorted(d for d in record["domains"] if d != ONNX_DOMAIN))
+        lowest = record["min_opset"]
+        if onnx_versions and lowest <= opset:
+            return HandlerSupport(op, opset, "ok", lowest, extra, self._caveats(record, opset))
+        if extra:
+            return HandlerSupport(op, opset, "extra_opset", lowest, extra)
+        if onnx_versions:
+            return HandlerSupport(op, opset, "needs_opset", lowest)
+        return HandlerSupport(op, opset, "unsupported", None)
+
+    def tflite_support(self, op: str, opset: int) -> HandlerSupport:
+        """Support for a TFLite op (TFL_<BUILTIN>, or a custom code) at an ONNX opset: its own
+        ONNX handler if it has one, else the handler of the TF op its first pass produces."""
+        name = op if op.startswith("TFL_") else f"TFL_{op}"
+        record = self._tflite.get(name)
+        if record is None:
+            return HandlerSupport(name, opset, "unsupported", None)
+        if record["domains"].get(ONNX_DOMAIN):
+            return self._support(name, record, opset)
+        target = record.get("tf_op")
+        if target:
+            inner = self.tf_support(target, opset)
+            return HandlerSupport(name, opset, inner.status, inner.min_opset,
+                                  inner.extra_domains, inner.caveats, via=target)
+        return HandlerSupport(name, opset, "unsupported", None)
+
+    def support(self, op: str, opset: int) -> HandlerSupport:
+        """TF or TFLite, by the TFL_ prefix."""
+        return self.tflite_support(op, opset) if op.startswith("TFL_") else self.tf_support(
+            op, opset)
+
+
+@functools.lru_cache(maxsize=1)
+def load_tf2onnx_handlers() -> Tf2OnnxTable:
+    """The shipped table (parsed once per process; never imports tensorflow)."""
+    with TF2ONNX_HANDLERS_PATH.open("rb") as fh:
+        return Tf2OnnxTable(json.load(fh))
+
+
+if __name__ == "__main__":  # the child of _build_cached: python -m opsets.tf2onnx_handlers OUT
+    import sys
+
+    Path(sys.argv[1]).write_text(generate_json(), encoding="utf-8")

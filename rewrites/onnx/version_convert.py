@@ -1,0 +1,467 @@
+"""version-convert: move a model to another ai.onnx opset with onnx.version_converter, filling
+the gaps it raises on with this project's own adapters.
+
+onnx.version_converter converts the whole model or nothing, and it raises on (measured, onnx
+1.23, converting 20 -> 13 and 20 -> 11):
+
+* ops that do not exist at the target ("No Previous Version of Gelu / LayerNormalization /
+  GroupNormalization / HardSwish / Mish exists"): no adapter can exist. The node rules run first
+  and remove them (the pass's findings at the target opset list them as SCH202):
+  layer-norm-decompose (LayerNormalization), attention-decompose (Attention),
+  expand-function (Gelu, GroupNormalization, HardSwish, Mish, Celu, ... their schema bodies).
+* version steps whose only change added element types, for which onnx ships no adapter ("No
+  Adapter From Version $14 for Div"; likewise Mul-14, Add-14, Sub-14, Relu-14, Pow-15, ...).
+  The adapter here, `hold`, is: when the op's inputs and outputs are the same at the node's
+  version and at the target's (optional inputs added later and unused by the node allowed:
+  Pad-18's axes, for which onnx has no 18 -> 13 adapter), the attributes the target's version
+  lacks are unset or at their defaults (Cast-19's saturate=1, whose 19 -> 13 adapter onnx
+  leaves in place and the checker then rejects), and the node's actual types are allowed at
+  the target's version, the node is already valid at the target: it is set aside under a
+  private domain (those attributes dropped) while onnx converts the rest, and put back after.
+  Ops whose semantics changed under an unchanged signature (Softmax-13, LogSoftmax-13,
+  Hardmax-13) are never held.
+* Shape-15's start / end attributes (used by GroupNormalization's body): onnx has no adapter
+  that drops them; the adapter here writes Shape + Slice before converting below 15.
+* Constant-12's value_float(s) / value_int(s) (GroupNormalization's body again), which onnx
+  cannot take below 12: the adapter here rewrites them as a `value` tensor.
+* Reshape-14's allowzero=1 (the torch exporter sets it) below 14: dropped where the shape is a
+  constant without zeros (then it changes nothing).
+* ReduceMean/ReduceSum-18 and the like with axes from a graph input ("No initializer or constant
+  input to node found"): no static form exists; the failure is reported with the op named.
+
+The result is verified by the pass like every rule (checker, then outputs before vs after).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnx
+import onnx.checker
+import onnx.defs
+import onnx.helper
+import onnx.numpy_helper
+import onnx.version_converter
+
+from analyzer.inventory import NodeRecord
+from rewrites.rule import Reason, RewriteModel
+
+HOLD_DOMAIN = "onnx_preflight.hold"
+MAX_HOLD_ROUNDS = 64
+
+#: Version steps that kept the signature but changed what the op computes.
+SEMANTIC_CHANGES: frozenset[tuple[str, int]] = frozenset(
+    {("Softmax", 13), ("LogSoftmax", 13), ("Hardmax", 13)}
+)
+
+_OPTIONAL = onnx.defs.OpSchema.FormalParameterOption.Optional
+_VARIADIC = onnx.defs.OpSchema.FormalParameterOption.Variadic
+
+#: Attribute values an op accepts only from some version on: (op, attribute) -> value -> version.
+_VALUES_ADDED: dict[tuple[str, str], dict[str, int]] = {
+    ("Pad", "mode"): {"edge": 2, "reflect": 2, "wrap": 19},
+}
+
+_OP_IN_ERROR = (
+    re.compile(r"No Previous Version of (\w+) exists"),
+    re.compile(r"No Adapter (?:From|To) Version \$\d+ for (\w+)"),
+    re.compile(r"No Op registered for (\w+)"),
+    re.compile(r"op_type:(\w+)"),
+    re.compile(r"for operator (\w+)"),
+)
+
+
+@dataclass
+class Converted:
+    """The converted model and the ops the `hold` adapter carried across."""
+
+    model: onnx.ModelProto
+    #: op -> (from version, to version, attributes dropped)
+    held: dict[str, tuple[int, int, tuple[str, ...]]] = field(default_factory=dict)
+
+
+class VersionConvert:
+    """A whole-model step: not matched per node, run by the pass when a target opset is set."""
+
+    id = "version-convert"
+    summary = ("convert the model to the target ai.onnx opset (onnx.version_converter + this "
+               "project's adapters)")
+    exact = True
+    targets: tuple[Any, ...] = ()
+
+    def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
+        """The model at `target`, or a Reason naming the op onnx.version_converter fails on.
+
+        When onnx lacks an adapter for a step below the model's opset ("No Adapter From Version
+        $13 for ReduceMean" going 20 -> 11: the node is ReduceMean-18, converted to 13 first),
+        the conversion is split there: to that version, then on from it, each leg with its own
+        held ops."""
+        source = model.opset_imports.get("")
+        if source is None:
+            return Reason(self.id, "model", "the model imports no ai.onnx opset")
+        held: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model.proto)  # the adapters edit; the caller's model stays as it was
+        current = RewriteModel(copy)
+        if (_shape_slices(current, target) + _constant_tensors(current.proto, target)
+                + _reshape_allowzero(current, target)):
+            current = RewriteModel(current.proto)
+        for _ in range(MAX_LEGS):
+            leg = _convert_leg(current, target)
+            if isinstance(leg, Reason):
+                return leg
+            out, leg_held, stop = leg
+            held.update(leg_held)
+            if stop is None:
+                return Converted(out, held)
+            current = RewriteModel(out)
+        return Reason(self.id, "model", "too many conversion legs")
+
+
+MAX_LEGS = 8
+
+
+def _reshape_allowzero(model: RewriteModel, target: int) -> int:
+    """Adapter for Reshape-14's allowzero=1 (the torch exporter sets it), which Reshape-13 and
+    older lack: with a constant shape that holds no 0, allowzero changes nothing and is dropped.
+    A shape with a 0, or one computed at run time, keeps it (and the conversion says why)."""
+    if target >= 14:
+        return 0
+    constants = {i.name: i for i in model.proto.graph.initializer}
+    records = model.records()
+    for r in records:
+        if r.op == "Constant" and not r.domain and r.proto is not None:
+            value = next((a.t for a in r.proto.attribute if a.name == "value"), None)
+            if value is not None:
+                constants[r.outputs[0]] = value
+    count = 0
+    for index, r in enumerate(records):
+        if r.op != "Reshape" or r.domain or len(r.inputs) < 2:
+            continue
+        node = model.node(index)
+        if not any(a.name == "allowzero" and a.i == 1 for a in node.attribute):
+            continue
+        shape = constants.get(r.inputs[1])
+        if shape is None or 0 in onnx.numpy_helper.to_array(shape).tolist():
+            continue
+        kept = [a for a in node.attribute if a.name != "allowzero"]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+        count += 1
+    return count
+
+
+_CONSTANT_FORMS = {"value_float": onnx.TensorProto.FLOAT, "value_floats": onnx.TensorProto.FLOAT,
+                   "value_int": onnx.TensorProto.INT64, "value_ints": onnx.TensorProto.INT64}
+
+
+def _constant_tensors(model: onnx.ModelProto, target: int) -> int:
+    """Adapter for Constant-12's value_float(s) / value_int(s), which onnx has no adapter to
+    lower: the same value as a `value` tensor (a scalar for the singular forms)."""
+    if target >= 12:
+        return 0
+    count = 0
+    stack = [model.graph]
+    while stack:
+        graph = stack.pop()
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    stack.append(attr.g)
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    stack.extend(attr.graphs)
+            if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
+                continue
+            attr = next((a for a in node.attribute if a.name in _CONSTANT_FORMS), None)
+            if attr is None:
+                continue
+            value = onnx.helper.get_attribute_value(attr)
+            dims = [] if attr.name in ("value_float", "value_int") else [len(value)]
+            values = [value] if not dims else list(value)
+            tensor = onnx.helper.make_tensor(node.output[0], _CONSTANT_FORMS[attr.name], dims,
+                                             values)
+            del node.attribute[:]
+            node.attribute.append(onnx.helper.make_attribute("value", tensor))
+            count += 1
+    return count
+
+
+def _shape_slices(model: RewriteModel, target: int) -> int:
+    """Adapter for Shape-15's start/end (GroupNormalization's body uses them), which onnx has
+    no adapter to drop: Shape then Slice, valid from opset 10. Edits model.proto in place and
+    returns how many nodes it rewrote."""
+    if target >= 15:
+        return 0
+    count = 0
+    for index, record in enumerate(model.records()):
+        if record.op != "Shape" or record.domain:
+            continue
+        node = model.node(index)
+        start = next((a.i for a in node.attribute if a.name == "start"), 0)
+        end = next((a.i for a in node.attribute if a.name == "end"), None)
+        if start == 0 and end is None:
+            continue
+        prefix = node.name or record.name
+        full = model.fresh_name(f"{node.output[0]}/full")
+        shape = onnx.helper.make_node("Shape", [node.input[0]], [full],
+                                      name=model.fresh_name(f"{prefix}/Shape"))
+        consts = []
+        names = []
+        for label, value in (("starts", start), ("ends", end if end is not None else 2**62),
+                             ("axes", 0)):
+            name = model.fresh_name(f"{prefix}/{label}")
+            consts.append(onnx.helper.make_node(
+                "Constant", [], [name], name=model.fresh_name(f"{prefix}/{label}"),
+                value=onnx.helper.make_tensor(name, onnx.TensorProto.INT64, [1], [value])))
+            names.append(name)
+        sliced = onnx.helper.make_node("Slice", [full, *names], [node.output[0]],
+                                       name=model.fresh_name(f"{prefix}/Slice"))
+        model.replace(index, [shape, *consts, sliced], VersionConvert.id)
+        count += 1
+    model.commit()
+    return count
+
+
+def _convert_leg(
+    model: RewriteModel, target: int
+) -> tuple[onnx.ModelProto, dict[str, tuple[int, int, tuple[str, ...]]], int | None] | Reason:
+    """Convert towards `target`: (model, held ops, None) when there, or (model at an
+    intermediate opset, held ops, that opset) when onnx lacks an adapter below the source."""
+    source = model.opset_imports.get("", target)
+    by_op = _records_by_op(model)
+    # Held up front: every op the adapter can carry, not only those onnx fails on. Each failed
+    # attempt costs a whole conversion, and onnx's converter grows faster than the node count
+    # (measured: 0.26 s at 10k nodes, 1.0 s at 30k), so retrying per op was the pass's
+    # slowest step on large graphs.
+    held = {op: v for op, v in ((op, _holdable(records, op, target))
+                                for op, records in by_op.items()) if not isinstance(v, str)}
+    failed_on: set[str] = set()
+    for _ in range(MAX_HOLD_ROUNDS):
+        work = onnx.ModelProto()
+        work.CopyFrom(model.proto)
+        restore = _hold(work, held)
+        try:
+            out = onnx.version_converter.convert_version(work, target)
+            _restore(out, restore)
+            onnx.checker.check_model(out)  # onnx adapters can leave attributes behind
+            return out, held, None
+        except Exception as exc:  # noqa: BLE001 - the C++ converter raises RuntimeError
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        op = _op_in(message) or _dynamic_axes_op(model, message)
+        if op is None or op in failed_on or op in held:
+            return Reason(VersionConvert.id, "model", _explain(message, op, source, target))
+        failed_on.add(op)
+        versions = _holdable(by_op.get(op, []), op, target)
+        if isinstance(versions, str):
+            step = _FROM_VERSION.search(message)
+            middle = int(step.group(1)) if step else None
+            if middle is not None and target < middle < source:
+                first = _convert_leg(model, middle)
+                if isinstance(first, Reason):
+                    return first
+                return first[0], first[1], middle
+            return Reason(VersionConvert.id, "model",
+                          _explain(message, op, source, target, versions))
+        held[op] = versions
+    return Reason(VersionConvert.id, "model", "too many ops need the hold adapter")
+
+
+_FROM_VERSION = re.compile(r"No Adapter From Version \$(\d+) for")
+
+
+def _dynamic_axes_op(model: RewriteModel, message: str) -> str | None:
+    """The axes_input_to_attribute adapter does not name its node: find the first node whose
+    axes input is neither an initializer nor a Constant's output."""
+    if "axes_input_to_attribute" not in message:
+        return None
+    constant = {i.name for i in model.proto.graph.initializer}
+    for r in model.records():
+        if r.op == "Constant":
+            constant.update(r.outputs)
+    for r in model.records():
+        if (r.op.startswith("Reduce") or r.op in ("Squeeze", "Unsqueeze")) and len(
+                r.inputs) > 1 and r.inputs[1] and r.inputs[1] not in constant:
+            return f"{r.op} node {r.name}"
+    return None
+
+
+def _op_in(message: str) -> str | None:
+    for pattern in _OP_IN_ERROR:
+        found = pattern.search(message)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _explain(message: str, op: str | None, source: int, target: int,
+             why_not_held: str | None = None) -> str:
+    text = message.split("failed: ", 1)[-1].strip()
+    where = f" ({op})" if op else ""
+    hint = ""
+    if "No Previous Version" in message:
+        hint = (f"; {op} does not exist at opset {target}: no rule in the catalogue "
+                "decomposes this node")
+    if "No initializer or constant input" in message:
+        hint = "; its axes come from a graph input, so no attribute form exists"
+    held = f"; not held: {why_not_held}" if why_not_held else ""
+    return (f"onnx.version_converter cannot convert opset {source} -> {target}{where}: "
+            f"{text}{hint}{held}")
+
+
+def _schema(op: str, version: int) -> Any:
+    try:
+        return onnx.defs.get_schema(op, version, "")
+    except onnx.defs.SchemaError:
+        return None
+
+
+Signature = tuple[tuple[str, Any], ...]
+
+
+def _io_signature(schema: Any) -> tuple[Signature, Signature]:
+    return (
+        tuple((p.name, p.option) for p in schema.inputs),
+        tuple((p.name, p.option) for p in schema.outputs),
+    )
+
+
+def _at_default(node: onnx.NodeProto, name: str, schema: Any) -> bool:
+    """The node leaves attribute `name` unset or sets it to the schema's default."""
+    attr = next((a for a in node.attribute if a.name == name), None)
+    if attr is None:
+        return True
+    default = schema.attributes[name].default_value
+    if default.type == onnx.AttributeProto.UNDEFINED:
+        return False
+    return bool(onnx.helper.get_attribute_value(attr) ==
+                onnx.helper.get_attribute_value(default))
+
+
+def _allowed(schema: Any) -> dict[str, set[str]]:
+    return {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}
+
+
+def _records_by_op(model: RewriteModel) -> dict[str, list[NodeRecord]]:
+    """Default-domain records per op, in one walk (ops with subgraphs left out: holding an
+    If / Loop / Scan would hide its bodies from the converter)."""
+    out: dict[str, list[NodeRecord]] = {}
+    with_graphs: set[str] = set()
+    for r in model.records():
+        if r.domain:
+            continue
+        if r.proto is not None and any(a.type in (onnx.AttributeProto.GRAPH,
+                                                  onnx.AttributeProto.GRAPHS)
+                                       for a in r.proto.attribute):
+            with_graphs.add(r.op)
+        out.setdefault(r.op, []).append(r)
+    for op in with_graphs:
+        out.pop(op, None)
+    return out
+
+
+def _holdable(records: list[NodeRecord], op: str,
+              target: int) -> tuple[int, int, tuple[str, ...]] | str:
+    """(node version, target version, attributes to drop) when every node of `op` is already
+    valid at the target once attributes the target's version lacks (set to their defaults, such
+    as Cast-19's saturate=1) are dropped; else why not."""
+    if not records:
+        return f"no {op} node in the model's graphs"
+    since = {r.since_version for r in records}
+    if len(since) != 1 or None in since:
+        return f"{op} nodes resolve to several versions"
+    version = since.pop()
+    assert version is not None
+    low = _schema(op, target)
+    if low is not None and int(low.since_version) == version:
+        return f"{op}-{version} is the same at opset {target}"
+    high = _schema(op, version)
+    if low is None or high is None:
+        return f"{op} has no schema at opset {target}"
+    low_version = int(low.since_version)
+    if (op, version) in SEMANTIC_CHANGES or any(
+            (op, v) in SEMANTIC_CHANGES for v in range(low_version + 1, version + 1)):
+        return f"{op} changed semantics between versions {low_version} and {version}"
+    low_in, low_out = _io_signature(low)
+    high_in, high_out = _io_signature(high)
+    added_inputs = high_in[len(low_in):]  # optional inputs appended later (Pad-18's axes)
+    if (high_in[:len(low_in)] != low_in or low_out != high_out
+            or any(option != _OPTIONAL for _, option in added_inputs)
+            or not set(low.attributes) <= set(high.attributes)):
+        return f"{op}-{version} and {op}-{low_version} differ in inputs or attributes"
+    extra = tuple(sorted(set(high.attributes) - set(low.attributes)))
+    for r in records:
+        variadic = bool(low_in) and low_in[-1][1] == _VARIADIC
+        if not variadic and any(r.inputs[len(low_in):]):
+            return f"{r.name} uses inputs that {op}-{low_version} lacks"
+        if r.proto is not None:
+            for attr in r.proto.attribute:
+                later = _VALUES_ADDED.get((op, attr.name), {})
+                value = onnx.helper.get_attribute_value(attr)
+                if isinstance(value, bytes) and later.get(value.decode(), 0) > low_version:
+                    return f"{r.name} uses {attr.name}={value.decode()}, which {op}-" \
+                           f"{low_version} lacks"
+        for name in extra:
+            if r.proto is None or not _at_default(r.proto, name, high):
+                return (f"{r.name} sets {name}, which {op}-{low_version} lacks, to a "
+                        "non-default value")
+    allowed = _allowed(low)
+    for r in records:
+        for params, types in ((low.inputs, r.input_types), (low.outputs, r.output_types)):
+            for i, t in enumerate(types):
+                if not t:
+                    continue
+                param = params[min(i, len(params) - 1)]
+                if param.type_str in allowed and t not in allowed[param.type_str]:
+                    return f"{op}-{low_version} does not take {t} (node {r.name})"
+                if t is None:
+                    return f"the types of {r.name} are unknown"
+    return version, low_version, extra
+
+
+def _hold(work: onnx.ModelProto,
+          held: dict[str, tuple[int, int, tuple[str, ...]]]) -> list[onnx.NodeProto]:
+    """Move the held ops of `work` (a copy of model.proto) into HOLD_DOMAIN."""
+    if not held:
+        return []
+    moved: list[onnx.NodeProto] = []
+    stack = [work.graph]
+    while stack:
+        graph = stack.pop()
+        for node in graph.node:
+            if node.op_type in held and node.domain in ("", "ai.onnx"):
+                node.domain = HOLD_DOMAIN
+                drop = held[node.op_type][2]
+                if drop:
+                    kept = [a for a in node.attribute if a.name not in drop]
+                    del node.attribute[:]
+                    node.attribute.extend(kept)
+                moved.append(node)
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    stack.append(attr.g)
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    stack.extend(attr.graphs)
+    work.opset_import.append(onnx.helper.make_opsetid(HOLD_DOMAIN, 1))
+    return moved
+
+
+def _restore(out: onnx.ModelProto, moved: list[onnx.NodeProto]) -> None:
+    """Put held nodes back in the default domain and drop the private import."""
+    if not moved:
+        return
+    stack = [out.graph]
+    while stack:
+        graph = stack.pop()
+        for node in graph.node:
+            if node.domain == HOLD_DOMAIN:
+                node.domain = ""
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    stack.append(attr.g)
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    stack.extend(attr.graphs)
+    kept = [i for i in out.opset_import if i.domain != HOLD_DOMAIN]
+    del out.opset_import[:]
+    out.opset_import.extend(kept)

@@ -1,0 +1,162 @@
+"""The findings-driven rewrite pass: analyze, apply the rules that answer the findings, analyze
+again, until nothing more is fixable; then convert to the target opset. What `onnx-preflight
+rewrite` runs.
+
+Which rule runs where comes from the findings' fixes (`{"kind": "rewrite", "rule": ...}`, added
+by analyzer.checks.rewrite_fixes): a rule runs on the nodes of the findings that list it, and
+only exact rules run unless the user names rules. Named rules (`only`) run on every node they
+match, findings or not: naming approx-relu asks for every HardSwish to become Relu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnx
+
+from analyzer.api import analyze
+from analyzer.findings import SEVERITY_RANK
+from analyzer.report.model import Report
+from rewrites.catalogue import CATALOGUE
+from rewrites.passes import RewriteLogEntry, RewriteResult, apply, select_rules
+
+#: Findings the pass acts on: errors and warnings, and EP303 (no kernel for a function op, ORT
+#: inlines its body at load time: expanding it in the file is exact and lets runtimes without
+#: that inlining run the model). Other info findings only list their fixes.
+ACT_ON = frozenset({"error", "warning"})
+ACT_ON_INFO = frozenset({"EP303"})
+
+
+@dataclass
+class PassReport:
+    """The pass's outcome: the rewritten model with the merged log, the analysis before and
+    after (findings, placement), and the rounds it took."""
+
+    result: RewriteResult
+    before: Report
+    after: Report
+    rounds: int = 0
+    proposals: dict[str, list[str]] = field(default_factory=dict)
+
+    def placement(self) -> dict[str, Any]:
+        """{"before": {provider: summary}, "after": {...}} from the two analyses."""
+        return {"before": self.before.placement, "after": self.after.placement}
+
+
+def plan(report: Report, only: Collection[str] | None = None) -> dict[str, list[str]]:
+    """rule id -> nodes, from the rewrite fixes of the error and warning findings."""
+    planned: dict[str, list[str]] = {}
+    exact = {r.id for r in CATALOGUE if r.exact}
+    for finding in report.findings:
+        if finding.severity not in ACT_ON and finding.id not in ACT_ON_INFO:
+            continue
+        for fix in finding.fixes:
+            if fix.kind != "rewrite" or fix.rule is None:
+                continue
+            if fix.rule not in exact and (only is None or fix.rule not in only):
+                continue
+            planned.setdefault(fix.rule, []).extend(finding.nodes)
+    return planned
+
+
+def run_pass(
+    model: onnx.ModelProto,
+    *,
+    target_opset: int | None = None,
+    providers: Sequence[str] = ("cpu",),
+    only: Collection[str] | None = None,
+    dry_run: bool = False,
+    max_rounds: int = 6,
+    seed: int = 0,
+) -> PassReport:
+    """Analyze, rewrite what the findings ask for (or the named rules), re-analyze, repeat;
+    convert to `target_opset` last. The input model is not modified."""
+    named = select_rules(None, only) if only is not None else None
+    before = analyze(model, opset=target_opset, providers=providers)
+    report = before
+    work = model
+    merged = RewriteResult(model)
+    rounds = 0
+    proposals: dict[str, list[str]] = {}
+    outputs = None  # the current model's outputs, carried so each step runs it only once
+    for _ in range(max_rounds):
+        planned = plan(report, only)
+        if named is not None:
+            rules = named
+            nodes = None
+        else:
+            rules = [r for r in CATALOGUE if r.id in planned]
+            nodes = planned
+        if not rules:
+            break
+        rounds += 1
+        if dry_run:
+            proposals = planned
+            step = apply(work, rules=rules, only=[r.id for r in rules], dry_run=True,
+                         nodes=nodes, target_opset=target_opset, providers=providers)
+            _merge(merged, step)
+            _why_not_others(merged, work, report, rules, target_opset, providers)
+            break
+        step = apply(work, rules=rules, only=[r.id for r in rules], nodes=nodes,
+                     target_opset=target_opset, providers=providers, convert=False, seed=seed,
+                     max_rounds=2, expected=outputs)
+        _merge(merged, step)
+        outputs = step.outputs
+        if not step.applied:
+            break
+        work = step.model
+        report = analyze(work, opset=target_opset, providers=providers)
+    if target_opset is not None:
+        step = apply(work, rules=(), only=[], dry_run=dry_run, target_opset=target_opset,
+                     providers=providers, seed=seed, expected=outputs)
+        _merge(merged, step)
+        if not dry_run:
+            work = step.model
+    after = analyze(work, opset=target_opset, providers=providers) if work is not model \
+        else before
+    if work is model:  # nothing applied (or a dry run): still a copy, never the caller's proto
+        work = onnx.ModelProto()
+        work.CopyFrom(model)
+    merged.model = work
+    return PassReport(merged, before, after, rounds, proposals)
+
+
+def _merge(into: RewriteResult, step: RewriteResult) -> None:
+    seen = {(e.rule, e.node, e.status) for e in into.log}
+    into.log += [e for e in step.log if (e.rule, e.node, e.status) not in seen
+                 or e.status == "applied"]
+    for rule, error in step.max_abs_error.items():
+        into.max_abs_error[rule] = max(error, into.max_abs_error.get(rule, 0.0))
+    for rule, outputs in step.output_errors.items():
+        target = into.output_errors.setdefault(rule, {})
+        for name, e in outputs.items():
+            old = target.get(name, {"max_abs": 0.0, "max_rel": 0.0})
+            target[name] = {k: max(old[k], e[k]) for k in ("max_abs", "max_rel")}
+    into.verified_with = step.verified_with or into.verified_with
+
+
+def _why_not_others(merged: RewriteResult, model: onnx.ModelProto, report: Report,
+                    chosen: Sequence[Any], target_opset: int | None,
+                    providers: Sequence[str]) -> None:
+    """Dry run: the other catalogue rules on the findings' nodes, for their reasons (and their
+    proposals, approximate ones included, marked as not chosen)."""
+    nodes = sorted({n for f in report.findings
+                    if SEVERITY_RANK[f.severity] > 0 or f.id in ACT_ON_INFO for n in f.nodes})
+    others = [r for r in CATALOGUE if r not in chosen]
+    if not nodes or not others:
+        return
+    step = apply(model, rules=others, only=[r.id for r in others], dry_run=True,
+                 nodes={r.id: nodes for r in others}, target_opset=target_opset,
+                 providers=providers, convert=False)
+    for entry in step.log:
+        if entry.status == "proposed":
+            entry.status = "skipped"
+            entry.reason = ("not chosen: " + ("approximate, name it with --rules to apply"
+                                              if not entry.exact else
+                                              "an earlier rule answers this finding"))
+        merged.log.append(entry)
+
+
+__all__ = ["PassReport", "RewriteLogEntry", "plan", "run_pass"]

@@ -1,0 +1,109 @@
+"""The findings-driven pass: findings list the rules that answer them, the pass applies those
+rules (exact ones, or the named ones), re-analyzes until nothing is left to fix, converts to the
+target opset, and reports placement and findings before and after."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnx.checker
+import onnx.parser
+import onnxruntime as ort
+
+from analyzer.api import analyze
+from rewrites.onnx.cuda_fallback_test import MODEL as FALLBACK_MODEL
+from rewrites.onnx.version_convert_test import FUNCTION_OPS
+from rewrites.pipeline import run_pass
+
+CUDA = "CUDAExecutionProvider"
+
+
+def _rules(finding: object) -> set[str]:
+    return {f.rule for f in finding.fixes if f.kind == "rewrite"}  # type: ignore[attr-defined]
+
+
+def test_findings_list_the_rules_that_answer_them() -> None:
+    report = analyze(FUNCTION_OPS, opset=13)
+    by_op = {f.op: _rules(f) for f in report.findings if f.id == "SCH202"}
+    assert by_op["LayerNormalization"] >= {"layer-norm-decompose", "expand-function"}
+    assert by_op["HardSwish"] == {"expand-function", "approx-relu"}
+    assert "expand-function" in by_op["Gelu"] and "expand-function" in by_op["Mish"]
+    fallback = analyze(FALLBACK_MODEL, providers=["cuda", "cpu"])
+    ep302 = [f for f in fallback.findings if f.id == "EP302"]
+    assert len(ep302) == 3
+    assert all(_rules(f) >= {"cuda-fallback", "cuda-fallback-approx"} for f in ep302)
+    # Clip has a function body whose ops CUDA runs: expanding it answers the fallback too
+    clip = next(f for f in ep302 if f.op == "Clip")
+    assert "expand-function" in _rules(clip)
+
+
+def test_pass_removes_cuda_fallbacks_and_reports_placement() -> None:
+    passed = run_pass(FALLBACK_MODEL, providers=["cuda", "cpu"])
+    placement = passed.placement()
+    before, after = placement["before"][CUDA], placement["after"][CUDA]
+    assert len(before["fallback_nodes"]) == 3 and after["fallback_nodes"] == []
+    assert after["partitions"] < before["partitions"]
+    assert not [f for f in passed.after.findings if f.id in ("EP302", "EP305")]
+    applied = {e.rule for e in passed.result.applied}
+    assert "cuda-fallback" in applied and applied <= {"cuda-fallback", "expand-function"}
+
+
+def test_pass_lowers_to_target_opset_until_nothing_is_left() -> None:
+    passed = run_pass(FUNCTION_OPS, target_opset=11)
+    assert {f.id for f in passed.before.findings} >= {"SCH202"}
+    assert not [f for f in passed.after.findings if f.severity == "error"]
+    model = passed.result.model
+    assert {i.domain: i.version for i in model.opset_import}[""] == 11
+    assert passed.rounds >= 2  # the Gelu body's CastLike is answered in the next round
+    onnx.checker.check_model(model, full_check=True)
+    rng = np.random.default_rng(4)
+    feeds = {i.name: (rng.standard_normal([d.dim_value for d in i.type.tensor_type.shape.dim])
+                      + (3.0 if i.name == "z" else 0.0)).astype(np.float32)
+             for i in FUNCTION_OPS.graph.input}
+    run = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+           .run(None, feeds)[0] for m in (model, FUNCTION_OPS)]
+    np.testing.assert_allclose(run[0], run[1], rtol=1e-4, atol=1e-5)
+    assert passed.after.model.nodes > passed.before.model.nodes
+
+
+def test_dry_run_proposes_and_says_why_other_rules_do_not_apply() -> None:
+    original = FUNCTION_OPS.SerializeToString()
+    passed = run_pass(FUNCTION_OPS, target_opset=13, dry_run=True)
+    assert FUNCTION_OPS.SerializeToString() == original
+    assert passed.result.model.SerializeToString() == original
+    assert passed.result.applied == []
+    proposed = {(e.rule, e.node) for e in passed.result.log if e.status == "proposed"}
+    assert ("layer-norm-decompose", "LayerNormalization_1") in proposed
+    assert ("expand-function", "Gelu_0") in proposed
+    assert ("version-convert", "model") in proposed
+    skipped = {(e.rule, e.node): e.reason or "" for e in passed.result.log
+               if e.status == "skipped"}
+    assert "layer-norm-decompose rewrites this node first" in skipped[
+        ("expand-function", "LayerNormalization_1")]
+    assert "approximate" in skipped[("approx-relu", "HardSwish_2")]
+
+
+def test_named_approximate_rule_runs_on_every_match() -> None:
+    passed = run_pass(FUNCTION_OPS, only=["approx-relu"])
+    applied = passed.result.applied
+    assert [(e.rule, e.node, e.exact) for e in applied] == [("approx-relu", "HardSwish_2",
+                                                             False)]
+    assert passed.result.output_errors["approx-relu"]["y"]["max_abs"] > 0
+
+
+def test_function_op_cuda_lacks_is_expanded_to_remove_its_fallback() -> None:
+    model = onnx.parser.parse_model("""
+        <ir_version: 8, opset_import: ["" : 17]>
+        g (float[2, 8] x) => (float[2, 8] y) {
+            a = Relu(x)
+            b = Celu <alpha: float = 0.5> (a)
+            y = Tanh(b)
+        }
+    """)
+    passed = run_pass(model, providers=["cuda", "cpu"])
+    placement = passed.placement()
+    before, after = placement["before"][CUDA], placement["after"][CUDA]
+    assert before["fallback_nodes"] and after["fallback_nodes"] == []
+    assert after["partitions"] < before["partitions"]
+    assert {e.rule for e in passed.result.applied} == {"expand-function"}
+    assert "Celu" not in {n.op_type for n in passed.result.model.graph.node}

@@ -1,0 +1,83 @@
+"""Export with source rules: the proposed rules' contexts around torch.onnx.export, and for the
+dynamo exporter below opset 18 the build at 18 followed by rewrites.torch.lowering.
+
+Called by analyzer.torch_api.export_torch(..., rewrite=True | rules=[...]); the caller writes
+the file atomically, analyzes it and verifies it against the (restored) module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analyzer.findings import Finding
+from rewrites.torch.catalog import DEFAULT_TORCH_RULES, TorchProposal, applied, propose
+from rewrites.torch.rule import SourceModel, TorchRule
+
+DYNAMO_BUILD_OPSET = 18
+
+#: run_export(module, args, kwargs, path, opset, exporter, dynamic_shapes, translations)
+ExportFn = Callable[..., Finding | None]
+
+
+@dataclass
+class SourceRewrite:
+    """What the rules did for one export: each rule's proposal, the ids applied, and the dynamo
+    lowering (build opset, held ops, or the converter's complaint)."""
+
+    proposals: list[TorchProposal]
+    applied: list[str] = field(default_factory=list)
+    lowering: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"applied": list(self.applied),
+                "rules": [p.to_dict() for p in self.proposals],
+                "lowering": self.lowering}
+
+
+def plan(module: Any, exporter: str, opset: int, ops: Sequence[Any] | None,
+         only: Collection[str] | None = None,
+         rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES) -> tuple[SourceModel, SourceRewrite]:
+    """The source model and the rules proposed for it (`only`: the named rules)."""
+    source = SourceModel(module, exporter, opset, ops)
+    return source, SourceRewrite(propose(source, rules, only))
+
+
+def export_with_rules(source: SourceModel, rewrite: SourceRewrite, run_export: ExportFn,
+                      args: tuple[Any, ...], kwargs: dict[str, Any] | None, path: Path,
+                      dynamic_shapes: Any) -> Finding | None:
+    """Run `run_export` inside the proposed rules' contexts, then lower a dynamo build to the
+    requested opset. Returns the export's failure finding, or None when `path` was written
+    (a failed lowering leaves the opset-18 file and says why in `rewrite.lowering`)."""
+    opset = source.opset
+    build = DYNAMO_BUILD_OPSET if source.exporter == "dynamo" and opset < DYNAMO_BUILD_OPSET \
+        else opset
+    with applied(source, rewrite.proposals) as ids:
+        rewrite.applied = ids
+        error = run_export(source.module, args, kwargs, path, build, source.exporter,
+                           dynamic_shapes, source.translations or None)
+    if error is not None or build == opset:
+        return error
+    rewrite.lowering = _lower(path, build, opset)
+    return None
+
+
+def _lower(path: Path, build: int, opset: int) -> dict[str, Any]:
+    import onnx
+
+    from rewrites.torch.lowering import lower
+
+    model = onnx.load(str(path))
+    external = any(init.data_location == onnx.TensorProto.EXTERNAL
+                   for init in model.graph.initializer)
+    lowered = lower(model, opset)
+    if lowered.model is None:
+        return {"built_at": build, "target": opset, "error": lowered.error}
+    if external:  # keep the exporter's layout: weights beside the model
+        onnx.save_model(lowered.model, str(path), save_as_external_data=True,
+                        location=f"{path.name}.data")
+    else:
+        onnx.save_model(lowered.model, str(path))
+    return {"built_at": build, "target": opset, "held": lowered.held}
