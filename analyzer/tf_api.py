@@ -90,6 +90,8 @@ def analyze_tensorflow(
     extra_opsets: Sequence[str] = (),
     rewrite: bool = False,
     rules: Sequence[str] = (),
+    max_file_bytes: int | None = None,
+    max_nodes: int | None = None,
 ) -> Report:
     """Pre-flight of a TensorFlow source for tf2onnx at `opset` (default: tf2onnx's default).
 
@@ -109,7 +111,14 @@ def analyze_tensorflow(
     if target < 1:
         raise InputError(None, "USAGE", f"opset must be a positive opset version, got {target}")
     provider_names = [normalize_provider(p) for p in providers]
+    _check_file_size(source, max_file_bytes)
     graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs)
+    if max_nodes is not None and len(graph.nodes) > max_nodes:
+        from analyzer.limits import raise_hint
+
+        raise InputError(graph.path, "TOO_MANY_NODES", f"graph has {len(graph.nodes)} nodes "
+                         f"(functions included), over the node count limit of {max_nodes}; "
+                         f"{raise_hint('node count')}")
     judged = judge_ops(graph, table, target, tuple(extra_opsets))
     findings: list[Finding] = []
     findings += op_findings(judged, target)
@@ -141,6 +150,23 @@ def analyze_tensorflow(
             **({"tf_rewrites": tf_plan} if tf_plan is not None else {}),
         },
     )
+
+
+def _check_file_size(source: Any, max_file_bytes: int | None) -> None:
+    """The file the reader loads into memory (saved_model.pb for a SavedModel folder) against
+    the limit, before reading it: the same FILE_TOO_LARGE as for ONNX files."""
+    if max_file_bytes is None or not isinstance(source, str | os.PathLike):
+        return
+    path = Path(source)
+    target = path / "saved_model.pb" if path.is_dir() else path
+    if not target.is_file():
+        return  # the reader reports what is missing
+    size = target.stat().st_size
+    if size > max_file_bytes:
+        from analyzer.limits import raise_hint
+
+        raise InputError(target, "FILE_TOO_LARGE", f"file is {size} bytes, over the limit of "
+                         f"{max_file_bytes} bytes (file size); {raise_hint('file size')}")
 
 
 def _summary_findings(graph: TfGraph, lowest: int | None, target: int,

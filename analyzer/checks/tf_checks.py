@@ -69,6 +69,9 @@ class OpJudgement:
     support: HandlerSupport | None  # None: removed before the handlers run
     nodes: tuple[str, ...]
     refusals: tuple[Refusal, ...] = ()
+    #: refusals at the op's handler versions below the target (for the lowest opset of the
+    #: whole model, which must count a refusal the target opset is already past)
+    floor_refusals: tuple[Refusal, ...] = ()
 
 
 class _Unknown(Exception):
@@ -164,7 +167,14 @@ def judge_ops(graph: TfGraph, table: Tf2OnnxTable, opset: int,
             support = HandlerSupport(support.op, opset, "ok", support.min_opset,
                                      support.extra_domains, support.caveats, support.via)
         refused = _refusals(table, op, opset, nodes) if support.status == "ok" else ()
-        out.append(OpJudgement(op, support, names, refused))
+        floor_refused: tuple[Refusal, ...] = ()
+        if support.status == "ok" and support.min_opset is not None:
+            # every handler version below the target: a user choosing an opset between the
+            # lowest and the target must not land on one whose handler refuses these nodes
+            for version in table.onnx_versions(op):
+                if support.min_opset <= version < opset:
+                    floor_refused += _refusals(table, op, version, nodes)
+        out.append(OpJudgement(op, support, names, refused, floor_refused))
     return out
 
 
@@ -298,7 +308,10 @@ def io_findings(graph: TfGraph, inputs_given: bool, outputs_given: bool) -> list
 
 
 def min_opset(judged: list[OpJudgement], table_max: int) -> int | None:
-    """Lowest opset at which every judged op has an ai.onnx handler (None: some never has)."""
+    """Lowest opset L such that every judged op has an ai.onnx handler that accepts its nodes
+    at every opset from L up to the target (None: some never has). Handler acceptance is not
+    monotonic (ResizeBilinear with half_pixel_centers: version 7 takes it, 9 and 10 refuse,
+    11 takes it), so an opset below a refusal is not offered."""
     lowest = 1
     for j in judged:
         s = j.support
@@ -308,8 +321,10 @@ def min_opset(judged: list[OpJudgement], table_max: int) -> int | None:
             return None
         if s.min_opset is not None:
             lowest = max(lowest, s.min_opset)
-        for r in j.refusals:
+        for r in (*j.refusals, *j.floor_refusals):
             if r.works_from is None:
-                return None
+                if r in j.refusals:
+                    return None
+                continue  # refused low down and at no later version: the target accepts it
             lowest = max(lowest, r.works_from)
     return min(max(lowest, 1), table_max)

@@ -40,9 +40,16 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
 
     if getattr(args, "load_check", False):
         raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
+    max_file_bytes = max_nodes = None
+    if hasattr(args, "max_nodes"):
+        from analyzer.cli.limit_args import limits_from
+
+        found = limits_from(args)
+        max_file_bytes, max_nodes = found["max_file_bytes"], found["max_nodes"]
     return analyze_tensorflow(args.model, opset=args.opset, signature=args.signature,
                               inputs=args.inputs, outputs=args.outputs, providers=providers,
-                              extra_opsets=tuple(args.extra_opset))
+                              extra_opsets=tuple(args.extra_opset),
+                              max_file_bytes=max_file_bytes, max_nodes=max_nodes)
 
 
 def run_tf_export(args: argparse.Namespace, providers: list[str]) -> Report:
