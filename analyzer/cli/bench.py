@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("model", metavar="MODEL", help="path to an .onnx file")
     add_providers(p)
+    from analyzer.cli.session_guard import add_session_guard
+
+    add_session_guard(p)
     p.add_argument("--warmup", type=int, default=10, metavar="N",
                    help="untimed runs after the first run (default: 10)")
     count = p.add_mutually_exclusive_group()
@@ -53,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = [p for p in (args.model, args.compare, args.inputs) if p]
     if args.plot:
         refuse_overwrite(args.plot, inputs)
+    from analyzer.cli.session_guard import guard_sessions
+
+    guard_sessions(args, [args.model, args.compare])
     result = bench(
         args.model,
         providers=parse_providers(args.providers),

@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ref.add_argument("--reference-evaluator", action="store_true",
                      help="compare with onnx.reference.ReferenceEvaluator")
     add_providers(p)
+    from analyzer.cli.session_guard import add_session_guard
+
+    add_session_guard(p)
     p.add_argument("--samples", type=int, default=3, metavar="N",
                    help="random samples (default: 3)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
@@ -119,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.reference_evaluator:
         reference = EVALUATOR
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
+    from analyzer.cli.session_guard import guard_sessions
+
+    guard_sessions(args, [args.model, args.reference])
     result = verify(args.model, reference=reference, providers=providers, samples=args.samples,
                     seed=args.seed, inputs=inputs, rtol=args.rtol, atol=args.atol,
                     localize=args.localize, dims=_dims(args.dim), shapes=shapes)
