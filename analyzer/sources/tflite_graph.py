@@ -7,6 +7,9 @@ package, so it is loaded straight from its path: importing it as
 `tensorflow.lite.python.schema_py_generated` would first import all of tensorflow (~5 s) for
 nothing this reader needs. The model is never handed to an interpreter.
 
+Builtin options (e.g. ResizeBilinear's half_pixel_centers) become the node's attributes, named
+as tf2onnx names them, so handler conditions can be checked as for TF nodes.
+
 Op names follow tf2onnx's `read_tflite_model`: `TFL_<BUILTIN>` (from BuiltinCode, or
 DeprecatedBuiltinCode for old files), `TFL_<custom code>` for custom ops; a Flex op
 (`FlexFoo`, a TF op run by the Flex delegate) is reported as the TF op `Foo`.
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -65,6 +70,49 @@ def _op_names(fb: ModuleType, model: Any) -> dict[int, str]:
     return names
 
 
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_NOT_FIELDS = ("Init", "GetRootAs")
+
+
+@functools.lru_cache(maxsize=256)
+def _option_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(accessor, snake_case attribute name) for an options table's scalar fields: the
+    generated accessors that take no argument (vectors and sub-tables take an index or are
+    *Length / *AsNumpy / *IsNone helpers and are skipped)."""
+    out = []
+    for name, member in vars(cls).items():
+        if name.startswith("_") or name.startswith(_NOT_FIELDS) or not callable(member):
+            continue
+        if name.endswith(("Length", "AsNumpy", "IsNone")):
+            continue
+        try:
+            params = inspect.signature(member).parameters
+        except (TypeError, ValueError):
+            continue
+        if len(params) == 1:
+            out.append((name, _CAMEL.sub("_", name).lower()))
+    return tuple(out)
+
+
+def _options(fb: ModuleType, option_names: dict[int, str], op: Any) -> dict[str, Any]:
+    """The operator's builtin options as attributes named as tf2onnx names them (snake_case of
+    the schema's field: `half_pixel_centers`, `align_corners`), scalars only: what handler
+    conditions such as ResizeBilinear's read."""
+    kind = option_names.get(op.BuiltinOptionsType(), "NONE")
+    table = op.BuiltinOptions()
+    cls = getattr(fb, kind, None)
+    if kind == "NONE" or table is None or cls is None:
+        return {}
+    options = cls()
+    options.Init(table.Bytes, table.Pos)
+    attrs: dict[str, Any] = {}
+    for accessor, name in _option_fields(cls):
+        value = getattr(options, accessor)()
+        if isinstance(value, bool | int | float):
+            attrs[name] = value
+    return attrs
+
+
 def _tensor(fb: ModuleType, types: dict[int, str], graph: Any, index: int) -> TfTensor:
     t = graph.Tensors(index)
     name = (t.Name() or b"").decode("utf-8", "replace")
@@ -96,6 +144,7 @@ def read_tflite(path: str | Path, inputs: list[str] | None = None,
         model = fb.Model.GetRootAs(data, 0)
         names = _op_names(fb, model)
         types = _enum_names(fb.TensorType)
+        option_names = _enum_names(fb.BuiltinOptions)
         nodes: list[TfNode] = []
         all_tensors: set[str] = set()
         for g in range(model.SubgraphsLength()):
@@ -109,7 +158,8 @@ def read_tflite(path: str | Path, inputs: list[str] | None = None,
                 out = op.Outputs(0) if op.OutputsLength() else -1
                 node_name = (graph.Tensors(out).Name() or b"").decode() if out >= 0 else ""
                 op_type = code[4:] if code.startswith("Flex") else f"TFL_{code}"
-                nodes.append(TfNode(node_name or f"{label or 'main'}/{i}", op_type, label))
+                nodes.append(TfNode(node_name or f"{label or 'main'}/{i}", op_type, label,
+                                    _options(fb, option_names, op)))
         main = model.Subgraphs(0)
         ins = [_tensor(fb, types, main, main.Inputs(i)) for i in range(main.InputsLength())]
         outs = [_tensor(fb, types, main, main.Outputs(i)) for i in range(main.OutputsLength())]

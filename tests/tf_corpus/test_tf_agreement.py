@@ -29,10 +29,6 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
         "opset 11), tf2onnx's opset-9 handlers fail on an All inside a cond whose input is "
         "not constant at conversion time and on an ExpandDims with a negative axis of unknown "
         "rank; both depend on shapes and values known only during conversion"),
-    "resize_bilinear|tflite|9": (
-        "the TFLite reader does not decode builtin options, so half_pixel_centers=True of "
-        "RESIZE_BILINEAR (which tf2onnx's opset-9 Resize handler refuses) is not seen; the "
-        "SavedModel of the same model is predicted correctly (TFC613)"),
 }
 
 
