@@ -59,6 +59,46 @@ class ExportIsolation:
         return crash_finding(result, exporter, opset)
 
 
+IN_PROCESS = object()  # run_with_rules: the module cannot be sent to a child
+
+
+def run_with_rules(isolation: ExportIsolation, module: Any, args: tuple[Any, ...],
+                   kwargs: dict[str, Any] | None, path: Path, opset: int, exporter: str,
+                   dynamic_shapes: Any, ops: Any, rules: Any, rewrite: Any) -> Any:
+    """The `--rewrite` export in a child. The module itself is pickled to the child (not
+    rebuilt from the spec: the file is verified against this process's module afterwards, so
+    the weights must be the same ones); the child plans the same source rules from the same
+    captured ops (`plan` is deterministic), applies them around the export and lowers, and
+    `rewrite` (the parent's SourceRewrite) receives the ids applied and the lowering. The
+    rules' swaps and registrations live and die in the child. Returns the export's finding or
+    None, or IN_PROCESS when the module cannot be pickled."""
+    payload = (module, tuple(args), kwargs, dynamic_shapes, ops, rules)
+    try:
+        pickle.dumps(payload)
+    except Exception:  # noqa: BLE001 - unpicklable: no child can receive it
+        return IN_PROCESS
+    result = run_isolated(_export_with_rules_in_child, payload, str(path), opset, exporter,
+                          time_limit=isolation.time_limit,
+                          memory_limit_mb=isolation.memory_limit_mb)
+    if not result.ok:
+        return crash_finding(result, exporter, opset)
+    error, applied, lowering = result.value
+    rewrite.applied, rewrite.lowering = list(applied), lowering
+    return error
+
+
+def _export_with_rules_in_child(payload: tuple[Any, ...], path: str, opset: int,
+                                exporter: str) -> tuple[Finding | None, list[str], Any]:
+    from analyzer.torch_api import _run_export
+    from rewrites.torch.export import export_with_rules, plan
+
+    module, args, kwargs, dynamic_shapes, ops, rules = payload
+    source, rewrite = plan(module, exporter, opset, ops, only=rules)
+    error = export_with_rules(source, rewrite, _run_export, tuple(args), kwargs, Path(path),
+                              dynamic_shapes)
+    return error, list(rewrite.applied), rewrite.lowering
+
+
 def _export_in_child(source: tuple[Any, ...], kwargs: dict[str, Any] | None, path: str,
                      opset: int, exporter: str, dynamic_shapes: Any) -> Finding | None:
     """In the child: rebuild (or receive) the module, then run the same export as in-process."""

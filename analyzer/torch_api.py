@@ -370,11 +370,18 @@ def export_torch(
     try:
         written = tmp / out.name
         if source_rewrite is not None:
+            from analyzer.isolated_export import IN_PROCESS, run_with_rules
             from rewrites.torch.export import export_with_rules
 
-            # In this process: the rules' swaps and registrations live here, not in a child.
-            error = export_with_rules(source, source_rewrite, _run_export, args, kwargs,
-                                      written, dynamic_shapes)
+            # in a child when isolated (a crash there is EXP109, not this process's end);
+            # in this process without isolation or for a module that cannot be pickled
+            outcome: Any = IN_PROCESS if isolate is None else run_with_rules(
+                isolate, module, args, kwargs, written, opset, exporter, dynamic_shapes,
+                capture.ops, rules, source_rewrite)
+            if outcome is IN_PROCESS:
+                outcome = export_with_rules(source, source_rewrite, _run_export, args, kwargs,
+                                            written, dynamic_shapes)
+            error = outcome
         else:
             error = (isolate.run if isolate is not None else _run_export)(
                 module, args, kwargs, written, opset, exporter, dynamic_shapes)

@@ -66,3 +66,15 @@ def test_a_hanging_export_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
     (finding,) = [f for f in report["findings"] if f["id"] == "EXP109"]
     assert "hung" in finding["message"]
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_crash_under_source_rules_is_isolated_too(tmp_path: Path) -> None:
+    """--rewrite exports in a child as well (the rules' swaps live there): a crash is EXP109."""
+    res, out = _export(tmp_path, "crash", "--rewrite")
+    assert res.returncode == 1, res.stderr[-800:]
+    report = json.loads(res.stdout)
+    (finding,) = [f for f in report["findings"] if f["id"] == "EXP109"]
+    assert "signal 11" in finding["message"]
+    assert report["exported"] is False
+    assert list(out.iterdir()) == []
