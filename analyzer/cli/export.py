@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--rewrite", action="store_true",
                    help="apply the rules the pre-flight proposes during the export, then verify "
                    "the file against the source on onnxruntime CPU. PyTorch: module swaps, "
-                   "function overrides, translations, applied in the isolated child too); "
+                   "function overrides, translations (in the isolated child too); "
                    "TensorFlow: extra tf2onnx handlers and GraphDef rewrites (docs/tf_rescue.md)")
     p.add_argument("--rules", metavar="ID,...",
                    help="PyTorch: apply these source rules instead of the proposed ones; "
