@@ -36,7 +36,7 @@ from analyzer.cli.limit_args import add_limits, limits_from
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "analyze",
-        help="pre-flight report for an ONNX model",
+        help="pre-flight report for an ONNX model, a PyTorch factory or a TensorFlow source",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -15,7 +15,8 @@ from analyzer.cli.isolate_args import add_isolation, isolation_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("export", help="pre-flight, export with torch.onnx, then analyze the file",
+    p = sub.add_parser("export",
+                       help="pre-flight, export (torch.onnx / tf2onnx), then analyze the file",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="SOURCE", help="package.module:factory, or a TensorFlow "
                    "source: SavedModel folder, .pb, .meta, .tflite, .keras, .h5")

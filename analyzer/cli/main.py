@@ -12,17 +12,23 @@ from analyzer.cli import analyze, bench, demo, export, opsets, rewrite, verify
 from analyzer.errors import InputError
 
 DESCRIPTION = """\
-Pre-flight checks for models going to ONNX: ONNX operator schemas, ONNX Runtime kernels per
-execution provider (CPU, CUDA), predicted placement and CPU fallbacks.
+Pre-flight checks for models going to ONNX: PyTorch and TensorFlow / TFLite / Keras sources
+against the exporters' and tf2onnx's coverage per opset; ONNX models against the operator
+schemas and ONNX Runtime's kernels per execution provider (CPU, CUDA), with predicted placement
+and CPU fallbacks; verified rewrites, parity and latency.
 
 examples:
   onnx-preflight analyze model.onnx --providers cuda,cpu
   onnx-preflight analyze model.onnx --format json -o report.json --fail-on warning
   onnx-preflight analyze models/ --jobs 4 --load-check          (batch: a folder or a glob)
   onnx-preflight analyze mypkg.models:build --input x:float32[1,3,224,224] --opset 13
+  onnx-preflight analyze saved_model_dir/ --opset 13             (also .pb .meta .tflite .keras)
   onnx-preflight export mypkg.models:build --input x:float32[1,3,224,224] -o model.onnx
+  onnx-preflight export model.keras -o model.onnx --opset 11 --rewrite
+  onnx-preflight rewrite model.onnx -o lowered.onnx --target-opset 13 --providers cuda,cpu
   onnx-preflight rewrite model.onnx -o rewritten.onnx --dry-run
   onnx-preflight verify model.onnx --source mypkg.models:build --localize
+  onnx-preflight analyze model.onnx --format html -o report.html
   onnx-preflight bench model.onnx --providers cuda,cpu --compare rewritten.onnx
   onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
   onnx-preflight demo
