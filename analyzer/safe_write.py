@@ -43,6 +43,12 @@ def refuse_overwrite(target: PathLike, protect: Iterable[PathLike]) -> None:
                              "path")
 
 
+def output_folder(target: str | os.PathLike[str]) -> Path:
+    """The folder an output file will be written into, checked before any work is done: the
+    target is not a directory and its folder exists (OUTPUT_PATH otherwise)."""
+    return _folder_of(Path(os.fspath(target)))
+
+
 def _folder_of(target: Path) -> Path:
     if target.is_dir():
         raise InputError(target, "OUTPUT_PATH", "output path is a directory")

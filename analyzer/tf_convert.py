@@ -284,10 +284,10 @@ def export_tensorflow(
     if pre.verdict == "fail" and not force:
         pre.extras["exported"] = False
         return pre
+    from analyzer.safe_write import output_folder
+
     out = Path(output)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(out, "OUTPUT_PATH", f"output folder {folder} does not exist")
+    output_folder(out)  # checked before the conversion, not after
     kind = detect_tf_kind(source) if isinstance(source, str | os.PathLike) else "keras"
     ins, outs = parse_names(inputs), parse_names(outputs)  # type: ignore[arg-type]
     if kind in ("graphdef", "checkpoint"):  # tf2onnx needs names: the ones the pre-flight found

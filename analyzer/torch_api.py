@@ -360,10 +360,10 @@ def export_torch(
     elif pre.verdict == "fail" and not force:
         pre.extras["exported"] = False
         return pre
+    from analyzer.safe_write import output_folder
+
     out = Path(output)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(out, "OUTPUT_PATH", f"output folder {folder} does not exist")
+    folder = output_folder(out)
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-preflight-", dir=folder))
