@@ -116,19 +116,28 @@ def _own_caveats(source: str, tree: ast.AST) -> list[str]:
     return found
 
 
+def _parse_once(fn: Any, seen: set[int]) -> tuple[str, ast.Module] | None:
+    """(source, syntax tree) of `fn`, or None when it was read already in this walk (`seen`)
+    or has no readable Python source (a builtin, a lambda in a REPL)."""
+    key = id(getattr(fn, "__func__", fn))
+    if key in seen:
+        return None
+    seen.add(key)
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        return source, ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
 def handler_checks(fn: Any, depth: int = 2, _seen: set[int] | None = None) -> list[dict[str, str]]:
     """`make_sure(cond, msg)` calls whose condition reads only node.type / node.attr (in the
     handler and the tf2onnx helpers it calls): checkable against a graph node."""
     seen = _seen if _seen is not None else set()
-    key = id(getattr(fn, "__func__", fn))
-    if key in seen:
+    parsed = _parse_once(fn, seen)
+    if parsed is None:
         return []
-    seen.add(key)
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return []
+    source, tree = parsed
     found: list[dict[str, str]] = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)):
@@ -152,15 +161,10 @@ def handler_caveats(fn: Any, depth: int = 2, _seen: set[int] | None = None) -> l
     helpers it calls, `depth` calls deep): `raise X("msg")` and `make_sure(cond, "msg")` whose
     message says "not supported" / "not implemented"."""
     seen = _seen if _seen is not None else set()
-    key = id(getattr(fn, "__func__", fn))
-    if key in seen:
+    parsed = _parse_once(fn, seen)
+    if parsed is None:
         return []
-    seen.add(key)
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return []
+    source, tree = parsed
     found = _own_caveats(source, tree)
     if depth > 0:
         for callee in _callees(fn, tree):
