@@ -173,9 +173,11 @@ def read_tflite(path: str | Path, inputs: list[str] | None = None,
                     count *= max(int(d), 1)
                 parameters += count
     except Exception as exc:  # noqa: BLE001 - any decode failure of foreign bytes is bad input
+        # flatbuffers reads with struct.unpack_from: an offset past the end is struct.error
+        what = "an offset points past its end" if type(exc).__name__ in (
+            "error", "IndexError") else type(exc).__name__
         raise InputError(p, "TFLITE_CORRUPT",
-                         f"truncated or corrupt TFLite flatbuffer ({type(exc).__name__})"
-                         ) from None
+                         f"truncated or corrupt TFLite flatbuffer ({what})") from None
     if model.SubgraphsLength() == 0:
         raise InputError(p, "TF_NO_GRAPH", "the TFLite model holds no subgraph")
     missing_in = [n for n in inputs or [] if n not in all_tensors]
