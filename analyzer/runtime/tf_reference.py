@@ -161,5 +161,53 @@ class TFReference:
     def ort_model(self) -> None:
         return None
 
-    def intermediates(self, model: Any, feeds: Mapping[str, Any]) -> None:
-        return None
+    def intermediates(self, model: Any, feeds: Mapping[str, Any]
+                      ) -> tuple[dict[str, Any], str] | None:
+        """TensorFlow's values of the ONNX model's intermediate tensors, for --localize.
+
+        tf2onnx keeps TensorFlow's tensor names (`scope/op:0`) for the values it converts, so
+        the frozen TF graph (the signature's or the Keras model's function, variables folded,
+        calls inlined, as tf2onnx itself freezes it) is run with every tensor name both graphs
+        hold as a fetch. Values tf2onnx renamed or moved to another layout are left out (the
+        comparison also skips same-named values whose shapes differ). TFLite: None."""
+        if self.source_kind == "tflite":
+            return None
+        tf = self._tf
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2,
+        )
+
+        if self.source_kind == "savedmodel":
+            func = self._fn
+            order = self._sig_inputs
+        else:
+            specs = [tf.TensorSpec(t.shape, t.dtype) for t in self._model.inputs]
+            func = tf.function(lambda *a: self._model(list(a) if len(a) > 1 else a[0],
+                                                      training=False)).get_concrete_function(
+                *specs)
+            order = [t.name.split(":")[0] for t in self._model.inputs]
+        frozen = convert_variables_to_constants_v2(func)
+        graph_def = frozen.graph.as_graph_def()
+        wanted = {o for n in model.graph.node for o in n.output if o}
+        placeholders = [t.name for t in frozen.inputs if t.dtype != tf.resource]
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.graph_util.import_graph_def(graph_def, name="")
+        names = sorted(n for n in wanted if ":" in n and _has_tensor(graph, n))
+        if not names:
+            return None
+        feed = {placeholders[i]: np.asarray(self._feed(feeds, n, i))
+                for i, n in enumerate(order) if i < len(placeholders)}
+        with tf.compat.v1.Session(graph=graph) as session:
+            values = session.run(names, feed_dict=feed)
+        found = {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
+        return found, (f"{self.description}: frozen TensorFlow graph values matched to "
+                       f"tf2onnx's tensor names ({len(found)} of {len(wanted)})")
+
+
+def _has_tensor(graph: Any, name: str) -> bool:
+    try:
+        graph.get_tensor_by_name(name)
+    except (KeyError, ValueError):
+        return False
+    return True

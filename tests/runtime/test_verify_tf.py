@@ -106,3 +106,30 @@ def test_keras_lambda_layer_is_refused_under_safe_mode(sources: dict[str, Path],
         verify(sources["keras_onnx"], reference=path, samples=1)
     assert err.value.code == "KERAS_UNSAFE"
     assert "lambda.keras" in err.value.one_line()
+
+
+def test_localize_against_tensorflow_names_the_changed_layer(tmp_path: Path) -> None:
+    """tf2onnx keeps TensorFlow's tensor names: --localize runs the frozen TF graph with those
+    names as fetches and finds the first value that parts from TensorFlow."""
+    tf.keras.utils.set_random_seed(5)
+    inp = tf.keras.Input((6,), name="feat")
+    hidden = tf.keras.layers.Dense(8, activation="tanh", name="hidden")(inp)
+    mid = tf.keras.layers.Dense(8, activation="relu", name="mid")(hidden)
+    model = tf.keras.Model(inp, tf.keras.layers.Dense(3, name="head")(mid))
+    source = tmp_path / "three.keras"
+    model.save(source)
+    proto, _ = tf2onnx.convert.from_keras(model, opset=13)
+    weight = next(i for i in proto.graph.initializer if "mid" in i.name and len(i.dims) == 2)
+    arr = numpy_helper.to_array(weight).copy()
+    arr[0, 0] += 1.0
+    weight.CopyFrom(numpy_helper.from_array(arr, weight.name))
+    changed = next(n for n in proto.graph.node if weight.name in n.input)
+
+    result = verify(proto, reference=source, samples=1, localize=True)
+    assert not result.passed
+    loc = result.localization
+    assert loc is not None
+    assert loc.node == changed.name and loc.op == "MatMul"
+    assert "frozen TensorFlow graph" in loc.compared_with
+    upstream = next(i for i in changed.input if i != weight.name)
+    assert loc.inputs_max_abs[upstream] is not None and loc.inputs_max_abs[upstream] < 1e-5
