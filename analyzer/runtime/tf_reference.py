@@ -4,7 +4,8 @@ ONNX model's outputs.
 
 This runs the source model, which is what verification is for (the user asks for it by naming
 the source; pre-flight analysis never does). Keras files load with safe_mode=True, so a Lambda
-layer's pickled Python is refused, not executed.
+layer's pickled Python is refused, not executed
+(analyzer.sources.keras_source.load_keras_file, the pre-flight's own loader).
 
 Names: tf2onnx names the ONNX inputs and outputs after the signature's keys (SavedModel), the
 Keras layer names (Keras) or the TFLite tensor names, sometimes with a ":0" suffix. Outputs are
@@ -16,7 +17,6 @@ TensorFlow is imported only when such a reference is built.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,16 +43,6 @@ def _bare(name: str) -> str:
     return name[:-2] if name.endswith(":0") else name
 
 
-def _import_tf() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import tensorflow as tf
-    except ImportError:
-        raise InputError(None, "VERIFY_REFERENCE", "a TensorFlow reference needs tensorflow "
-                         "(pip install 'onnx-preflight[tensorflow]')") from None
-    return tf
-
-
 def _order(named: Mapping[str, Any], positional: Sequence[Any],
            onnx_outputs: Sequence[str]) -> list[Any]:
     """Outputs in the ONNX model's order: by name when every ONNX output name (less ":0")
@@ -76,7 +66,9 @@ class TFReference:
                              "or TFLite file")
         self.path, self.source_kind = path, kind
         self._inputs, self._outputs = list(onnx_inputs), list(onnx_outputs)
-        self._tf = _import_tf()
+        from analyzer.sources.tf_io import import_tensorflow
+
+        self._tf = import_tensorflow()
         try:
             if kind == "savedmodel":
                 self._load_savedmodel(signature or "serving_default")
@@ -106,15 +98,11 @@ class TFReference:
         self._sig_inputs = list(kwargs)
 
     def _load_keras(self) -> None:
-        import keras
+        from analyzer.sources.keras_source import load_keras_file
 
-        try:
-            self._model = keras.models.load_model(str(self.path), safe_mode=True, compile=False)
-        except ValueError as exc:
-            if "safe_mode" in str(exc) or "Lambda" in str(exc):
-                raise InputError(self.path, "KERAS_UNSAFE", "the Keras file holds a Lambda layer "
-                                 "(pickled Python); refused under safe_mode") from None
-            raise
+        # the pre-flight's loader: Lambda layers refused from the config before Keras reads
+        # the file (KERAS_UNSAFE_LAYER), then safe_mode=True
+        self._model = load_keras_file(self.path)
 
     def _load_tflite(self) -> None:
         self._interp = self._tf.lite.Interpreter(model_path=str(self.path))

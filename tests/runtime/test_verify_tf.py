@@ -104,7 +104,7 @@ def test_keras_lambda_layer_is_refused_under_safe_mode(sources: dict[str, Path],
     tf.keras.Model(inp, out).save(path)
     with pytest.raises(InputError) as err:
         verify(sources["keras_onnx"], reference=path, samples=1)
-    assert err.value.code == "KERAS_UNSAFE"
+    assert err.value.code == "KERAS_UNSAFE_LAYER"
     assert "lambda.keras" in err.value.one_line()
 
 
