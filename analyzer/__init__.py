@@ -1,24 +1,35 @@
 """onnx-preflight's analyzer: load a model, build its op inventory, run checks, report.
 
-Only onnx-level modules are imported here; torch and tensorflow are imported by the functions
-that need them, so `import analyzer` stays fast.
+The public Python API, one import away (docs/design.md, "Public API"):
+
+- `analyze(path_or_ModelProto, opset=None, providers=("cpu",)) -> Report`: ONNX analysis
+- `analyze_torch(module, example_inputs, opset=18, exporter="dynamo") -> Report`
+- `export_torch(module, example_inputs, "out.onnx", opset=..., rewrite=False) -> Report`
+- `analyze_tensorflow(path_or_keras_model, opset=15, ...) -> Report`
+- `export_tensorflow(source, "out.onnx", opset=..., rewrite=False) -> Report`
+
+The rewrite pass is `rewrites.apply` (and `analyzer.workflows.rewrite_pipeline.run_pass`, the
+findings-driven pass); parity and latency are `analyzer.runtime.verify` and
+`analyzer.runtime.bench`. Nothing here imports torch or tensorflow: the workflows import them
+inside the functions that run them, so `import analyzer` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from analyzer.api import analyze
 from analyzer.errors import InputError
 from analyzer.report.model import Report
+from analyzer.workflows.onnx_preflight import analyze
+from analyzer.workflows.tf_convert import export_tensorflow
+from analyzer.workflows.tf_preflight import analyze_tensorflow
+from analyzer.workflows.torch_export import export_torch
+from analyzer.workflows.torch_preflight import analyze_torch
 
-
-def analyze_tensorflow(source: Any, *args: Any, **kwargs: Any) -> Report:
-    """TensorFlow / TFLite / Keras pre-flight (analyzer.tf_api.analyze_tensorflow); the TF
-    modules are imported only when this is called."""
-    from analyzer.tf_api import analyze_tensorflow as run
-
-    return run(source, *args, **kwargs)
-
-
-__all__ = ["InputError", "Report", "analyze", "analyze_tensorflow"]
+__all__ = [
+    "InputError",
+    "Report",
+    "analyze",
+    "analyze_tensorflow",
+    "analyze_torch",
+    "export_tensorflow",
+    "export_torch",
+]

@@ -264,7 +264,7 @@ def child(case: str, path: str) -> None:
             onnx.checker.check_model(model, full_check=full)
             return model
     else:
-        from analyzer.api import analyze
+        from analyzer.workflows.onnx_preflight import analyze
 
         providers: tuple[str, ...] = () if case == "b" else ("cuda", "cpu")
 
@@ -326,7 +326,7 @@ def profile_child(path: str, top: int) -> None:
     import pstats
 
     sys.path.insert(0, str(REPO_ROOT))
-    from analyzer.api import analyze
+    from analyzer.workflows.onnx_preflight import analyze
 
     profiler = cProfile.Profile()
     profiler.enable()

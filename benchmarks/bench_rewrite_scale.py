@@ -7,8 +7,8 @@ initializers, so 20,000 blocks make a 100,000-node graph. Timed per size, each i
 after a warm-up on a small model (imports and table loads excluded):
 
   load+save   onnx.load(path) + onnx.save(model, other path)
-  rewrite     rewrites.pipeline.run_pass(model, target_opset=13): analyze, expand-function on
-              the findings' nodes (verified: full checker + onnxruntime before/after), analyze
+  rewrite     analyzer.workflows.rewrite_pipeline.run_pass(model, target_opset=13): analyze,
+              expand-function on the findings' nodes (verified: full checker + onnxruntime before/after), analyze
               again, version-convert (verified), analyze the result
   ORT runs    of which: the verification runs on onnxruntime (session creation + inference),
               whose session creation grows faster than linearly on long chains (ORT's own cost)
@@ -92,7 +92,7 @@ def _timed_runs() -> list[float]:
 
 
 def measure(blocks: int, folder: Path, profile: bool) -> dict[str, object]:
-    from rewrites.pipeline import run_pass
+    from analyzer.workflows.rewrite_pipeline import run_pass
 
     path, copy = folder / f"chain_{blocks}.onnx", folder / f"copy_{blocks}.onnx"
     onnx.save(build(blocks), path)

@@ -32,9 +32,9 @@ y = keras.layers.LayerNormalization()(y)
 y = keras.layers.LSTM(32)(y)
 keras.Model(x, keras.layers.Dense(10)(y)).export(sys.argv[1], verbose=False)
 """
-ANALYZE = ("import sys; from analyzer.tf_api import analyze_tensorflow; "
+ANALYZE = ("import sys; from analyzer.workflows.tf_preflight import analyze_tensorflow; "
            "r = analyze_tensorflow(sys.argv[1], opset=int(sys.argv[2])); print(r.verdict)")
-CONVERT = ("import sys; from analyzer.tf_convert import convert_tensorflow; "
+CONVERT = ("import sys; from rewrites.tensorflow.convert import convert_tensorflow; "
            "r = convert_tensorflow(sys.argv[1], 'saved_model', int(sys.argv[2]), isolate=False); "
            "print(r.clean)")
 

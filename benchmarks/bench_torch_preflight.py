@@ -29,7 +29,7 @@ layer = nn.TransformerEncoderLayer(dim, nhead=8, dim_feedforward=4 * dim, batch_
 model = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False).eval()
 x = torch.randn(1, 64, dim)
 if which == "preflight":
-    from analyzer.torch_api import analyze_torch
+    from analyzer.workflows.torch_preflight import analyze_torch
     t = time.perf_counter()
     report = analyze_torch(model, (x,), opset=18, exporter=exporter)
     elapsed = time.perf_counter() - t

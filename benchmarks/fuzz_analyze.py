@@ -503,7 +503,7 @@ def main() -> int:
         worker(seed, start, stop, step, mix=args.mix)
         return 0
     if args.case is not None:
-        import analyzer.api as api
+        import analyzer.onnx_analysis as api
 
         real = api._analyze
 

@@ -123,7 +123,7 @@ def convert(model: Any, opset: int, rules: list[Any]) -> Counter[str]:
     """Ops tf2onnx left unconverted (or whose handler failed) converting `model` at `opset`
     with `rules`, through the project's own conversion (what `export --rewrite` runs); a
     model tf2onnx is content with but onnxruntime refuses counts as a failure too."""
-    from analyzer.tf_convert import convert_tensorflow
+    from rewrites.tensorflow.convert import convert_tensorflow
 
     result = convert_tensorflow(model, "keras", opset, rules=[r.id for r in rules])
     failed: Counter[str] = Counter(result.unsupported)

@@ -67,9 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.api import analyze
-    from analyzer.batch import is_batch
     from analyzer.errors import InputError
+    from analyzer.workflows.batch import is_batch
+    from analyzer.workflows.onnx_preflight import analyze
 
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if is_torch_spec(args.model):
         if args.load_check:
             raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
-        from analyzer.torch_api import DYNAMO_BASE_OPSET, analyze_torch
+        from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
         module, example = load_torch_source(args.model, args.input, args.weights)
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         report = analyze(args.model, opset=args.opset, providers=providers,
                          **limits_from(args))
         if args.load_check:
-            from analyzer.batch import add_load_check
+            from analyzer.workflows.batch import add_load_check
 
             add_load_check(report, args.model, args.time_limit, args.memory_limit)
     emit(report, args)
@@ -147,9 +147,9 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     """Analyze each model in a process pool; print the summary table (or the JSON list)."""
     import json
 
-    from analyzer import batch
     from analyzer.errors import InputError
     from analyzer.sources.torch_spec import is_torch_spec
+    from analyzer.workflows import batch
 
     if args.format == "html":
         raise InputError(None, "USAGE", "--format html is for one model; use json or md for a "

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from analyzer.errors import InputError
+from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
 
 
 def add_providers(parser: argparse.ArgumentParser, default: str = "cpu") -> None:
@@ -61,25 +62,3 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--thorough", action="store_true",
                        help="dynamo: also run the exporter's own decomposition, translation and "
                        "down-conversion (sees translation-time errors; costs about an export)")
-
-
-def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
-                      ) -> tuple[object, tuple[object, ...]]:
-    """The module (with --weights loaded) and its example inputs, from the spec and the --input
-    options; inputs the module cannot run on are bad input (TORCH_INPUTS_MISMATCH)."""
-    from analyzer.sources.torch_inputs import check_inputs_fit
-    from analyzer.sources.torch_spec import load_factory, make_inputs, parse_input
-
-    specs = [parse_input(text) for text in inputs]
-    module, example = load_factory(spec)
-    if weights is not None:
-        from analyzer.sources.torch_weights import load_weights
-
-        load_weights(module, weights)
-    if specs:
-        example, _ = make_inputs(specs)
-    if example is None:
-        raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
-                         "(or return (module, example_inputs) from the factory)")
-    check_inputs_fit(spec, module, example)
-    return module, example

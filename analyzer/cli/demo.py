@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _onnx_half(out: Path, console: Any) -> Any:
-    from analyzer.api import analyze
     from analyzer.demo_model import build_demo_model
     from analyzer.report.text import build_renderable
     from analyzer.safe_write import save_onnx_atomically
+    from analyzer.workflows.onnx_preflight import analyze
 
     model_path = out / "demo_vit.onnx"
     save_onnx_atomically(build_demo_model(), model_path)
@@ -74,7 +74,8 @@ def _torch_pipeline(out: Path, console: Any) -> Any:
     from analyzer.report.text import build_renderable
     from analyzer.runtime.bench import bench
     from analyzer.runtime.verify import merge_into_report, verify
-    from analyzer.torch_api import analyze_torch, export_torch
+    from analyzer.workflows.torch_export import export_torch
+    from analyzer.workflows.torch_preflight import analyze_torch
 
     module, example = build_demo_torch()
     name = "analyzer.demo_torch:build_demo_torch"
@@ -132,7 +133,7 @@ def _graph_rewrites(model_path: Path, out: Path, report: Any, console: Any) -> N
 
     from analyzer.report.rewrite_extras import rewrite_block
     from analyzer.safe_write import save_onnx_atomically
-    from rewrites.pipeline import run_pass
+    from analyzer.workflows.rewrite_pipeline import run_pass
 
     console.rule("6. graph rewrites for CUDA and CPU (before / after)")
     original = onnx.load(str(model_path))

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.cli.tf_args import is_tf_path, run_tf_export
     from analyzer.errors import InputError
     from analyzer.sources.torch_spec import is_torch_spec
-    from analyzer.torch_api import export_torch
+    from analyzer.workflows.torch_export import export_torch
 
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))

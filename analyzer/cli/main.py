@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="onnx-preflight", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from analyzer.api import tool_version
+    from analyzer.environment import tool_version
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     parser.add_argument("--debug", action="store_true",

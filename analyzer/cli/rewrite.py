@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.cli.common import parse_providers, write_atomically
     from analyzer.errors import InputError
     from analyzer.sources.onnx_loader import load_onnx
-    from rewrites.pipeline import run_pass
+    from analyzer.workflows.rewrite_pipeline import run_pass
 
     if not args.dry_run and not args.output:
         raise InputError(None, "USAGE", "give -o OUT.onnx (or --dry-run)")
@@ -132,10 +132,10 @@ def _print_placement(placement: dict[str, dict[str, dict[str, object]]]) -> None
 
 def _html(args: argparse.Namespace, original: onnx.ModelProto, result: RewriteResult) -> str:
     """The HTML report of the rewritten model (the input's for --dry-run) with the rewrite log."""
-    from analyzer.api import analyze
     from analyzer.cli.common import parse_providers
     from analyzer.report.html import render_html
     from analyzer.report.rewrite_extras import rewrite_block
+    from analyzer.workflows.onnx_preflight import analyze
 
     report = analyze(result.model, providers=parse_providers(args.providers))
     report.model.path = args.model if args.dry_run else args.output

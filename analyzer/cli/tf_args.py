@@ -36,7 +36,7 @@ def is_tf_path(text: str) -> bool:
 def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
     """`analyze PATH` for a TF source: the pre-flight report."""
     from analyzer.errors import InputError
-    from analyzer.tf_api import analyze_tensorflow
+    from analyzer.workflows.tf_preflight import analyze_tensorflow
 
     if getattr(args, "load_check", False):
         raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
@@ -54,7 +54,7 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
 
 def run_tf_export(args: argparse.Namespace, providers: list[str]) -> Report:
     """`export PATH -o OUT.onnx` for a TF source: pre-flight, tf2onnx, ONNX analysis."""
-    from analyzer.tf_convert import export_tensorflow
+    from analyzer.workflows.tf_convert import export_tensorflow
 
     named = [r.strip() for r in (getattr(args, "rules", None) or "").split(",") if r.strip()]
     rewrite = bool(getattr(args, "rewrite", False)) or bool(named)

@@ -146,9 +146,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _html(model: str, providers: list[str], result: Any) -> str:
     """The analysis of MODEL for the same providers, with the parity block and its findings."""
-    from analyzer.api import analyze
     from analyzer.report.html import render_html
     from analyzer.runtime.verify import merge_into_report
+    from analyzer.workflows.onnx_preflight import analyze
 
     report = analyze(model, providers=providers or ("cpu",))
     merge_into_report(report, result)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.sources.torch_inputs import check_inputs_fit
+from analyzer.sources.torch_weights import load_weights
 
 _SPEC = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
 _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*):)?(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
@@ -119,3 +121,20 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...] | None]:
                          f"{match['attr']}() returned {type(built).__name__}, not a "
                          "torch.nn.Module (or a (module, example_inputs) pair)")
     return built, example
+
+
+def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
+                      ) -> tuple[object, tuple[object, ...]]:
+    """The module (with --weights loaded) and its example inputs, from the spec and the --input
+    options; inputs the module cannot run on are bad input (TORCH_INPUTS_MISMATCH)."""
+    specs = [parse_input(text) for text in inputs]
+    module, example = load_factory(spec)
+    if weights is not None:
+        load_weights(module, weights)
+    if specs:
+        example, _ = make_inputs(specs)
+    if example is None:
+        raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
+                         "(or return (module, example_inputs) from the factory)")
+    check_inputs_fit(spec, module, example)
+    return module, example

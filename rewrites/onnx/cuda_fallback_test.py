@@ -14,7 +14,7 @@ import onnx.parser
 import onnxruntime as ort
 import pytest
 
-from analyzer.api import analyze
+from analyzer.onnx_analysis import analyze_onnx as analyze
 from rewrites import apply
 from rewrites.onnx.cuda_fallback import CudaFallback
 

@@ -39,10 +39,11 @@ class Outcome:
 def convert(source: Any, opset: int, rules: Sequence[Any] = ()) -> Outcome:
     """Convert a Keras model (or a .tflite path) with tf2onnx at `opset`, with `rules`'
     handlers installed, in this process, through the project's own conversion
-    (analyzer.tf_convert: tf2onnx's log records parsed into unsupported ops / failed nodes)."""
+    (rewrites.tensorflow.convert: tf2onnx's log records parsed into unsupported ops and
+    failed nodes)."""
     import onnx
 
-    from analyzer.tf_convert import convert_tensorflow
+    from rewrites.tensorflow.convert import convert_tensorflow
 
     ids = [r.id for r in rules]
     if isinstance(source, str):

@@ -1,8 +1,8 @@
 """Export with source rules: the proposed rules' contexts around torch.onnx.export, and for the
 dynamo exporter below opset 18 the build at 18 followed by rewrites.torch.lowering.
 
-Called by analyzer.torch_api.export_torch(..., rewrite=True | rules=[...]); the caller writes
-the file atomically, analyzes it and verifies it against the (restored) module.
+Called by analyzer.workflows.torch_export.export_torch(..., rewrite=True | rules=[...]); the
+caller writes the file atomically, analyzes it and verifies it against the (restored) module.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def export(module: Any, args: tuple[Any, ...], exporter: str, opset: int,
     named ones). Returns (model at the requested opset, None) or (None, why not). `ops`
     defaults to a TorchScript trace's ops (a fraction of torch.export's cost; `check` reads only
     the op names and module paths, and finds modules on the module itself)."""
-    from analyzer.torch_api import _run_export
+    from analyzer.sources.torch_exporter import run_export
 
     if ops is None:
         ops = capture_ops(module, args, "torchscript", opset)
@@ -39,7 +39,7 @@ def export(module: Any, args: tuple[Any, ...], exporter: str, opset: int,
     source, rewrite = plan(module, exporter, opset, ops, only=only)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
-        error = export_with_rules(source, rewrite, _run_export, args, None, path,
+        error = export_with_rules(source, rewrite, run_export, args, None, path,
                                   dynamic_shapes)
         if error is not None:
             return None, error.message, rewrite

@@ -2,7 +2,7 @@
 Python (analyzed as data, never run), a Keras file with a Lambda layer (refused under
 safe_mode), a truncated TFLite file (one line, exit 2).
 
-These activate once the TensorFlow loaders (analyzer.tf_api) land."""
+These activate once the TensorFlow loaders (analyzer.workflows.tf_preflight) land."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-if importlib.util.find_spec("analyzer.tf_api") is None:
+if importlib.util.find_spec("analyzer.workflows.tf_preflight") is None:
     pytest.skip("TF loader not built yet", allow_module_level=True)
 tf = pytest.importorskip("tensorflow")
 

@@ -160,7 +160,7 @@ def test_float16_model_uses_float16_tolerances() -> None:
 
 
 def test_findings_merge_into_a_report() -> None:
-    from analyzer.api import analyze
+    from analyzer.workflows.onnx_preflight import analyze
 
     report = analyze(_mlp())
     result = verify(_plant_constant(_mlp()), reference=_mlp())

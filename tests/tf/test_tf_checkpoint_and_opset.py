@@ -12,8 +12,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
 
-from analyzer.tf_api import analyze_tensorflow  # noqa: E402
-from analyzer.tf_convert import export_tensorflow  # noqa: E402
+from analyzer.workflows.tf_convert import export_tensorflow  # noqa: E402
+from analyzer.workflows.tf_preflight import analyze_tensorflow  # noqa: E402
 
 
 @pytest.fixture(scope="module")

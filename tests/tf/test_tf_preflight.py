@@ -20,7 +20,7 @@ keras = pytest.importorskip("keras")
 
 from analyzer.cli.main import main  # noqa: E402
 from analyzer.errors import InputError  # noqa: E402
-from analyzer.tf_api import analyze_tensorflow  # noqa: E402
+from analyzer.workflows.tf_preflight import analyze_tensorflow  # noqa: E402
 
 
 def _ids(report: Any) -> set[str]:
@@ -181,7 +181,7 @@ def test_export_converts_and_analyzes(models: dict[str, Path], tmp_path: Path,
 
 def test_export_stops_on_predicted_failure_and_reports_tf2onnx(models: dict[str, Path],
                                                                tmp_path: Path) -> None:
-    from analyzer.tf_convert import export_tensorflow
+    from analyzer.workflows.tf_convert import export_tensorflow
 
     out = tmp_path / "gelu.onnx"
     stopped = export_tensorflow(str(models["gelu_sm"]), out, opset=18)

@@ -1,7 +1,7 @@
 """What tf2onnx really does with the corpus (tests/tf_corpus/models.py), cached.
 
 `real_outcomes` converts every corpus source (SavedModel, and TFLite where built) at every
-opset with `analyzer.tf_convert.convert_tensorflow` (tf2onnx's Python API, in process: the
+opset with `rewrites.tensorflow.convert.convert_tensorflow` (tf2onnx's Python API, in process: the
 corpus already imported TF), and records the op types tf2onnx failed on (unmapped, or whose
 handler raised). The answers are cached in .pytest_cache/onnx-preflight-tf-reality/, keyed by
 the tensorflow, tf2onnx and onnx versions and a hash of this file and models.py, so reruns
@@ -51,7 +51,7 @@ def normalize(op: str) -> str:
 
 def real_outcomes(corpus: dict[str, dict[str, Path]]) -> dict[str, dict[str, Any]]:
     """{"name|kind|opset": {"problems": [...], "error": str | None}} for the whole corpus."""
-    from analyzer.tf_convert import convert_tensorflow
+    from rewrites.tensorflow.convert import convert_tensorflow
 
     path = CACHE_DIR / f"{cache_key()}.json"
     try:

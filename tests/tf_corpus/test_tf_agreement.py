@@ -38,7 +38,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path
 
 
 def _predicted(source: Path, opset: int) -> list[str]:
-    from analyzer.tf_api import analyze_tensorflow
+    from analyzer.workflows.tf_preflight import analyze_tensorflow
 
     report = analyze_tensorflow(str(source), opset=opset)
     return sorted({normalize(f.op) for f in report.findings if f.id in BLOCKING and f.op})

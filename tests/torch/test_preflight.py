@@ -6,7 +6,7 @@ import onnx
 import pytest
 import torch
 
-import analyzer.torch_api as torch_api
+import analyzer.workflows.torch_preflight as torch_api
 from tests.torch import fixture_models as fm
 
 

@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from analyzer.torch_api import analyze_torch_opsets
+from analyzer.workflows.torch_preflight import analyze_torch_opsets
 from tests.torch_corpus.models import CORPUS
 from tests.torch_corpus.reality import EXPORTERS, OPSETS, run_all
 

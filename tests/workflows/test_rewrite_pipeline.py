@@ -10,10 +10,10 @@ import onnx.checker
 import onnx.parser
 import onnxruntime as ort
 
-from analyzer.api import analyze
+from analyzer.workflows.onnx_preflight import analyze
+from analyzer.workflows.rewrite_pipeline import run_pass
 from rewrites.onnx.cuda_fallback_test import MODEL as FALLBACK_MODEL
 from rewrites.onnx.version_convert_test import FUNCTION_OPS
-from rewrites.pipeline import run_pass
 
 CUDA = "CUDAExecutionProvider"
 

@@ -19,6 +19,9 @@ from typing import Any
 
 from analyzer.findings import Finding, Fix
 from analyzer.isolation import IsolationResult, run_isolated
+from analyzer.sources.torch_exporter import run_export
+from analyzer.sources.torch_spec import load_torch_source
+from rewrites.torch.export import export_with_rules, plan
 
 #: Exports of large models take minutes; the limit is for a hang, not a slow export.
 DEFAULT_EXPORT_TIME_LIMIT = 900.0
@@ -47,9 +50,7 @@ class ExportIsolation:
             try:
                 pickle.dumps((source, kwargs, dynamic_shapes))
             except Exception:  # noqa: BLE001 - unpicklable: no child can receive it
-                from analyzer.torch_api import _run_export
-
-                return _run_export(module, args, kwargs, path, opset, exporter, dynamic_shapes)
+                return run_export(module, args, kwargs, path, opset, exporter, dynamic_shapes)
         result = run_isolated(_export_in_child, source, kwargs, str(path), opset, exporter,
                               dynamic_shapes, time_limit=self.time_limit,
                               memory_limit_mb=self.memory_limit_mb)
@@ -89,12 +90,9 @@ def run_with_rules(isolation: ExportIsolation, module: Any, args: tuple[Any, ...
 
 def _export_with_rules_in_child(payload: tuple[Any, ...], path: str, opset: int,
                                 exporter: str) -> tuple[Finding | None, list[str], Any]:
-    from analyzer.torch_api import _run_export
-    from rewrites.torch.export import export_with_rules, plan
-
     module, args, kwargs, dynamic_shapes, ops, rules = payload
     source, rewrite = plan(module, exporter, opset, ops, only=rules)
-    error = export_with_rules(source, rewrite, _run_export, tuple(args), kwargs, Path(path),
+    error = export_with_rules(source, rewrite, run_export, tuple(args), kwargs, Path(path),
                               dynamic_shapes)
     return error, list(rewrite.applied), rewrite.lowering
 
@@ -102,16 +100,12 @@ def _export_with_rules_in_child(payload: tuple[Any, ...], path: str, opset: int,
 def _export_in_child(source: tuple[Any, ...], kwargs: dict[str, Any] | None, path: str,
                      opset: int, exporter: str, dynamic_shapes: Any) -> Finding | None:
     """In the child: rebuild (or receive) the module, then run the same export as in-process."""
-    from analyzer.torch_api import _run_export
-
     if source[0] == "spec":
-        from analyzer.cli.common import load_torch_source
-
         _, spec, inputs, weights = source
         module, args = load_torch_source(spec, list(inputs), weights)
     else:
         _, module, args = source
-    return _run_export(module, tuple(args), kwargs, Path(path), opset, exporter, dynamic_shapes)
+    return run_export(module, tuple(args), kwargs, Path(path), opset, exporter, dynamic_shapes)
 
 
 def crash_finding(result: IsolationResult, exporter: str, opset: int) -> Finding:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from analyzer.cli.main import main
-from analyzer.torch_api import export_torch
+from analyzer.workflows.torch_export import export_torch
 from rewrites.torch.testing import build_mixed_model, max_abs_error, op_types
 
 # ops with no version at (or below) these opsets, which the exporters would otherwise emit

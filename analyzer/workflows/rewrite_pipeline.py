@@ -3,7 +3,7 @@ again, until nothing more is fixable; then convert to the target opset. What `on
 rewrite` runs.
 
 Which rule runs where comes from the findings' fixes (`{"kind": "rewrite", "rule": ...}`, added
-by analyzer.checks.rewrite_fixes): a rule runs on the nodes of the findings that list it, and
+by analyzer.workflows.rule_fixes): a rule runs on the nodes of the findings that list it, and
 only exact rules run unless the user names rules. Named rules (`only`) run on every node they
 match, findings or not: naming approx-relu asks for every HardSwish to become Relu.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import onnx
 
-from analyzer.api import analyze
 from analyzer.findings import SEVERITY_RANK
 from analyzer.report.model import Report
+from analyzer.workflows.onnx_preflight import analyze
 from rewrites.catalogue import CATALOGUE
 from rewrites.passes import RewriteLogEntry, RewriteResult, apply, select_rules
 

@@ -3,7 +3,7 @@
 The source is read as data (analyzer.sources.tf_graph / tflite_graph / keras_source), each op
 that reaches the outputs is looked up in tf2onnx's handler table at the target opset
 (analyzer.checks.tf_checks), and the inputs and outputs tf2onnx needs are listed. Nothing is
-converted or run; `analyzer.tf_convert.export_tensorflow` does the real conversion.
+converted or run; `analyzer.workflows.tf_convert.export_tensorflow` does the real conversion.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analyzer.api import environment, tool_version
 from analyzer.checks.tf_checks import (
     OpJudgement,
     io_findings,
@@ -23,6 +22,7 @@ from analyzer.checks.tf_checks import (
     training_findings,
     variable_findings,
 )
+from analyzer.environment import environment, tool_version
 from analyzer.errors import InputError
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
@@ -127,7 +127,7 @@ def analyze_tensorflow(
     findings += io_findings(graph, inputs is not None, outputs is not None)
     lowest = min_opset(judged, table.max_opset)
     findings += _summary_findings(graph, lowest, target, table.max_opset)
-    from analyzer.checks.tf_rules import link_rules
+    from analyzer.workflows.tf_rules import link_rules
 
     findings, tf_plan = link_rules(findings, graph.nodes, target, rewrite, rules)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))

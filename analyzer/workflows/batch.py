@@ -103,7 +103,7 @@ class Options:
 
 def analyze_one(path: str, options: Options) -> BatchRow:
     """Worker: analyze one model; input errors become a row, never an exception."""
-    from analyzer.api import analyze
+    from analyzer.workflows.onnx_preflight import analyze
 
     start = time.perf_counter()
     try:

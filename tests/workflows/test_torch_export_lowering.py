@@ -54,7 +54,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> onnx.ModelProto:
 
 @pytest.mark.parametrize("target", [13, 11])
 def test_torch_export_lowered_to(exported: onnx.ModelProto, target: int) -> None:
-    from rewrites.pipeline import run_pass
+    from analyzer.workflows.rewrite_pipeline import run_pass
 
     passed = run_pass(exported, target_opset=target)
     log = passed.result.log

@@ -1,12 +1,15 @@
-"""The Python API: `analyze(model) -> Report`. The CLI is a thin layer over this."""
+"""The ONNX analysis of the analyzer core: `analyze_onnx(model) -> Report`.
+
+It knows nothing of rewrite rules: the rules sit in a layer above (rewrites), so the fixes that
+name them are attached by the caller through `attach_fixes` (analyzer.workflows.onnx_preflight
+passes the rule registry's). `analyzer.analyze` is that workflow."""
 
 from __future__ import annotations
 
 import gc
 import os
 from collections import defaultdict
-from collections.abc import Sequence
-from importlib import metadata
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import onnx
@@ -15,43 +18,21 @@ from analyzer.checks.host_checks import check_host
 from analyzer.checks.placement import STATUS_RANK, Placement, predict_placement
 from analyzer.checks.provider_checks import check_providers
 from analyzer.checks.schema_checks import check_inference, check_schemas, check_structure
+from analyzer.environment import TOOL_NAME, environment, tool_version
 from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.inventory import Inventory
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 from analyzer.report.graph import build_graph
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.onnx_inventory import build_inventory, prepare
+from analyzer.sources.onnx_loader import load_onnx
 from opsets.tables import SchemaTable, load_kernels, load_schemas, normalize_provider
 
-TOOL_NAME = "onnx-preflight"
+#: attach_fixes(findings, inventory, target_opset): adds fixes to findings in place.
+FixAttacher = Callable[[list[Finding], Inventory, "int | None"], None]
 
 
-def tool_version() -> str:
-    try:
-        return metadata.version(TOOL_NAME)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def environment() -> dict[str, str | None]:
-    """Installed versions, read from package metadata so torch/tensorflow are never imported."""
-    out: dict[str, str | None] = {}
-    for dist, key in (("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("torch", "torch"),
-                      ("tensorflow-cpu", "tensorflow"), ("tf2onnx", "tf2onnx")):
-        try:
-            out[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            if key == "tensorflow":
-                try:
-                    out[key] = metadata.version("tensorflow")
-                    continue
-                except metadata.PackageNotFoundError:
-                    pass
-            out[key] = None
-    return out
-
-
-def analyze(
+def analyze_onnx(
     model: str | os.PathLike[str] | onnx.ModelProto,
     opset: int | None = None,
     providers: Sequence[str] = ("CPUExecutionProvider",),
@@ -59,10 +40,12 @@ def analyze(
     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH,
+    attach_fixes: FixAttacher | None = None,
 ) -> Report:
     """Analyze an ONNX model against the ONNX schemas and ORT's kernels for `providers` (in
     priority order, "cpu"/"cuda" accepted). Raises InputError for input that cannot be read or
-    that exceeds a limit (analyzer.limits; None lifts the file size or node count limit)."""
+    that exceeds a limit (analyzer.limits; None lifts the file size or node count limit).
+    `attach_fixes` adds the fixes of layers above the core (rewrite rules) to the findings."""
     # The analysis builds millions of small acyclic objects; CPython's cyclic collector would
     # rescan the growing heap again and again (measured: 1.8 s of 5.3 s on 100k nodes) for
     # nothing it could free, so it is paused for the call and restored after.
@@ -71,7 +54,7 @@ def analyze(
     try:
         return _analyze(model, opset, providers,
                         dict(max_file_bytes=max_file_bytes, max_nodes=max_nodes,
-                             max_subgraph_depth=max_subgraph_depth))
+                             max_subgraph_depth=max_subgraph_depth), attach_fixes)
     finally:
         if was_enabled:
             gc.enable()
@@ -82,9 +65,8 @@ def _analyze(
     opset: int | None,
     providers: Sequence[str],
     limits: dict[str, Any],
+    attach_fixes: FixAttacher | None,
 ) -> Report:
-    from analyzer.sources.onnx_loader import load_onnx
-
     provider_names = [normalize_provider(p) for p in providers]
     loaded = load_onnx(model, **limits)
     schemas, kernels = load_schemas(), load_kernels()
@@ -101,9 +83,8 @@ def _analyze(
     placement = predict_placement(inventory, provider_names, schemas) if provider_names else None
     if placement is not None:
         findings += check_providers(placement, schemas)
-    from analyzer.checks.rewrite_fixes import attach_rewrite_fixes
-
-    attach_rewrite_fixes(findings, inventory, opset)  # the rules that answer each finding
+    if attach_fixes is not None:
+        attach_fixes(findings, inventory, opset)  # e.g. the rewrite rules that answer each one
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     ops = _op_entries(inventory, placement, schemas, opset)
     extras: dict[str, Any] = {"loadable": placement.loadable} if placement else {}
