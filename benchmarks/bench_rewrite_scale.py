@@ -8,8 +8,8 @@ after a warm-up on a small model (imports and table loads excluded):
 
   load+save   onnx.load(path) + onnx.save(model, other path)
   rewrite     analyzer.workflows.rewrite_pipeline.run_pass(model, target_opset=13): analyze,
-              expand-function on the findings' nodes (verified: full checker + onnxruntime before/after), analyze
-              again, version-convert (verified), analyze the result
+              expand-function on the findings' nodes (verified: full checker + onnxruntime
+              before/after), analyze again, version-convert (verified), analyze the result
   ORT runs    of which: the verification runs on onnxruntime (session creation + inference),
               whose session creation grows faster than linearly on long chains (ORT's own cost)
   phases      where the rewrite time goes (cProfile, cumulative, top functions), with --profile
