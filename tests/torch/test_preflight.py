@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import analyzer.workflows.torch_preflight as torch_api
+from analyzer import export_torch
 from tests.torch import fixture_models as fm
 
 
@@ -91,7 +92,7 @@ def test_keyword_inputs_are_folded_like_the_torchscript_exporter(tmp_path):
 def test_export_writes_the_model_and_checks_the_delivered_opset(tmp_path):
     module = fm.plain()
     out = tmp_path / "plain.onnx"
-    report = torch_api.export_torch(module, (torch.randn(2, 8),), out, opset=17,
+    report = export_torch(module, (torch.randn(2, 8),), out, opset=17,
                                     exporter="torchscript")
     assert out.exists() and report.extras["exported"] is True
     assert report.extras["delivered_opset"] == 17
@@ -103,9 +104,9 @@ def test_export_writes_the_model_and_checks_the_delivered_opset(tmp_path):
 def test_export_stops_when_preflight_predicts_failure(tmp_path):
     module, args = fm.norm_act()
     out = tmp_path / "m.onnx"
-    report = torch_api.export_torch(module, args, out, opset=13, exporter="dynamo")
+    report = export_torch(module, args, out, opset=13, exporter="dynamo")
     assert report.extras["exported"] is False and not out.exists()
-    forced = torch_api.export_torch(module, args, out, opset=13, exporter="dynamo", force=True)
+    forced = export_torch(module, args, out, opset=13, exporter="dynamo", force=True)
     assert out.exists()
     assert "EXP106" in _ids(forced)  # asked 13, got 18
 
