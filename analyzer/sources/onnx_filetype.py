@@ -260,7 +260,6 @@ def describe_directory(path: Path) -> str:
     return "is a directory with no .onnx file in it, not an ONNX file"
 
 
-
 def _short(text: str, limit: int = 160) -> str:
     one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 3] + "..."

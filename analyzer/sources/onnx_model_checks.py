@@ -291,4 +291,3 @@ def _collect_attribute_tensors(attr: onnx.AttributeProto, where: str, survey: Mo
     for sparse in sparse_list:
         _add_if_external(sparse.values, where, survey)
         _add_if_external(sparse.indices, where, survey)
-

@@ -112,4 +112,3 @@ def truncation_hint(data: bytes) -> str | None:
                 "remain: the file looks truncated"
             )
     return None
-
