@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.tf_graph import read_graph_def
-from analyzer.sources.tf_io import TfGraph, check_file, import_tensorflow
+from analyzer.sources.tf_io import TfGraph, import_tensorflow
+from analyzer.sources.untrusted_file import check_not_empty, check_size, stat_regular_file
 
 #: Layers whose config carries Python code.
 UNSAFE_LAYERS = frozenset({"Lambda", "TFOpLambda"})
@@ -69,10 +71,15 @@ def unsafe_layers(config: Any) -> list[str]:
     return found
 
 
-def load_keras_file(path: str | Path) -> Any:
-    """The keras.Model in a .keras / .h5 file, refused when it holds a Lambda layer."""
+def load_keras_file(path: str | Path, *,
+                    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> Any:
+    """The keras.Model in a .keras / .h5 file, refused when it holds a Lambda layer or is over
+    `max_file_bytes` (None: no limit). Keras reads the file itself, so only its stat is
+    checked here."""
     p = Path(path)
-    check_file(p, "keras")
+    identity = stat_regular_file(p, "a Keras model")
+    check_size(p, identity.size, max_file_bytes)
+    check_not_empty(p, identity.size, "a Keras model")
     text = _config_text(p)
     if text is not None:
         try:
@@ -119,10 +126,12 @@ def _count(shape: Any) -> int:
 
 
 def read_keras(model_or_path: Any, inputs: list[str] | None = None,
-               outputs: list[str] | None = None) -> TfGraph:
-    """A Keras model (file or object) as a TfGraph: the traced function's ops."""
+               outputs: list[str] | None = None, *,
+               max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
+    """A Keras model (file, at most `max_file_bytes`, or object) as a TfGraph: the traced
+    function's ops."""
     if isinstance(model_or_path, str | Path):
-        model = load_keras_file(model_or_path)
+        model = load_keras_file(model_or_path, max_file_bytes=max_file_bytes)
         path = str(model_or_path)
     else:
         model = model_or_path

@@ -11,22 +11,24 @@ ops tf2onnx will really see after inlining.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.tf_io import (
     Signature,
     TfGraph,
     TfKind,
     TfNode,
     TfTensor,
-    check_file,
     import_tensorflow,
     node_of,
     tensor_name,
 )
+from analyzer.sources.untrusted_file import read_untrusted_file
 
 DEFAULT_SIGNATURE = "serving_default"
 #: Ops that call a function by name and are replaced by its body when tf2onnx inlines.
@@ -175,13 +177,6 @@ def _parse(message: Any, data: bytes, path: Path, what: str) -> None:
                          ) from None
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, "UNREADABLE", f"cannot read the file ({exc.strerror})") from None
-
-
 def _signatures(tf: Any, meta_graph: Any) -> dict[str, Signature]:
     out: dict[str, Signature] = {}
     for key, sig in meta_graph.signature_def.items():
@@ -255,15 +250,16 @@ def read_graph_def(
 
 
 def read_frozen_graph(path: str | Path, inputs: list[str] | None = None,
-                      outputs: list[str] | None = None) -> TfGraph:
-    """A frozen GraphDef (.pb)."""
+                      outputs: list[str] | None = None, *,
+                      max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
+    """A frozen GraphDef (.pb), read whole into memory: at most `max_file_bytes` (None: no
+    limit, as for ONNX files)."""
     p = Path(path)
-    check_file(p, "graphdef")
+    data = read_untrusted_file(p, "a TensorFlow GraphDef", max_file_bytes)
     tf = import_tensorflow()
     from tensorflow.core.framework import graph_pb2
     from tensorflow.core.protobuf import saved_model_pb2
 
-    data = _read_bytes(p)
     graph_def = graph_pb2.GraphDef()
     _parse(graph_def, data, p, "GraphDef")
     if not graph_def.node:
@@ -280,15 +276,17 @@ def read_frozen_graph(path: str | Path, inputs: list[str] | None = None,
 
 
 def read_checkpoint(path: str | Path, inputs: list[str] | None = None,
-                    outputs: list[str] | None = None) -> TfGraph:
-    """A TF1 checkpoint: its .meta MetaGraphDef (the variables stay in the data files)."""
+                    outputs: list[str] | None = None, *,
+                    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
+    """A TF1 checkpoint: its .meta MetaGraphDef (at most `max_file_bytes`; the variables stay
+    in the data files)."""
     p = Path(path)
-    check_file(p, "checkpoint")
+    data = read_untrusted_file(p, "a TensorFlow MetaGraphDef (.meta)", max_file_bytes)
     tf = import_tensorflow()
     from tensorflow.core.protobuf import meta_graph_pb2
 
     meta = meta_graph_pb2.MetaGraphDef()
-    _parse(meta, _read_bytes(p), p, "MetaGraphDef")
+    _parse(meta, data, p, "MetaGraphDef")
     if not meta.graph_def.node:
         raise InputError(p, "TF_NO_GRAPH", "parses as protobuf but holds no graph nodes")
     prefix = str(p)[: -len(".meta")] if str(p).endswith(".meta") else str(p)
@@ -304,27 +302,32 @@ def read_checkpoint(path: str | Path, inputs: list[str] | None = None,
 
 def read_saved_model(path: str | Path, signature: str | None = None,
                      inputs: list[str] | None = None,
-                     outputs: list[str] | None = None, tag: str = "serve") -> TfGraph:
+                     outputs: list[str] | None = None, tag: str = "serve", *,
+                     max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
     """A SavedModel folder: the meta graph tagged `tag`, the chosen signature (default
-    serving_default, or the only one), its function library."""
+    serving_default, or the only one), its function library. Its saved_model.pb (or .pbtxt)
+    is read whole: at most `max_file_bytes`; the variables are never read."""
     p = Path(path)
     if p.name == "saved_model.pb" and p.is_file():
         p = p.parent
-    check_file(p, "saved_model")
+    pb, pbtxt = p / "saved_model.pb", p / "saved_model.pbtxt"
+    # saved_model.pb wins, as in TensorFlow; with neither, the error names the .pb
+    binary = os.path.lexists(pb) or not os.path.lexists(pbtxt)
+    data = read_untrusted_file(pb if binary else pbtxt, "a SavedModel's saved_model proto",
+                               max_file_bytes)
     tf = import_tensorflow()
     from tensorflow.core.protobuf import saved_model_pb2
 
-    pb = p / "saved_model.pb"
     saved = saved_model_pb2.SavedModel()
-    if pb.is_file():
-        _parse(saved, _read_bytes(pb), pb, "SavedModel")
+    if binary:
+        _parse(saved, data, pb, "SavedModel")
     else:
         from google.protobuf import text_format
 
         try:
-            text_format.Parse((p / "saved_model.pbtxt").read_text(encoding="utf-8"), saved)
-        except (text_format.ParseError, OSError, UnicodeDecodeError) as exc:
-            raise InputError(p / "saved_model.pbtxt", "TF_CORRUPT_PROTOBUF",
+            text_format.Parse(data.decode("utf-8"), saved)
+        except (text_format.ParseError, UnicodeDecodeError) as exc:
+            raise InputError(pbtxt, "TF_CORRUPT_PROTOBUF",
                              f"not a valid SavedModel text protobuf ({exc})") from None
     if not saved.meta_graphs:
         raise InputError(p, "TF_NO_GRAPH", "saved_model.pb holds no meta graph")

@@ -163,22 +163,3 @@ def parse_names(text: str | list[str] | tuple[str, ...] | None) -> list[str] | N
     names = [n.strip() for n in items if n and n.strip()]
     return names or None
 
-
-def check_file(path: Path, kind: TfKind) -> None:
-    """The file-level checks every reader shares (codes from docs/errors.md)."""
-    if not path.exists():
-        raise InputError(path, "FILE_NOT_FOUND", "no such file or directory")
-    if kind == "saved_model":
-        return
-    if path.is_dir():
-        raise InputError(path, "IS_DIRECTORY", "is a directory, not a model file")
-    if not path.is_file():
-        raise InputError(path, "NOT_A_FILE", "not a regular file")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(path, "UNREADABLE", f"cannot read the file ({exc.strerror})") from None
-    if size == 0:
-        raise InputError(path, "EMPTY_FILE", "file is empty (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise InputError(path, "UNREADABLE", "cannot read the file (Permission denied)")

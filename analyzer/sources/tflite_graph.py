@@ -26,7 +26,9 @@ from types import ModuleType
 from typing import Any
 
 from analyzer.errors import InputError
-from analyzer.sources.tf_io import TfGraph, TfNode, TfTensor, check_file
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES
+from analyzer.sources.tf_io import TfGraph, TfNode, TfTensor
+from analyzer.sources.untrusted_file import read_untrusted_file
 
 _PLACEHOLDER_FOR_GREATER = "PLACEHOLDER_FOR_GREATER_OP_CODES"
 
@@ -128,15 +130,13 @@ def _tensor(fb: ModuleType, types: dict[int, str], graph: Any, index: int) -> Tf
 
 
 def read_tflite(path: str | Path, inputs: list[str] | None = None,
-                outputs: list[str] | None = None) -> TfGraph:
-    """Every operator of every subgraph (While / If bodies included), as tf2onnx names them."""
+                outputs: list[str] | None = None, *,
+                max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
+    """Every operator of every subgraph (While / If bodies included), as tf2onnx names them.
+    The flatbuffer is read whole: at most `max_file_bytes` (None: no limit)."""
     p = Path(path)
-    check_file(p, "tflite")
+    data = bytearray(read_untrusted_file(p, "a TFLite model", max_file_bytes))
     fb = schema()
-    try:
-        data = bytearray(p.read_bytes())
-    except OSError as exc:
-        raise InputError(p, "UNREADABLE", f"cannot read the file ({exc.strerror})") from None
     if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
         raise InputError(p, "TFLITE_CORRUPT",
                          "not a TFLite flatbuffer (file identifier 'TFL3' missing)")

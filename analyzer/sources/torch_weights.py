@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import pickle
-import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES, raise_hint
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES
+from analyzer.sources.untrusted_file import check_not_empty, check_size, stat_regular_file
 
 #: Keys under which training scripts commonly nest the state dict inside a checkpoint dict.
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model")
+#: What the file-level messages say the file should be.
+_WHAT = "a PyTorch checkpoint"
 
 
 def load_weights(module: Any, path: str | os.PathLike[str], *,
@@ -34,7 +36,10 @@ def load_weights(module: Any, path: str | os.PathLike[str], *,
     import torch
 
     file = Path(os.fsdecode(path))
-    _check_file(file, max_file_bytes)
+    # torch reads the file itself: only its stat is checked here
+    identity = stat_regular_file(file, _WHAT)
+    check_size(file, identity.size, max_file_bytes)
+    check_not_empty(file, identity.size, _WHAT)
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": not the user's news
             warnings.simplefilter("ignore")
@@ -63,25 +68,6 @@ def load_weights(module: Any, path: str | os.PathLike[str], *,
         detail = " ".join(lines[1:3] or lines[:1])[:240]
         raise InputError(file, "TORCH_WEIGHTS_MISMATCH",
                          f"weights do not fit the model: {detail}") from None
-
-
-def _check_file(file: Path, max_file_bytes: int | None) -> None:
-    try:
-        st = file.stat()
-    except FileNotFoundError:
-        raise InputError(file, "FILE_NOT_FOUND", "no such file") from None
-    except OSError as exc:
-        raise InputError(file, "UNREADABLE", f"cannot access the file ({exc.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(file, "IS_DIRECTORY", "is a directory, not a checkpoint file")
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(file, "NOT_A_FILE", "is not a regular file")
-    if st.st_size == 0:
-        raise InputError(file, "EMPTY_FILE", "file is empty (0 bytes), not a checkpoint")
-    if max_file_bytes is not None and st.st_size > max_file_bytes:
-        raise InputError(file, "FILE_TOO_LARGE",
-                         f"file is {st.st_size} bytes, over the limit of {max_file_bytes} "
-                         f"bytes (file size); {raise_hint('file size')}")
 
 
 def _culprit(text: str) -> str | None:

@@ -25,6 +25,7 @@ from analyzer.checks.tf_checks import (
 from analyzer.environment import environment, tool_version
 from analyzer.errors import InputError
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.tf_io import REPORT_FORMAT, TfGraph, detect_tf_kind, parse_names
 
@@ -40,8 +41,10 @@ def default_opset() -> int:
 
 def read_tf_source(source: Any, *, signature: str | None = None,
                    inputs: Sequence[str] | str | None = None,
-                   outputs: Sequence[str] | str | None = None) -> TfGraph:
-    """Read a path (SavedModel folder, .pb, .meta, .tflite, .keras, .h5) or a keras.Model."""
+                   outputs: Sequence[str] | str | None = None,
+                   max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> TfGraph:
+    """Read a path (SavedModel folder, .pb, .meta, .tflite, .keras, .h5) or a keras.Model;
+    the file the reader loads (saved_model.pb for a SavedModel) is at most `max_file_bytes`."""
     ins, outs = parse_names(inputs), parse_names(outputs)  # type: ignore[arg-type]
     if not isinstance(source, str | os.PathLike):
         from analyzer.sources.keras_source import read_keras
@@ -61,22 +64,22 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     if kind == "saved_model":
         from analyzer.sources.tf_graph import read_saved_model
 
-        return read_saved_model(path, signature, ins, outs)
+        return read_saved_model(path, signature, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "graphdef":
         from analyzer.sources.tf_graph import read_frozen_graph
 
-        return read_frozen_graph(path, ins, outs)
+        return read_frozen_graph(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "checkpoint":
         from analyzer.sources.tf_graph import read_checkpoint
 
-        return read_checkpoint(path, ins, outs)
+        return read_checkpoint(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "tflite":
         from analyzer.sources.tflite_graph import read_tflite
 
-        return read_tflite(path, ins, outs)
+        return read_tflite(path, ins, outs, max_file_bytes=max_file_bytes)
     from analyzer.sources.keras_source import read_keras
 
-    return read_keras(path, ins, outs)
+    return read_keras(path, ins, outs, max_file_bytes=max_file_bytes)
 
 
 def analyze_tensorflow(
@@ -111,8 +114,8 @@ def analyze_tensorflow(
     if target < 1:
         raise InputError(None, "USAGE", f"opset must be a positive opset version, got {target}")
     provider_names = [normalize_provider(p) for p in providers]
-    _check_file_size(source, max_file_bytes)
-    graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs)
+    graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs,
+                           max_file_bytes=max_file_bytes)
     if max_nodes is not None and len(graph.nodes) > max_nodes:
         from analyzer.limits import raise_hint
 
@@ -150,23 +153,6 @@ def analyze_tensorflow(
             **({"tf_rewrites": tf_plan} if tf_plan is not None else {}),
         },
     )
-
-
-def _check_file_size(source: Any, max_file_bytes: int | None) -> None:
-    """The file the reader loads into memory (saved_model.pb for a SavedModel folder) against
-    the limit, before reading it: the same FILE_TOO_LARGE as for ONNX files."""
-    if max_file_bytes is None or not isinstance(source, str | os.PathLike):
-        return
-    path = Path(source)
-    target = path / "saved_model.pb" if path.is_dir() else path
-    if not target.is_file():
-        return  # the reader reports what is missing
-    size = target.stat().st_size
-    if size > max_file_bytes:
-        from analyzer.limits import raise_hint
-
-        raise InputError(target, "FILE_TOO_LARGE", f"file is {size} bytes, over the limit of "
-                         f"{max_file_bytes} bytes (file size); {raise_hint('file size')}")
 
 
 def _summary_findings(graph: TfGraph, lowest: int | None, target: int,
