@@ -22,13 +22,13 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from opsets.ort_kernels import normalize_domain
+from opsets.provenance import Provenance
 from opsets.tables import (
     KernelDef,
-    Provenance,
     SchemaVersion,
     load_kernels,
     load_schemas,
+    normalize_domain,
     normalize_provider,
 )
 

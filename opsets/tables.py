@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsets.provenance import Provenance
+
 DATA_DIR = Path(__file__).parent / "data"
 SCHEMAS_PATH = DATA_DIR / "onnx_schemas.json"
 KERNELS_PATH = DATA_DIR / "ort_kernels.json"
@@ -22,6 +24,25 @@ PROVIDER_ALIASES: dict[str, str] = {
     "cuda": "CUDAExecutionProvider",
     "dml": "DmlExecutionProvider",
 }
+
+
+#: ORT's docs and C++ sources name domains both ways; the tables use the ONNX domain strings.
+DOMAIN_ALIASES: dict[str, str] = {
+    "ai.onnx": "",
+    "kOnnxDomain": "",
+    "kMLDomain": "ai.onnx.ml",
+    "kMSDomain": "com.microsoft",
+    "kMSNchwcDomain": "com.microsoft.nchwc",
+    "kMSInternalNHWCDomain": "com.ms.internal.nhwc",
+    "kMSDmlDomain": "com.microsoft.dml",
+    "kPytorchAtenDomain": "org.pytorch.aten",
+}
+
+
+def normalize_domain(domain: str) -> str:
+    """Map the md's / ORT's domain spellings to ONNX domain strings ('' for ai.onnx)."""
+    domain = domain.strip()
+    return DOMAIN_ALIASES.get(domain, domain)
 
 
 def short_provider(provider: str) -> str:
@@ -39,16 +60,6 @@ def normalize_provider(name: str) -> str:
             return full
     known = ", ".join(f"{alias} ({full})" for alias, full in PROVIDER_ALIASES.items())
     raise ValueError(f"unknown execution provider {name!r}; known: {known}")
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a table (or one domain / provider of it) came from."""
-
-    library: str
-    version: str
-    generated: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -135,11 +146,9 @@ class SchemaTable:
 
     def __init__(self, data: dict[str, Any]) -> None:
         header = data["provenance"]
-        self.provenance = Provenance(
-            header["library"], header["version"], header.get("generated", ""), header["source"]
-        )
+        self.provenance = Provenance.from_header(header)
         self._domain_provenance = {
-            domain: Provenance(p["library"], p["version"], self.provenance.generated, p["source"])
+            domain: Provenance.from_header(p, generated=self.provenance.generated)
             for domain, p in header.get("domains", {}).items()
         }
         self._versions: dict[str, dict[str, list[SchemaVersion]]] = {
@@ -191,7 +200,7 @@ class KernelTable:
         header = data["provenance"]
         generated = header.get("generated", "")
         self._provenance = {
-            provider: Provenance(p["library"], p["version"], generated, p["source"])
+            provider: Provenance.from_header(p, generated=generated)
             for provider, p in header["providers"].items()
         }
         self._kernels: dict[str, dict[str, dict[str, list[KernelDef]]]] = {

@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 
-from opsets.generate import (
+from opsets.generators.onnx_downconvert import DOWNCONVERT_EXPAND_DEPTH
+from opsets.generators.onnx_schemas import SCHEMAS_EXPAND_DEPTH
+from opsets.generators.ort_inlining import INLINING_EXPAND_DEPTH
+from opsets.generators.ort_kernels import KERNELS_EXPAND_DEPTH
+from opsets.generators.torch_converters import TORCH_CONVERTERS_EXPAND_DEPTH
+from opsets.generators.write import (
     DOWNCONVERT_JSON,
-    INLINING_EXPAND_DEPTH,
     INLINING_JSON,
-    KERNELS_EXPAND_DEPTH,
     KERNELS_JSON,
-    SCHEMAS_EXPAND_DEPTH,
     SCHEMAS_JSON,
     TORCH_CONVERTERS_JSON,
     build_tables,
@@ -27,8 +29,6 @@ from opsets.generate import (
     without_date,
     write_tables,
 )
-from opsets.onnx_downconvert import DOWNCONVERT_EXPAND_DEPTH
-from opsets.torch_converters import TORCH_CONVERTERS_EXPAND_DEPTH
 
 #: How deep to flatten each table before comparing: one entry per (domain, op) or
 #: (provider, domain, op), so a message names the op that changed.

@@ -10,13 +10,13 @@ from typing import Any
 import onnx
 import pytest
 
-from opsets.generate import DOWNCONVERT_JSON, without_date
-from opsets.onnx_downconvert import (
+from opsets.generators.onnx_downconvert import (
     DOWN_TARGETS,
     build_downconvert_table,
-    load_downconvert,
     probe_model,
 )
+from opsets.generators.write import DOWNCONVERT_JSON, without_date
+from opsets.onnx_downconvert import load_downconvert
 
 
 def test_shipped_table_matches_installed_onnx() -> None:

@@ -6,8 +6,9 @@ import json
 
 import onnx.parser
 
-from opsets.generate import INLINING_JSON, without_date
-from opsets.ort_inlining import build_inlining_table, ort_function
+from opsets.generators.ort_inlining import build_inlining_table
+from opsets.generators.write import INLINING_JSON, without_date
+from opsets.ort_inlining import ort_function
 
 
 def test_shipped_table_matches_installed_onnxruntime() -> None:

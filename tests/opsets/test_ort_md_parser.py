@@ -27,7 +27,7 @@ import re
 
 import pytest
 
-from opsets.ort_kernels import (
+from opsets.generators.ort_kernels import (
     OPERATOR_KERNELS_MD,
     MdKernelRow,
     RangeDiff,
@@ -37,12 +37,11 @@ from opsets.ort_kernels import (
     live_kernel_data,
     md_kernel_data,
     merge_ranges,
-    normalize_domain,
     parse_operator_kernels_md,
     parse_type_constraints,
     parse_version_range,
 )
-from opsets.tables import load_kernels
+from opsets.tables import load_kernels, normalize_domain
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"

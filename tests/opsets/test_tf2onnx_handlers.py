@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from opsets.generate import TF2ONNX_HANDLERS_JSON, dumps_diffable, without_date
-from opsets.tf2onnx_handlers import (
+from opsets.generators.tf2onnx_handlers import (
     TF2ONNX_HANDLERS_EXPAND_DEPTH,
     build_tf2onnx_table,
-    load_tf2onnx_handlers,
     tf2onnx_available,
 )
+from opsets.generators.write import TF2ONNX_HANDLERS_JSON, dumps_diffable, without_date
+from opsets.tf2onnx_handlers import load_tf2onnx_handlers
 
 
 @pytest.mark.skipif(not tf2onnx_available(), reason="tf2onnx / tensorflow not installed")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from opsets.generate import TORCH_CONVERTERS_JSON, without_date
+from opsets.generators.torch_converters import _target_name, build_torch_converter_table
+from opsets.generators.write import TORCH_CONVERTERS_JSON, without_date
 from opsets.torch_converters import (
-    build_torch_converter_table,
     dotted_name,
     load_torch_converters,
     normalize_aten_name,
@@ -242,8 +242,6 @@ def test_dynamo_lookup_agrees_with_fresh_registries() -> None:
     pytest.importorskip("torch")
     import torch.export._trace  # noqa: F401 - registers what an export registers (as generation)
     from torch.onnx._internal.exporter import _decomp, _registration
-
-    from opsets.torch_converters import _target_name
 
     table = load_torch_converters()
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)

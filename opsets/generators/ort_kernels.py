@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import onnxruntime
+from onnxruntime.capi import _pybind_state
+
+from opsets.generators.cache import build_once
+from opsets.tables import DATA_DIR, normalize_domain
+
+#: root > kernels > provider > domain > op > [kernel records] (one kernel a line in the file)
+KERNELS_EXPAND_DEPTH = 5
+
 #: ORT registers open-ended kernels with end = INT_MAX; the tables store None instead.
 ORT_OPEN_END = 2147483647
 
-SOURCES_DIR = Path(__file__).parent / "data" / "sources"
+SOURCES_DIR = DATA_DIR / "sources"
 OPERATOR_KERNELS_MD = SOURCES_DIR / "OperatorKernels.md"
 SOURCE_NOTE = SOURCES_DIR / "SOURCE.md"
 
@@ -26,18 +35,6 @@ LIVE_PROVIDERS: tuple[str, ...] = ("CPUExecutionProvider",)
 MD_PROVIDERS: tuple[str, ...] = ("CUDAExecutionProvider", "DmlExecutionProvider")
 
 LIVE_SOURCE = "live registry onnxruntime.capi._pybind_state.get_all_opkernel_def()"
-
-#: The md and ORT's C++ sources name domains both ways; the tables use the ONNX domain strings.
-DOMAIN_ALIASES: dict[str, str] = {
-    "ai.onnx": "",
-    "kOnnxDomain": "",
-    "kMLDomain": "ai.onnx.ml",
-    "kMSDomain": "com.microsoft",
-    "kMSNchwcDomain": "com.microsoft.nchwc",
-    "kMSInternalNHWCDomain": "com.ms.internal.nhwc",
-    "kMSDmlDomain": "com.microsoft.dml",
-    "kPytorchAtenDomain": "org.pytorch.aten",
-}
 
 #: JSON form of one kernel: {"start": int, "end": int | None, "types": {name: [type, ...]}}.
 KernelRecord = dict[str, Any]
@@ -56,12 +53,6 @@ class MdKernelRow:
     end: int | None
     types: dict[str, tuple[str, ...]]
     line: int
-
-
-def normalize_domain(domain: str) -> str:
-    """Map the md's / ORT's domain spellings to ONNX domain strings ('' for ai.onnx)."""
-    domain = domain.strip()
-    return DOMAIN_ALIASES.get(domain, domain)
 
 
 _PROVIDER_HEADING = re.compile(r"^##\s+Operators implemented by\s+(\S+)\s*$")
@@ -219,8 +210,6 @@ def live_kernel_data(providers: tuple[str, ...] = LIVE_PROVIDERS) -> KernelData:
     """Kernels of the installed onnxruntime, one record per registered KernelDef (not merged:
     ORT matches each def separately, so merging the types of two defs could invent combinations).
     """
-    from onnxruntime.capi import _pybind_state
-
     data: KernelData = {}
     for k in _pybind_state.get_all_opkernel_def():
         if k.provider not in providers:
@@ -246,9 +235,12 @@ def md_kernel_data(
 
 
 def build_kernel_table(md_path: Path = OPERATOR_KERNELS_MD) -> dict[str, Any]:
-    """Return {"provenance": ..., "kernels": ...}; the writer adds provenance.generated."""
-    import onnxruntime
+    """Return {"provenance": ..., "kernels": ...}; the writer adds provenance.generated.
+    Built once per process and md; a fresh copy each call."""
+    return build_once(f"{__name__}:{md_path.resolve()}", lambda: _kernel_table(md_path))
 
+
+def _kernel_table(md_path: Path) -> dict[str, Any]:
     kernels = {**live_kernel_data(), **md_kernel_data(md_path=md_path)}
     info = md_source_info(md_path.parent / SOURCE_NOTE.name)
     provenance: dict[str, dict[str, str]] = {}

@@ -11,6 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import onnx
+import onnx.defs
+import onnxruntime
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+from opsets.generators.cache import build_once
+
+#: root > schemas > domain > op > [version records] (one schema version a line in the file)
+SCHEMAS_EXPAND_DEPTH = 4
+
 #: JSON form of one schema version (see `schema_record`).
 SchemaRecord = dict[str, Any]
 #: domain -> op -> records sorted by since_version.
@@ -90,13 +100,15 @@ def _sort(data: SchemaData) -> SchemaData:
 
 
 def build_schema_table() -> dict[str, Any]:
-    """Return {"provenance": ..., "schemas": ...} from the installed onnx and onnxruntime.
+    """Return {"provenance": ..., "schemas": ...} from the installed onnx and onnxruntime
+    (built once per process; a fresh copy each call).
 
     The provenance's "generated" field is left out; the writer adds it (the drift test ignores it).
     """
-    import onnx
-    import onnx.defs
+    return build_once(__name__, _schema_table)
 
+
+def _schema_table() -> dict[str, Any]:
     onnx_data: SchemaData = {}
     _collect(onnx.defs.get_all_schemas_with_history(), onnx_data)
     onnx_domains = set(onnx_data)
@@ -104,15 +116,12 @@ def build_schema_table() -> dict[str, Any]:
     ort_data: SchemaData = {}
     ort_version: str | None = None
     try:
-        import onnxruntime
-        from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
-
         ort_version = onnxruntime.__version__
         ort_schemas = [
             s for s in ort_state.get_all_operator_schema() if s.domain not in onnx_domains
         ]
         _collect(ort_schemas, ort_data)
-    except (ImportError, AttributeError):
+    except AttributeError:
         # A wheel without the schema API (minimal builds) simply contributes no contrib domains.
         ort_data = {}
 
