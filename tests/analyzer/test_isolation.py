@@ -8,7 +8,8 @@ import time
 
 import onnx
 
-from analyzer.isolation import check_session_loads, load_check_finding, run_isolated
+from analyzer.isolation import run_isolated
+from analyzer.runtime.session import check_session_loads, load_check_finding
 from tests.conftest import parse
 
 
