@@ -185,10 +185,6 @@ def check_loads_in_child(
                         memory_limit_mb=memory_limit_mb)
 
 
-#: the name analyzer.isolation used for the same check
-check_session_loads = check_loads_in_child
-
-
 def load_check_finding(result: IsolationResult) -> Finding:
     """EP310 (error) when the session could not be created, EP311 (info) when it could."""
     if result.ok:
