@@ -1,5 +1,7 @@
 """Run a risky callable (onnxruntime session creation, an export) in a child process.
 
+The session check itself is analyzer.runtime.session.check_loads_in_child.
+
 onnxruntime can segfault on malformed models, or hang, or allocate without bound; run in our
 process any of these ends the whole report. In a child with a time limit and an address-space
 limit they become a structured result the caller turns into a finding.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import signal as _signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Literal
@@ -140,49 +142,3 @@ def run_isolated(
                                message=message[2])
     finally:
         recv.close()
-
-
-def _create_session(path: str, providers: list[str]) -> float:
-    """In the child: create an ORT session; the milliseconds it took."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = 1
-    start = time.perf_counter()
-    ort.InferenceSession(path, sess_options=options, providers=providers)
-    return (time.perf_counter() - start) * 1000.0
-
-
-def check_session_loads(
-    path: str,
-    providers: Sequence[str] = ("CPUExecutionProvider",),
-    *,
-    time_limit: float = DEFAULT_TIME_LIMIT,
-    memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
-) -> IsolationResult:
-    """Create an onnxruntime session for the model at `path` in an isolated child; on success
-    the value is the session creation time in ms."""
-    return run_isolated(_create_session, str(path), list(providers), time_limit=time_limit,
-                        memory_limit_mb=memory_limit_mb)
-
-
-def load_check_finding(result: IsolationResult) -> Any:
-    """EP310 (error) when the session could not be created, EP311 (info) when it could."""
-    from analyzer.findings import Finding
-
-    if result.ok:
-        return Finding("EP311", "info",
-                       f"onnxruntime created a session ({float(result.value):.0f} ms)")
-    if result.status == "crashed":
-        what = f"crashed creating a session for this model: signal {result.signal}"
-        if result.signal is None:
-            what = f"crashed creating a session for this model: {result.message}"
-    elif result.status == "timed_out":
-        what = f"timed out creating a session for this model (after {result.seconds:.0f} s)"
-    elif result.status == "out_of_memory":
-        what = "ran out of memory creating a session for this model (raise --memory-limit)"
-    else:
-        what = f"failed to create a session for this model: {result.error_type}: " \
-               f"{result.message}"
-    return Finding("EP310", "error", f"onnxruntime {what}")

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
+from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
-from analyzer.runtime.verify import default_tolerance
+from analyzer.runtime.session import SessionSpec, create_session
 from opsets.tables import load_schemas, normalize_provider
 from rewrites.catalogue import CATALOGUE, DEFAULT_RULES
 from rewrites.onnx.version_convert import VersionConvert
@@ -36,7 +37,7 @@ Outputs = tuple[list[list[np.ndarray]], str]
 @dataclass
 class RewriteLogEntry:
     """What one rule did (or why not) to one node; the errors are the rule's whole batch
-    measured against the model before it (rel: max abs error over the output's max |value|)."""
+    measured against the model before it (analyzer.runtime.compare's max_abs / max_rel)."""
 
     rule: str
     node: str
@@ -304,19 +305,16 @@ def run_outputs(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     return _run(model, feeds)
 
 
+# Log level 4: failures come back as exceptions, not stderr noise. The reference run needs the
+# kernels' results, not a fast session: graph optimizations took most of the pass's time on
+# large graphs (measured: 3 s of session creation per run at 10k nodes,
+# benchmarks/bench_rewrite_scale.py) and could fuse away the very nodes a rule changed.
+_SPEC = SessionSpec(log_severity=4, graph_optimization="disable")
+
+
 def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     try:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 4  # failures come back as exceptions, not stderr noise
-        # The reference run needs the kernels' results, not a fast session: graph optimizations
-        # took most of the pass's time on large graphs (measured: 3 s of session creation per
-        # run at 10k nodes, benchmarks/bench_rewrite_scale.py) and could fuse away the very
-        # nodes a rule changed.
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        session = ort.InferenceSession(model.SerializeToString(), options,
-                                       providers=["CPUExecutionProvider"])
+        session = create_session(model, _SPEC)
         return [list(session.run(None, f)) for f in feeds], "onnxruntime CPU"
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
         from onnx.reference import ReferenceEvaluator
@@ -352,36 +350,23 @@ def _verify(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds]
                         f"{got.dtype}{list(got.shape)}"), None
             if not exact:
                 continue
-            rtol, atol = default_tolerance(want.dtype)
-            if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-                return (f"outputs differ beyond rtol {rtol} / atol {atol} "
-                        f"(max abs {_max_abs(got, want):.3g})"), None
+            parity = compare("", got, want)
+            if parity.mismatched:
+                return (f"outputs differ beyond rtol {parity.rtol} / atol {parity.atol} "
+                        f"(max abs {parity.max_abs:.3g})"), None
     return None, after
-
-
-def _max_abs(got: np.ndarray, want: np.ndarray) -> float:
-    if not got.size or not np.issubdtype(got.dtype, np.number):
-        return 0.0
-    diff: Any = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    finite = diff[np.isfinite(diff)]
-    return float(finite.max()) if finite.size else 0.0
 
 
 def _errors(model: onnx.ModelProto, got: list[list[np.ndarray]],
             want: list[list[np.ndarray]]) -> dict[str, dict[str, float]]:
-    """Per output: max abs error and that error relative to the output's max |value|."""
+    """Per output, the worst over the samples of analyzer.runtime.compare's max_abs and
+    max_rel (elementwise |got - want| / |want|)."""
     names = [o.name for o in model.graph.output]
     out: dict[str, dict[str, float]] = {}
     for gs, ws in zip(got, want, strict=True):
         for name, g, w in zip(names, gs, ws, strict=True):
-            error = _max_abs(g, w)
-            scale = 0.0
-            if w.size and np.issubdtype(w.dtype, np.number):
-                finite = np.abs(w.astype(np.float64))
-                finite = finite[np.isfinite(finite)]
-                scale = float(finite.max()) if finite.size else 0.0
-            rel = error / scale if scale > 0 else (0.0 if error == 0 else float("inf"))
+            parity = compare(name, g, w)
             old = out.get(name, {"max_abs": 0.0, "max_rel": 0.0})
-            out[name] = {"max_abs": max(old["max_abs"], error),
-                         "max_rel": max(old["max_rel"], rel)}
+            out[name] = {"max_abs": max(old["max_abs"], parity.max_abs),
+                         "max_rel": max(old["max_rel"], parity.max_rel)}
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from analyzer.errors import InputError
+from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
 
 
@@ -19,13 +19,9 @@ def add_providers(parser: argparse.ArgumentParser, default: str = "cpu") -> None
 
 
 def parse_providers(text: str) -> list[str]:
-    from opsets.tables import normalize_provider
-
+    """Full names; USAGE for an unknown one (whether ORT has it is the run's concern)."""
     names = [p.strip() for p in text.split(",") if p.strip()]
-    try:
-        return [normalize_provider(p) for p in names]
-    except ValueError as exc:
-        raise InputError(None, "USAGE", f"--providers: {exc}") from None
+    return resolve_providers(names, available=False)
 
 
 def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:

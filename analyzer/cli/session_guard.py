@@ -1,5 +1,6 @@
 """`--isolate` for verify and bench: create each ONNX model's onnxruntime session once in a
-child process (analyzer.isolation) before the run creates its own in this process.
+child process (analyzer.runtime.session.check_loads_in_child) before the run creates its own in
+this process.
 
 Why: onnxruntime can crash (segmentation faults on malformed models are on record) or hang in
 session creation, and verify/bench must create their sessions in this process to run and time
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from analyzer.errors import InputError
+from analyzer.runtime.session import check_loads_in_child
 
 DEFAULT_TIME_LIMIT = 300.0
 DEFAULT_MEMORY_LIMIT_MB = 16384
@@ -38,8 +40,6 @@ def add_session_guard(parser: argparse.ArgumentParser) -> None:
 def guard_sessions(args: argparse.Namespace, models: Iterable[str | None]) -> None:
     """Raise ORT_SESSION_CRASHED for the first model whose session creation crashes, hangs or
     runs out of memory in the child; do nothing with --no-isolate."""
-    from analyzer.isolation import check_session_loads
-
     if not args.isolate:
         return
     if args.time_limit <= 0 or args.memory_limit <= 0:
@@ -47,8 +47,8 @@ def guard_sessions(args: argparse.Namespace, models: Iterable[str | None]) -> No
     for model in models:
         if not model or not Path(model).is_file() or Path(model).suffix.lower() != ".onnx":
             continue
-        result = check_session_loads(model, time_limit=args.time_limit,
-                                     memory_limit_mb=args.memory_limit)
+        result = check_loads_in_child(model, time_limit=args.time_limit,
+                                      memory_limit_mb=args.memory_limit)
         if result.status == "crashed":
             what = f"signal {result.signal}" if result.signal is not None else result.message
             raise InputError(model, "ORT_SESSION_CRASHED",

@@ -28,7 +28,8 @@ import onnx
 from analyzer.errors import InputError
 from analyzer.runtime.bench_inputs import Feeds, InputSpec, make_inputs
 from analyzer.runtime.bench_stats import NS_PER_MS, LatencyStats, RatioEstimate, p50_ratio
-from analyzer.runtime.placement_actual import CONFIG_KEY, PlacementCheck, actual_ops
+from analyzer.runtime.placement_actual import PlacementCheck, actual_ops
+from analyzer.runtime.session import SessionSpec, create_session, first_line, resolve_providers
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -229,8 +230,7 @@ def bench(
     stderr is a terminal and the run is expected to be long. Raises InputError for bad input.
     """
     _check_counts(warmup, iterations, duration, threads)
-    full = [_normalize(p) for p in providers] or [CPU]
-    _check_available(full)
+    full = resolve_providers(providers, flag="providers") or [CPU]
     proto, source, label = _load(model)
     feeds, specs, notes = make_inputs(proto, inputs, seed)
     other: tuple[onnx.ModelProto, bytes | str, str] | None = None
@@ -322,12 +322,7 @@ def environment(providers: Sequence[str], threads: int | None) -> dict[str, Any]
 
 
 def _normalize(name: str) -> str:
-    from opsets.tables import normalize_provider
-
-    try:
-        return normalize_provider(name)
-    except ValueError as exc:
-        raise InputError(None, "USAGE", f"providers: {exc}") from None
+    return resolve_providers([name], available=False, flag="providers")[0]
 
 
 def _check_counts(warmup: int, iterations: int, duration: float | None,
@@ -340,17 +335,6 @@ def _check_counts(warmup: int, iterations: int, duration: float | None,
         raise InputError(None, "USAGE", f"duration must be > 0 seconds, got {duration}")
     if threads is not None and threads < 1:
         raise InputError(None, "USAGE", f"threads must be >= 1, got {threads}")
-
-
-def _check_available(providers: Sequence[str]) -> None:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    missing = [p for p in providers if p not in available]
-    if missing:
-        raise InputError(None, "PROVIDER_UNAVAILABLE",
-                         f"{', '.join(missing)} not available in this onnxruntime build "
-                         f"(available: {', '.join(available)})")
 
 
 def _with_cpu(providers: Sequence[str]) -> list[str]:
@@ -371,19 +355,15 @@ def _load(model: ModelArg) -> tuple[onnx.ModelProto, bytes | str, str]:
 def _session(source: bytes | str, provider: str, threads: int | None
              ) -> tuple[Any, float, SessionSettings]:
     """A session on `provider` (CPU behind it for what it lacks), its creation time in ms."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry(CONFIG_KEY, "1")
-    if threads is not None:
-        opts.intra_op_num_threads = threads
+    spec = SessionSpec(providers=(provider,), intra_op_threads=threads, log_severity=None,
+                       record_assignment=True)
     t0 = time.perf_counter_ns()
     try:
-        session = ort.InferenceSession(source, opts, providers=_with_cpu([provider]))
+        session = create_session(source, spec)
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for a model it refuses
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
         raise InputError(source if isinstance(source, str) else None, "BENCH_SESSION",
-                         f"onnxruntime cannot create a session on {provider}: {first}") from None
+                         "onnxruntime cannot create a session on "
+                         f"{provider}: {first_line(exc)}") from None
     create_ms = (time.perf_counter_ns() - t0) / NS_PER_MS
     if provider not in session.get_providers():
         raise InputError(None, "PROVIDER_UNAVAILABLE",

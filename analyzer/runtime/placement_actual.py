@@ -15,7 +15,9 @@ from typing import Any
 
 import onnx
 
-CONFIG_KEY = "session.record_ep_graph_assignment_info"
+from analyzer.runtime.session import ASSIGNMENT_CONFIG_KEY, SessionSpec, create_session
+
+CONFIG_KEY = ASSIGNMENT_CONFIG_KEY
 # Nodes ORT inserts itself that the prediction counts as device copies, not as placed nodes.
 INSERTED_OPS = frozenset({"MemcpyToHost", "MemcpyFromHost"})
 
@@ -107,12 +109,9 @@ def compare_placement(
 ) -> PlacementCheck:
     """Create an unoptimized session that records its assignment and compare it with the
     prediction; an analyzer failure is kept as `error`, never raised, since timing succeeded."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry(CONFIG_KEY, "1")
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(model_bytes, opts, providers=list(providers))
+    spec = SessionSpec(providers=tuple(providers), cpu_fallback=False, log_severity=None,
+                       graph_optimization="disable", record_assignment=True)
+    session = create_session(model_bytes, spec)
     actual = actual_ops(session)
     try:
         predicted = predicted_ops(model, providers)

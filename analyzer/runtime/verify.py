@@ -1,15 +1,12 @@
 """Numerical parity: run a model on ONNX Runtime and compare every output with a reference.
 
-References: expected outputs in the onnx test-data layout, another ONNX model (before/after a
-rewrite, run on ORT CPU), onnx.reference.ReferenceEvaluator, a torch module fed the same
-inputs, or another execution provider (CPU vs CUDA). Per output: max abs / rel error, mismatch
-% under np.isclose(actual, expected, rtol, atol), cosine similarity and NaN/Inf counts. With
-`localize`, the first node (graph order) whose output diverges is named.
-
-Default tolerances per dtype (`DEFAULT_TOLERANCES`, rtol / atol): float64 1e-7 / 1e-10,
-float32 1e-4 / 1e-5, float16 1e-2 / 1e-3, bfloat16 5e-2 / 1e-2; integers, bool and strings
-must match exactly. They allow for a different summation order and fused kernels (float32
-allows about 800 ulp), not for a wrong kernel."""
+References (each a runner of analyzer.runtime.runners): expected outputs in the onnx test-data
+layout, another ONNX model (before/after a rewrite, run on ORT CPU),
+onnx.reference.ReferenceEvaluator, a torch module fed the same inputs, a TensorFlow model, or
+another execution provider (CPU vs CUDA). Per output, analyzer.runtime.compare's metrics: max
+abs / rel error, mismatch % under np.isclose(actual, expected, rtol, atol), cosine similarity
+and NaN/Inf counts, with its per-dtype default tolerances. With `localize`, the first node
+(graph order) whose output diverges is named."""
 
 from __future__ import annotations
 
@@ -25,6 +22,14 @@ import onnx
 
 from analyzer.errors import InputError
 from analyzer.findings import Finding
+from analyzer.runtime.compare import (
+    DEFAULT_TOLERANCES,
+    EXACT,
+    OTHER_FLOAT_TOLERANCE,
+    OutputParity,
+    compare,
+    default_tolerance,
+)
 from analyzer.runtime.inputs import (
     Feeds,
     InputSet,
@@ -33,15 +38,26 @@ from analyzer.runtime.inputs import (
     load_test_data,
     random_inputs,
 )
+from analyzer.runtime.runners import (
+    ExpectedOutputsRunner,
+    LoadedModel,
+    OnnxReferenceRunner,
+    OnnxrtRunner,
+    Runner,
+    TensorFlowRunner,
+    TorchRunner,
+    is_torch_module,
+    load_model,
+)
+from analyzer.runtime.session import resolve_provider
+from analyzer.runtime.tf_reference import tf_source_kind
 
-DEFAULT_TOLERANCES: dict[str, tuple[float, float]] = {
-    "float64": (1e-7, 1e-10),
-    "float32": (1e-4, 1e-5),
-    "float16": (1e-2, 1e-3),
-    "bfloat16": (5e-2, 1e-2),
-}
-OTHER_FLOAT_TOLERANCE = (2.5e-1, 1e-1)  # float8 / float4 formats: a few ulp of a 2-3 bit mantissa
-EXACT = (0.0, 0.0)
+__all__ = [
+    "DEFAULT_TOLERANCES", "EVALUATOR", "EXACT", "OTHER_FLOAT_TOLERANCE", "TF32_NOTE",
+    "Localization", "OutputParity", "ParityResult", "SampleParity", "compare",
+    "default_tolerance", "expose_intermediates", "localize_divergence", "merge_into_report",
+    "parity_findings", "render_text", "verify",
+]
 
 TF32_NOTE = ("CUDA may compute float32 MatMul / Gemm / Conv in TF32 (10-bit mantissa, about "
              "1e-3 relative) on Ampere and newer GPUs; a float32 failure near rtol 1e-3 can be "
@@ -50,59 +66,8 @@ TF32_NOTE = ("CUDA may compute float32 MatMul / Gemm / Conv in TF32 (10-bit mant
 EVALUATOR = "reference-evaluator"
 
 
-def default_tolerance(dtype: np.dtype[Any] | str) -> tuple[float, float]:
-    """(rtol, atol) for outputs of `dtype`; exact for integers, bool and strings."""
-    name = str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
-    if name in DEFAULT_TOLERANCES:
-        return DEFAULT_TOLERANCES[name]
-    if name.startswith("float"):
-        return OTHER_FLOAT_TOLERANCE
-    return EXACT
-
-
 # --------------------------------------------------------------------------------------------
 # Results
-
-
-@dataclass
-class OutputParity:
-    """One output of one sample on one provider, against the reference."""
-
-    name: str
-    dtype: str
-    shape: list[int]
-    expected_shape: list[int]
-    rtol: float
-    atol: float
-    max_abs: float
-    max_rel: float
-    mismatched: int
-    total: int
-    cosine: float | None
-    nan_actual: int = 0
-    inf_actual: int = 0
-    nan_expected: int = 0
-    inf_expected: int = 0
-    note: str | None = None
-
-    @property
-    def mismatch_pct(self) -> float:
-        return 100.0 * self.mismatched / self.total if self.total else 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.shape == self.expected_shape and self.mismatched == 0 and self.note is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "dtype": self.dtype, "shape": self.shape,
-            "expected_shape": self.expected_shape, "rtol": self.rtol, "atol": self.atol,
-            "max_abs": self.max_abs, "max_rel": self.max_rel, "mismatched": self.mismatched,
-            "total": self.total, "mismatch_pct": self.mismatch_pct, "cosine": self.cosine,
-            "nan": {"actual": self.nan_actual, "expected": self.nan_expected},
-            "inf": {"actual": self.inf_actual, "expected": self.inf_expected},
-            "note": self.note, "passed": self.passed,
-        }
 
 
 @dataclass
@@ -175,306 +140,56 @@ class ParityResult:
 
 
 # --------------------------------------------------------------------------------------------
-# Comparing two arrays
-
-
-def compare(name: str, actual: Any, expected: Any, rtol: float | None = None,
-            atol: float | None = None) -> OutputParity:
-    """Metrics for one output. The tolerance test is np.isclose(actual, expected): NaN equals
-    NaN, inf equals inf of the same sign; `expected` sets the relative scale."""
-    a, e = np.asarray(actual), np.asarray(expected)
-    drt, dat = default_tolerance(e.dtype if e.dtype.kind != "O" else "object")
-    rt, at = drt if rtol is None else rtol, dat if atol is None else atol
-    out = OutputParity(name, str(a.dtype), list(a.shape), list(e.shape), rt, at, 0.0, 0.0, 0,
-                       int(e.size), None)
-    if a.shape != e.shape:
-        out.note = f"shape {list(a.shape)} != expected {list(e.shape)}"
-        out.mismatched = int(max(a.size, e.size))
-        out.total = out.mismatched
-        return out
-    if a.dtype.kind in "OUSb" or e.dtype.kind in "OUSb":
-        out.mismatched = int(np.count_nonzero(a != e))
-        return out
-    if a.dtype.kind in "iu" and e.dtype.kind in "iu" and rt == 0 and at == 0:
-        out.mismatched = int(np.count_nonzero(a != e))
-        diff = np.abs(a.astype(np.float64) - e.astype(np.float64))
-        out.max_abs = float(diff.max()) if diff.size else 0.0
-        out.cosine = _cosine(a.astype(np.float64).ravel(), e.astype(np.float64).ravel())
-        return out
-    af, ef = a.astype(np.float64), e.astype(np.float64)
-    if np.iscomplexobj(a) or np.iscomplexobj(e):
-        af, ef = np.abs(a).astype(np.float64), np.abs(e).astype(np.float64)
-    close = np.isclose(af, ef, rtol=rt, atol=at, equal_nan=True)
-    out.mismatched = int(close.size - np.count_nonzero(close))
-    out.nan_actual, out.nan_expected = int(np.isnan(af).sum()), int(np.isnan(ef).sum())
-    out.inf_actual, out.inf_expected = int(np.isinf(af).sum()), int(np.isinf(ef).sum())
-    finite = np.isfinite(af) & np.isfinite(ef)
-    fa, fe = af[finite], ef[finite]
-    diff = np.abs(fa - fe)
-    if diff.size:
-        out.max_abs = float(diff.max())
-        nz = fe != 0
-        out.max_rel = float((diff[nz] / np.abs(fe[nz])).max()) if nz.any() else 0.0
-    out.cosine = _cosine(fa, fe)
-    return out
-
-
-def _cosine(a: np.ndarray, e: np.ndarray) -> float | None:
-    if a.size == 0:
-        return None
-    na, ne = float(np.linalg.norm(a)), float(np.linalg.norm(e))
-    if na == 0.0 and ne == 0.0:
-        return 1.0
-    if na == 0.0 or ne == 0.0:
-        return 0.0
-    return float(np.dot(a, e) / (na * ne))
-
-
-# --------------------------------------------------------------------------------------------
-# Running models
+# Choosing the reference
 
 
 def _provider(name: str) -> str:
-    import onnxruntime as ort
-
-    from opsets.tables import normalize_provider
-
-    try:
-        full = normalize_provider(name)
-    except ValueError as exc:
-        raise InputError(None, "USAGE", f"--providers: {exc}") from None
-    if full not in ort.get_available_providers():
-        raise InputError(None, "VERIFY_PROVIDER",
-                         f"{full} is not available in this onnxruntime "
-                         f"(available: {', '.join(ort.get_available_providers())})")
-    return full
+    return resolve_provider(name)
 
 
-def _session(model: onnx.ModelProto | Path, provider: str) -> Any:
-    """An ORT session on `provider` (CPU appended as ORT's own fallback, as deployed)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    providers = [provider] if provider == "CPUExecutionProvider" else [provider,
-                                                                       "CPUExecutionProvider"]
-    src: str | bytes = str(model) if isinstance(model, Path) else model.SerializeToString()
-    try:
-        return ort.InferenceSession(src, opts, providers=providers)
-    except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        where = model if isinstance(model, Path) else None
-        raise InputError(where, "VERIFY_SESSION",
-                         f"onnxruntime cannot load the model on {provider}: {first}") from None
-
-
-def _run(session: Any, feeds: Feeds, names: Sequence[str] | None = None) -> list[Any]:
-    wanted = {i.name for i in session.get_inputs()}
-    try:
-        return list(session.run(list(names) if names else None,
-                                {k: v for k, v in feeds.items() if k in wanted}))
-    except Exception as exc:  # noqa: BLE001
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        raise InputError(None, "VERIFY_RUN", f"onnxruntime failed to run: {first}") from None
-
-
-@dataclass
-class _Loaded:
-    model: onnx.ModelProto  # with external weights loaded, for copies and the evaluator
-    source: onnx.ModelProto | Path  # what ORT is given
-    path: Path | None
-
-
-def _load(model: str | os.PathLike[str] | onnx.ModelProto) -> _Loaded:
-    from analyzer.sources.onnx_loader import load_onnx
-
-    loaded = load_onnx(model)
-    proto = loaded.model
-    if loaded.external_data and loaded.path is not None:
-        proto = onnx.ModelProto()
-        proto.CopyFrom(loaded.model)
-        onnx.load_external_data_for_model(proto, str(loaded.path.parent))
-    src: onnx.ModelProto | Path = loaded.path if loaded.path is not None else proto
-    return _Loaded(proto, src, loaded.path)
-
-
-class _Reference:
-    """What the outputs are compared with; `intermediates` is used by localization."""
-
-    kind = "evaluator"
-    description = "onnx.reference.ReferenceEvaluator"
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        raise NotImplementedError
-
-    def ort_model(self) -> tuple[_Loaded, str] | None:
-        """An ONNX model and provider whose intermediates ORT can expose, if any."""
-        return None
-
-    def intermediates(self, model: onnx.ModelProto, feeds: Feeds
-                      ) -> tuple[dict[str, Any], str] | None:
-        """The reference's own values of this model's intermediate tensors (by ONNX value
-        name) and how they were matched, when the reference can provide them."""
-        return None
-
-
-class _Evaluator(_Reference):
-    def __init__(self, model: onnx.ModelProto) -> None:
-        from onnx.reference import ReferenceEvaluator
-
-        try:
-            self._ev = ReferenceEvaluator(model)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(None, "VERIFY_REFERENCE",
-                             f"onnx.reference cannot load the model: {exc}") from None
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        return list(self._ev.run(None, feeds))
-
-
-class _Expected(_Reference):
-    kind = "expected"
-
-    def __init__(self, data: InputSet) -> None:
-        assert data.expected is not None
-        self._expected = data.expected
-        self.description = f"expected outputs ({data.source})"
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        return self._expected[index]
-
-
-class _OnnxModel(_Reference):
-    kind = "onnx"
-
-    def __init__(self, loaded: _Loaded, provider: str = "CPUExecutionProvider") -> None:
-        self._loaded, self.provider = loaded, provider
-        self._session = _session(loaded.source, provider)
-        self.description = f"ONNX model {loaded.path or '<in memory>'} on {provider}"
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        return _run(self._session, feeds)
-
-    def ort_model(self) -> tuple[_Loaded, str] | None:
-        return self._loaded, self.provider
-
-
-class _Provider(_OnnxModel):
-    kind = "provider"
-
-    def __init__(self, loaded: _Loaded, provider: str) -> None:
-        super().__init__(loaded, provider)
-        self.description = f"the same model on {provider}"
-
-
-class _Torch(_Reference):
-    kind = "torch"
-
-    def __init__(self, module: Any, input_names: list[str]) -> None:
-        self._module, self._names = module, input_names
-        self.description = f"torch module {type(module).__name__}"
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        import torch
-
-        args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in self._names]
-        self._module.eval()
-        with torch.no_grad():
-            result = self._module(*args)
-        out = []
-        for t in _flatten(result):
-            if isinstance(t, torch.Tensor):
-                t = t.detach().cpu()
-                # numpy has no bfloat16: compare in float32, which holds every bfloat16 exactly
-                out.append((t.float() if t.dtype == torch.bfloat16 else t).numpy())
-            else:
-                out.append(np.asarray(t))
-        return out
-
-    def intermediates(self, model: onnx.ModelProto, feeds: Feeds
-                      ) -> tuple[dict[str, Any], str] | None:
-        from analyzer.runtime.torch_intermediates import fx_value_names, torch_intermediates
-
-        wanted = fx_value_names(model)
-        if not wanted:
-            return None  # not a dynamo export: no FX names to match
-        try:
-            values = torch_intermediates(self._module, self._names, feeds, wanted)
-        except Exception as exc:  # noqa: BLE001 - a capture failure degrades to the evaluator
-            raise InputError(None, "VERIFY_REFERENCE", "torch.export could not capture the "
-                             f"module for localization: {str(exc).splitlines()[0]}") from None
-        return values, (f"{self.description}: torch.export FX node values matched to the "
-                        f"dynamo exporter's value names ({len(values)} of {len(wanted)})")
-
-
-class _TF(_Reference):
-    """A SavedModel, Keras or TFLite model run by TensorFlow (analyzer/runtime/tf_reference)."""
-
-    kind = "tensorflow"
-
-    def __init__(self, path: Path, model: onnx.ModelProto) -> None:
-        from analyzer.runtime.tf_reference import TFReference
-
-        self._tf = TFReference(path, [vi.name for vi in graph_inputs(model)],
-                               [o.name for o in model.graph.output])
-        self.description = self._tf.description
-
-    def outputs(self, index: int, feeds: Feeds) -> list[Any]:
-        return self._tf.outputs(index, feeds)
-
-    def intermediates(self, model: onnx.ModelProto, feeds: Feeds
-                      ) -> tuple[dict[str, Any], str] | None:
-        return self._tf.intermediates(model, feeds)
-
-
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _flatten(v)]
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _flatten(v)]
-    return [value]
-
-
-def _is_torch_module(obj: Any) -> bool:
-    return callable(getattr(obj, "forward", None)) and callable(getattr(obj, "eval", None))
-
-
-def _reference(reference: Any, loaded: _Loaded, data: InputSet, providers: list[str]
-               ) -> _Reference:
+def _reference(reference: Any, loaded: LoadedModel, data: InputSet, providers: list[str]
+               ) -> tuple[Runner, str | None]:
+    """The runner that gives the expected outputs, and the provider it runs this very model
+    on when the reference is another provider (that provider is then not under test)."""
+    out_names = [o.name for o in loaded.model.graph.output]
     if reference is None:
         if data.expected is not None:
-            return _Expected(data)
+            return ExpectedOutputsRunner(data, out_names), None
         if len(providers) > 1:
-            return _Provider(loaded, providers[0])
-        return _Evaluator(loaded.model)
-    if _is_torch_module(reference):
-        return _Torch(reference, [vi.name for vi in graph_inputs(loaded.model)])
+            return _same_model(loaded, providers[0]), providers[0]
+        return OnnxReferenceRunner(loaded.model), None
+    if is_torch_module(reference):
+        return TorchRunner(reference, [vi.name for vi in graph_inputs(loaded.model)],
+                           out_names), None
     if isinstance(reference, onnx.ModelProto):
-        return _OnnxModel(_load(reference))
+        return OnnxrtRunner(load_model(reference)), None
     text = os.fspath(reference) if isinstance(reference, (str, os.PathLike)) else None
     if text is None:
         raise InputError(None, "USAGE", f"unsupported reference {type(reference).__name__}")
     if text in (EVALUATOR, "onnx.reference", "evaluator"):
-        return _Evaluator(loaded.model)
+        return OnnxReferenceRunner(loaded.model), None
     if text == "expected":
-        if data.expected is None:
-            raise InputError(None, "VERIFY_TEST_DATA", "the inputs carry no expected outputs")
-        return _Expected(data)
+        return ExpectedOutputsRunner(data, out_names), None
     path = Path(text)
-    from analyzer.runtime.tf_reference import tf_source_kind
-
     if tf_source_kind(path) is not None:
-        return _TF(path, loaded.model)
+        return TensorFlowRunner(path, loaded.model), None
     if path.is_dir():
         if data.expected is None:
             raise InputError(path, "VERIFY_TEST_DATA", "no output_K.pb expected outputs")
-        return _Expected(data)
+        return ExpectedOutputsRunner(data, out_names), None
     if path.is_file():
-        return _OnnxModel(_load(path))
+        return OnnxrtRunner(load_model(path)), None
     if text.lower() in ("cpu", "cuda") or text.endswith("ExecutionProvider"):
-        return _Provider(loaded, _provider(text))
+        provider = _provider(text)
+        return _same_model(loaded, provider), provider
     raise InputError(path, "VERIFY_REFERENCE", "reference is not a file, folder, provider or "
                      f"{EVALUATOR!r}")
+
+
+def _same_model(loaded: LoadedModel, provider: str) -> OnnxrtRunner:
+    runner = OnnxrtRunner(loaded, provider)
+    runner.description = f"the same model on {provider}"
+    return runner
 
 
 def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, seed: int,
@@ -525,22 +240,22 @@ def verify(
     another .onnx path or ModelProto, a test-data folder, or a torch nn.Module.
     inputs: None (seeded random, `samples` of them, dims from `dims`/`shapes` or 1), an .npz,
     a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults."""
-    loaded = _load(model)
+    loaded = load_model(model)
     names = [_provider(p) for p in providers] or ["CPUExecutionProvider"]
     data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes)
-    ref = _reference(reference, loaded, data, names)
-    ref_provider = ref.provider if isinstance(ref, _Provider) else None
+    ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:
         raise InputError(None, "USAGE", "the reference provider is the only provider to test")
     out_names = [o.name for o in loaded.model.graph.output]
     result = ParityResult(str(loaded.path) if loaded.path else None, ref.description,
                           under_test, data.source, notes=list(data.notes))
-    expected_all = [ref.outputs(i, feeds) for i, feeds in enumerate(data.samples)]
+    with ref:
+        expected_all = [list(ref.infer(feeds).values()) for feeds in data.samples]
     for provider in under_test:
-        session = _session(loaded.source, provider)
+        runner = OnnxrtRunner(loaded, provider)
         for i, feeds in enumerate(data.samples):
-            actual = _run(session, feeds)
+            actual = list(runner.infer(feeds).values())
             expected = expected_all[i]
             if len(actual) != len(expected):
                 note = (f"{provider}: {len(actual)} outputs vs {len(expected)} in the "
@@ -598,11 +313,9 @@ def expose_intermediates(model: onnx.ModelProto) -> onnx.ModelProto:
     return copy
 
 
-def _intermediates_ort(loaded: _Loaded, provider: str, feeds: Feeds) -> dict[str, Any]:
+def _intermediates_ort(loaded: LoadedModel, provider: str, feeds: Feeds) -> dict[str, Any]:
     exposed = expose_intermediates(loaded.model)
-    session = _session(exposed, provider)
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, _run(session, feeds), strict=True))
+    return OnnxrtRunner(LoadedModel(exposed, exposed, None), provider).infer(feeds)
 
 
 def _intermediates_evaluator(model: onnx.ModelProto, feeds: Feeds) -> dict[str, Any]:
@@ -628,7 +341,7 @@ def _values(model: onnx.ModelProto, feeds: Feeds) -> dict[str, Any]:
     return out
 
 
-def localize_divergence(loaded: _Loaded, ref: _Reference, provider: str, feeds: Feeds,
+def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: Feeds,
                         sample: int, rtol: float | None = None, atol: float | None = None
                         ) -> Localization | None:
     """Compare intermediates in graph (topological) order and return the first node whose
@@ -637,11 +350,9 @@ def localize_divergence(loaded: _Loaded, ref: _Reference, provider: str, feeds: 
     onnx.reference on this model, node by node."""
     actual = _values(loaded.model, feeds)
     actual.update(_intermediates_ort(loaded, provider, feeds))
-    target = ref.ort_model()
-    if target is not None:
-        other, other_provider = target
-        expected = _values(other.model, feeds)
-        expected.update(_intermediates_ort(other, other_provider, feeds))
+    if isinstance(ref, OnnxrtRunner):
+        expected = _values(ref.model.model, feeds)
+        expected.update(_intermediates_ort(ref.model, ref.provider, feeds))
         compared_with = f"{ref.description} (intermediates matched by tensor name)"
     elif (own := ref.intermediates(loaded.model, feeds)) is not None and own[0]:
         expected = _values(loaded.model, feeds)

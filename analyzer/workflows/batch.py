@@ -20,6 +20,7 @@ from typing import Any
 
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
+from analyzer.runtime.session import check_loads_in_child, load_check_finding
 
 _GLOB_CHARS = set("*?[")
 
@@ -130,10 +131,9 @@ def add_load_check(report: Any, path: str, time_limit: float,
                    memory_limit_mb: int | None) -> None:
     """Create a real ORT CPU session in an isolated child; add EP310 or EP311 to the report."""
     from analyzer.findings import SEVERITY_RANK
-    from analyzer.isolation import check_session_loads, load_check_finding
 
-    result = check_session_loads(path, ("CPUExecutionProvider",), time_limit=time_limit,
-                                 memory_limit_mb=memory_limit_mb)
+    result = check_loads_in_child(path, ("CPUExecutionProvider",), time_limit=time_limit,
+                                  memory_limit_mb=memory_limit_mb)
     report.findings.append(load_check_finding(result))
     report.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
 

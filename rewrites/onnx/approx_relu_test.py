@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 import onnx.checker
 import onnx.parser
-import onnxruntime as ort
 
+from analyzer.runtime.session import create_session
 from rewrites import apply
 from rewrites.catalogue import CATALOGUE
 
@@ -24,7 +24,7 @@ MODEL = onnx.parser.parse_model(
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return list(session.run(None, {"x": x}))
 
 

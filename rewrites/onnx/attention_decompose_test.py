@@ -10,9 +10,9 @@ import numpy as np
 import onnx
 import onnx.checker
 import onnx.parser
-import onnxruntime as ort
 import pytest
 
+from analyzer.runtime.session import create_session
 from rewrites import apply
 from rewrites.onnx.attention_decompose import AttentionDecompose
 
@@ -66,7 +66,7 @@ def _feeds(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> np.ndarray:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return np.asarray(session.run(None, feeds)[0])
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import onnx
 import onnx.checker
 import onnx.parser
-import onnxruntime as ort
 import pytest
 
 from analyzer.onnx_analysis import analyze_onnx as analyze
+from analyzer.runtime.session import create_session
 from rewrites import apply
 from rewrites.onnx.cuda_fallback import CudaFallback
 
@@ -40,7 +40,7 @@ def _placement(model: onnx.ModelProto) -> dict[str, Any]:
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return list(session.run(None, {"x": x}))
 
 

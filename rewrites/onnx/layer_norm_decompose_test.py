@@ -9,9 +9,9 @@ import numpy as np
 import onnx
 import onnx.checker
 import onnx.parser
-import onnxruntime as ort
 import pytest
 
+from analyzer.runtime.session import create_session
 from rewrites import apply
 from rewrites.onnx.layer_norm_decompose import LayerNormDecompose
 
@@ -31,7 +31,7 @@ def _model(opset: int, attrs: str, elem: str = "float", outputs: str = "",
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return list(session.run(None, feeds))
 
 

@@ -12,9 +12,9 @@ import onnx
 import onnx.checker
 import onnx.parser
 import onnx.version_converter
-import onnxruntime as ort
 import pytest
 
+from analyzer.runtime.session import create_session
 from rewrites import apply
 
 FUNCTION_OPS = onnx.parser.parse_model(
@@ -27,7 +27,7 @@ FUNCTION_OPS = onnx.parser.parse_model(
 
 
 def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return list(session.run(None, feeds))
 
 

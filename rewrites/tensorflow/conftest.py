@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analyzer.runtime.session import create_session
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @dataclass
@@ -25,11 +27,8 @@ class Outcome:
         """tf2onnx left no op unconverted and onnxruntime can load the result."""
         if self.model is None or self.unsupported:
             return False
-        import onnxruntime as ort
-
         try:
-            ort.InferenceSession(self.model.SerializeToString(),
-                                 providers=["CPUExecutionProvider"])
+            create_session(self.model)
         except Exception as exc:  # noqa: BLE001 - any refusal means "not converted"
             self.error = str(exc).splitlines()[0]
             return False
@@ -58,10 +57,7 @@ def convert(source: Any, opset: int, rules: Sequence[Any] = ()) -> Outcome:
 
 def max_error(outcome: Outcome, reference: Callable[[np.ndarray], Any],
               x: np.ndarray) -> float:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(outcome.model.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = create_session(outcome.model)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     return float(np.abs(got - np.asarray(reference(x))).max())
 

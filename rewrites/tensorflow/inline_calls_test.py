@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.runtime.session import create_session
 from rewrites.tensorflow.inline_calls import RULE, kept_calls
 from rewrites.tensorflow.plan import nodes_from_graph_def
 from rewrites.tensorflow.rule import TFMatch, TFReason
@@ -23,7 +24,6 @@ def _frozen(tf: Any, model: Any) -> Any:
 
 
 def test_grouped_conv_call_is_inlined_and_converts(tf: Any, keras_model: Any) -> None:
-    import onnxruntime as ort
     import tf2onnx
 
     model = keras_model(lambda x: tf.keras.layers.Conv2D(8, 3, groups=2, padding="same")(x),
@@ -48,8 +48,7 @@ def test_grouped_conv_call_is_inlined_and_converts(tf: Any, keras_model: Any) ->
         graph_def = tf_loader.tf_optimize([f"{graph_def.node[0].name}:0"], outputs, graph_def)
     proto, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=[
         f"{graph_def.node[0].name}:0"], output_names=outputs, opset=13)
-    session = ort.InferenceSession(proto.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = create_session(proto)
     x = np.random.default_rng(9).standard_normal((1, 8, 8, 4)).astype(np.float32)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     assert float(np.abs(got - np.asarray(model(x))).max()) < 1e-5

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
+from analyzer.runtime.session import create_session
 from rewrites.tensorflow.conftest import convert, max_error
 from rewrites.tensorflow.is_finite import RULE
 from rewrites.tensorflow.plan import nodes_from_ops
@@ -28,7 +28,7 @@ def test_is_finite_is_exact_on_special_values(tf: Any, keras_model: Any) -> None
     fixed = convert(model, 9, [RULE])
     assert fixed.converted, fixed.error
     x = np.array([[np.inf, -np.inf, np.nan, 0.0, -3e38]], dtype=np.float32)
-    s = ort.InferenceSession(fixed.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    s = create_session(fixed.model)
     got = s.run(None, {s.get_inputs()[0].name: x})[0]
     np.testing.assert_array_equal(got, np.isfinite(x).astype(np.float32))
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analyzer.runtime.session import create_session
 from rewrites.tensorflow.conftest import convert
 from rewrites.tensorflow.tfl_gelu import RULE
 
@@ -16,8 +17,6 @@ from rewrites.tensorflow.tfl_gelu import RULE
 @pytest.mark.parametrize("approximate", [False, True])
 def test_tflite_gelu_converts(tf: Any, keras_model: Any, tmp_path: Path,
                               approximate: bool) -> None:
-    import onnxruntime as ort
-
     model = keras_model(lambda x: tf.keras.layers.Activation(
         lambda t: tf.keras.activations.gelu(t, approximate=approximate))(
             tf.keras.layers.Dense(6)(x)), (4,))
@@ -33,6 +32,6 @@ def test_tflite_gelu_converts(tf: Any, keras_model: Any, tmp_path: Path,
     interp.set_tensor(interp.get_input_details()[0]["index"], x)
     interp.invoke()
     want = interp.get_tensor(interp.get_output_details()[0]["index"])
-    s = ort.InferenceSession(fixed.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    s = create_session(fixed.model)
     got = s.run(None, {s.get_inputs()[0].name: x})[0]
     assert float(np.abs(got - want).max()) < 1e-5

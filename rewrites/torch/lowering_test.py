@@ -10,9 +10,9 @@ import onnx
 import onnx.numpy_helper
 import onnx.parser
 import onnx.version_converter
-import onnxruntime as ort
 import pytest
 
+from analyzer.runtime.session import create_session
 from rewrites.torch.lowering import lower, normalize_dynamo_output
 
 MODEL = """<ir_version: 8, opset_import: ["" : 18]>
@@ -34,7 +34,7 @@ def _model(shape: list[int]) -> onnx.ModelProto:
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = create_session(model)
     return np.asarray(session.run(None, {"x": x})[0])
 
 

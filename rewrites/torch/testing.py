@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from analyzer.runtime.session import create_session
 from rewrites.torch.export import SourceRewrite, export_with_rules, plan
 
 
@@ -54,11 +55,9 @@ def export(module: Any, args: tuple[Any, ...], exporter: str, opset: int,
 
 def max_abs_error(model: onnx.ModelProto, module: Any, args: tuple[Any, ...]) -> float:
     """Largest |onnxruntime CPU - torch| over all outputs for `args` (the module as given)."""
-    import onnxruntime as ort
     import torch
 
-    session = ort.InferenceSession(model.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = create_session(model)
     feeds = {i.name: a.numpy() for i, a in zip(session.get_inputs(), args, strict=False)}
     got = session.run(None, feeds)
     with torch.no_grad():

@@ -8,7 +8,8 @@ import time
 
 import onnx
 
-from analyzer.isolation import check_session_loads, load_check_finding, run_isolated
+from analyzer.isolation import run_isolated
+from analyzer.runtime.session import check_loads_in_child, load_check_finding
 from tests.conftest import parse
 
 
@@ -61,10 +62,10 @@ def test_real_ort_sessions_good_loads_bad_raises(tmp_path):
         g (float[2,3] x) => (float[2,3] y) { y = Relu(x) }"""), good)
     onnx.save_model(parse("""<ir_version: 10, opset_import: ["" : 20]>
         g (bfloat16[2,3] x) => (bfloat16[2,3] y) { y = Relu(x) }"""), bad)
-    loads = check_session_loads(str(good))
+    loads = check_loads_in_child(str(good))
     assert loads.ok and loads.value >= 0
     assert load_check_finding(loads).id == "EP311"
-    fails = check_session_loads(str(bad))
+    fails = check_loads_in_child(str(bad))
     assert fails.status == "raised" and "Relu" in fails.message
     finding = load_check_finding(fails)
     assert finding.id == "EP310" and finding.severity == "error"

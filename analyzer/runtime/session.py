@@ -1,0 +1,204 @@
+"""The one place that creates onnxruntime sessions: what a session runs with is a `SessionSpec`,
+`create_session` builds it, `check_loads_in_child` tries it in an isolated child process first.
+
+Why one module: verify, bench, the placement check, the rewrite pass and the load check each
+need a session with slightly different options (assignment recording, optimizations off, one
+thread, quiet logs); declared as data they can be compared and tested, and provider names are
+checked once, with one error code (`PROVIDER_UNAVAILABLE`) for a provider this onnxruntime lacks.
+
+onnxruntime is imported inside the functions that need it: a child process under an
+address-space limit (`check_loads_in_child`) must map the library after the limit is set, and
+importing this module must not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import onnx
+
+from analyzer.errors import InputError
+from analyzer.findings import Finding
+from analyzer.isolation import (
+    DEFAULT_MEMORY_LIMIT_MB,
+    DEFAULT_TIME_LIMIT,
+    IsolationResult,
+    run_isolated,
+)
+from opsets.tables import normalize_provider
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+#: session config entry that makes ORT record which provider got each node
+ASSIGNMENT_CONFIG_KEY = "session.record_ep_graph_assignment_info"
+
+ModelSource = str | os.PathLike[str] | bytes | onnx.ModelProto
+Optimization = Literal["default", "disable", "basic", "extended", "all"]
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """Everything a session is created with; None leaves onnxruntime's own default.
+
+    providers: full names in priority order; `cpu_fallback` appends CPU behind them (ORT's own
+    fallback for the nodes a provider lacks, as deployed). provider_options: per provider name.
+    record_assignment: ORT keeps the node-to-provider assignment (placement_actual reads it)."""
+
+    providers: tuple[str, ...] = (CPU,)
+    provider_options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    cpu_fallback: bool = True
+    graph_optimization: Optimization = "default"
+    intra_op_threads: int | None = None
+    inter_op_threads: int | None = None
+    log_severity: int | None = 3
+    record_assignment: bool = False
+    profiling: bool = False
+    config: Mapping[str, str] = field(default_factory=dict)
+
+    def provider_list(self) -> list[str]:
+        names = list(self.providers)
+        if self.cpu_fallback and CPU not in names:
+            names.append(CPU)
+        return names
+
+
+def session_options(spec: SessionSpec) -> Any:
+    """The onnxruntime.SessionOptions for `spec`."""
+    import onnxruntime as ort  # see the module docstring: not imported before it is needed
+
+    opts = ort.SessionOptions()
+    if spec.log_severity is not None:
+        opts.log_severity_level = spec.log_severity
+    if spec.intra_op_threads is not None:
+        opts.intra_op_num_threads = spec.intra_op_threads
+    if spec.inter_op_threads is not None:
+        opts.inter_op_num_threads = spec.inter_op_threads
+    if spec.graph_optimization != "default":
+        opts.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[spec.graph_optimization]
+    if spec.record_assignment:
+        opts.add_session_config_entry(ASSIGNMENT_CONFIG_KEY, "1")
+    if spec.profiling:
+        opts.enable_profiling = True
+    for key, value in spec.config.items():
+        opts.add_session_config_entry(key, value)
+    return opts
+
+
+def model_source(model: ModelSource) -> str | bytes:
+    """What ORT is given: a path (keeps external data next to it working) or the bytes."""
+    if isinstance(model, onnx.ModelProto):
+        return model.SerializeToString()
+    if isinstance(model, bytes):
+        return model
+    return os.fspath(model)
+
+
+def create_session(model: ModelSource, spec: SessionSpec | None = None) -> Any:
+    """An onnxruntime.InferenceSession for `model` as `spec` says (default: CPU, quiet logs).
+    ORT's own exception propagates; callers turn it into their InputError code."""
+    import onnxruntime as ort  # see the module docstring
+
+    spec = spec or SessionSpec()
+    providers = spec.provider_list()
+    options = [dict(spec.provider_options.get(p, {})) for p in providers]
+    return ort.InferenceSession(model_source(model), session_options(spec),
+                                providers=providers, provider_options=options)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an ORT error (they run to pages), cut at 300 characters."""
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+# --------------------------------------------------------------------------------------------
+# Provider names
+
+
+def available_providers() -> list[str]:
+    import onnxruntime as ort  # see the module docstring
+
+    return list(ort.get_available_providers())
+
+
+def resolve_provider(name: str, *, available: bool = True, flag: str = "--providers") -> str:
+    """'cuda' -> 'CUDAExecutionProvider'. An unknown name is a USAGE error; with `available`, a
+    provider this onnxruntime build lacks is PROVIDER_UNAVAILABLE."""
+    return resolve_providers([name], available=available, flag=flag)[0]
+
+
+def resolve_providers(names: Sequence[str], *, available: bool = True,
+                      flag: str = "--providers") -> list[str]:
+    """Full provider names for `names`, in order; the errors of `resolve_provider`."""
+    try:
+        full = [normalize_provider(n) for n in names]
+    except ValueError as exc:
+        raise InputError(None, "USAGE", f"{flag}: {exc}") from None
+    if available:
+        have = available_providers()
+        missing = [p for p in full if p not in have]
+        if missing:
+            raise InputError(None, "PROVIDER_UNAVAILABLE",
+                             f"{', '.join(missing)} not available in this onnxruntime build "
+                             f"(available: {', '.join(have)})")
+    return full
+
+
+# --------------------------------------------------------------------------------------------
+# In a child process
+
+#: what the load check and the CLI's session guard create in the child
+CHILD_SPEC = SessionSpec(providers=(CPU,), cpu_fallback=False, intra_op_threads=1)
+
+
+def _timed_create(path: str, spec: SessionSpec) -> float:
+    """In the child: create the session; the milliseconds it took."""
+    start = time.perf_counter()
+    create_session(path, spec)
+    return (time.perf_counter() - start) * 1000.0
+
+
+def check_loads_in_child(
+    path: str | os.PathLike[str],
+    providers: Sequence[str] = (CPU,),
+    *,
+    spec: SessionSpec | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB,
+) -> IsolationResult:
+    """Create a session for the model at `path` in an isolated child (analyzer.isolation), so
+    a crash, hang or memory blow-up in ORT becomes a result; on success the value is the
+    creation time in ms. `spec` overrides `providers` (default: CHILD_SPEC on `providers`)."""
+    if spec is None:
+        spec = SessionSpec(providers=tuple(providers), cpu_fallback=False,
+                           intra_op_threads=CHILD_SPEC.intra_op_threads)
+    return run_isolated(_timed_create, str(Path(path)), spec, time_limit=time_limit,
+                        memory_limit_mb=memory_limit_mb)
+
+
+def load_check_finding(result: IsolationResult) -> Finding:
+    """EP310 (error) when the session could not be created, EP311 (info) when it could."""
+    if result.ok:
+        return Finding("EP311", "info",
+                       f"onnxruntime created a session ({float(result.value):.0f} ms)")
+    if result.status == "crashed":
+        what = f"crashed creating a session for this model: signal {result.signal}"
+        if result.signal is None:
+            what = f"crashed creating a session for this model: {result.message}"
+    elif result.status == "timed_out":
+        what = f"timed out creating a session for this model (after {result.seconds:.0f} s)"
+    elif result.status == "out_of_memory":
+        what = "ran out of memory creating a session for this model (raise --memory-limit)"
+    else:
+        what = f"failed to create a session for this model: {result.error_type}: " \
+               f"{result.message}"
+    return Finding("EP310", "error", f"onnxruntime {what}")
