@@ -9,7 +9,7 @@ import time
 import onnx
 
 from analyzer.isolation import check_session_loads, load_check_finding, run_isolated
-from tests.conftest import parse
+from tests.fixtures.onnx_models import parse
 
 
 def _segfault() -> None:

@@ -1,10 +1,10 @@
-"""What tf2onnx really does with the corpus (tests/tf_corpus/models.py), cached.
+"""What tf2onnx really does with the corpus (tests/fixtures/tf_corpus.py), cached.
 
 `real_outcomes` converts every corpus source (SavedModel, and TFLite where built) at every
 opset with `rewrites.tensorflow.convert.convert_tensorflow` (tf2onnx's Python API, in process: the
 corpus already imported TF), and records the op types tf2onnx failed on (unmapped, or whose
 handler raised). The answers are cached in .pytest_cache/onnx-preflight-tf-reality/, keyed by
-the tensorflow, tf2onnx and onnx versions and a hash of this file and models.py, so reruns
+the tensorflow, tf2onnx and onnx versions and a hash of this file and the corpus, so reruns
 only pay for building the corpus.
 """
 
@@ -15,6 +15,8 @@ import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from tests.fixtures import tf_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".pytest_cache" / "onnx-preflight-tf-reality"
@@ -30,8 +32,8 @@ def _version(dist: str) -> str:
 
 def cache_key() -> str:
     digest = hashlib.sha256()
-    for name in ("models.py", "reality.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for path in (tf_corpus.__file__, __file__):
+        digest.update(Path(path).read_bytes())
     digest.update((ROOT / "analyzer" / "tf_convert.py").read_bytes())
     for dist in ("tensorflow-cpu", "tensorflow", "tf2onnx", "onnx", "keras"):
         digest.update(_version(dist).encode())
