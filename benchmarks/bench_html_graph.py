@@ -4,7 +4,7 @@ Builds two 5,000-node ONNX models: bench_analyze's residual chain (blocks named 
 the report groups them by module, with LpNormalization nodes that fall back from CUDA) and a
 flat chain with no module names (the report splits it into chunks). For each: analyze for CUDA
 and CPU, render report.html, open it from disk in headless chromium (DevTools protocol over a
-pipe, tests/report/chromium.py) and read the page's own clock: `data-rendered-ms` is
+pipe, tests/fixtures/chromium.py) and read the page's own clock: `data-rendered-ms` is
 performance.now() when the first layout and drawing are done (milliseconds since navigation
 started, so parsing the page and its data are included). Also timed: the wall clock from the
 navigate command to the rendered page, and "Expand all" (layout of up to 1,500 items).
@@ -28,14 +28,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import analyzer  # noqa: E402
+from analyzer.report.html import render_html  # noqa: E402
+from benchmarks.bench_analyze import build_model  # noqa: E402
+from tests.fixtures.chromium import Browser, find_chromium  # noqa: E402
+from tests.fixtures.report_models import chain_model  # noqa: E402
+
 TARGET_S = 5.0
 
 
 def measure(model: Any, label: str, folder: Path, repeat: int) -> dict[str, Any]:
-    import analyzer
-    from analyzer.report.html import render_html
-    from tests.report.chromium import Browser
-
     start = time.perf_counter()
     report = analyzer.analyze(model, providers=("cuda", "cpu"))
     analyze_s = time.perf_counter() - start
@@ -68,10 +70,6 @@ def measure(model: Any, label: str, folder: Path, repeat: int) -> dict[str, Any]
 
 
 def main() -> int:
-    from benchmarks.bench_analyze import build_model
-    from tests.report.chromium import find_chromium
-    from tests.report.models import chain_model
-
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=5000)

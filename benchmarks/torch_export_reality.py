@@ -1,8 +1,8 @@
 """What the real torch.onnx exporters do with the torch corpus, model x exporter x opset.
 
-Every model of tests/torch_corpus/models.py is exported with ``torch.onnx.export(dynamo=True)``
+Every model of tests/fixtures/torch_corpus.py is exported with ``torch.onnx.export(dynamo=True)``
 and ``torch.onnx.export(dynamo=False)`` at each opset, each export in a child process with a time
-limit (tests/torch_corpus/reality.py), and the file, if one is written, is checked: the
+limit (tests/fixtures/torch_export_harness.py), and the file, if one is written, is checked: the
 default-domain opset it carries, ``onnx.checker`` (full check) and an onnxruntime CPU session.
 
     .venv/bin/python benchmarks/torch_export_reality.py [--jobs 2] [--no-cache] [--direct]
@@ -32,8 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.torch_corpus.models import CORPUS, CorpusModel  # noqa: E402
-from tests.torch_corpus.reality import (  # noqa: E402
+from tests.fixtures.torch_corpus import CORPUS, CorpusModel  # noqa: E402
+from tests.fixtures.torch_export_harness import (  # noqa: E402
     EXPORTERS,
     OPSETS,
     TORCHLIB_OPSET,

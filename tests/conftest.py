@@ -1,19 +1,11 @@
-"""Shared fixtures: small real models from ONNX text, and the onnx package's test data."""
+"""Shared pytest fixtures (models to import live in tests/fixtures/, not here)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import onnx
-import onnx.parser
 import pytest
-
-ONNX_TEST_DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
-
-
-def parse(text: str) -> onnx.ModelProto:
-    """An ONNX model from onnx.parser text (the format the onnxscript rewriter tests use)."""
-    return onnx.parser.parse_model(text)
 
 
 @pytest.fixture
@@ -26,15 +18,6 @@ def save_model(tmp_path: Path):
         return path
 
     return _save
-
-
-def shipped_models() -> list[Path]:
-    """Every model file the onnx package ships under light/, pytorch-converted/,
-    pytorch-operator/ and simple/."""
-    paths: list[Path] = []
-    for sub in ("light", "pytorch-converted", "pytorch-operator", "simple"):
-        paths += sorted((ONNX_TEST_DATA / sub).rglob("*.onnx"))
-    return paths
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from analyzer.sources.onnx_inventory import build_inventory, prepare
-from tests.conftest import parse
+from tests.fixtures.onnx_models import parse
 
 
 def _inventory(text: str):

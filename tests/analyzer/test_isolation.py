@@ -10,7 +10,7 @@ import onnx
 
 from analyzer.isolation import run_isolated
 from analyzer.runtime.session import check_loads_in_child, load_check_finding
-from tests.conftest import parse
+from tests.fixtures.onnx_models import parse
 
 
 def _segfault() -> None:

@@ -1,6 +1,6 @@
 """The placement prediction against real onnxruntime CPU sessions, over every op of the schemas.
 
-benchmarks/ort_agreement.py generates one-node models from the operator schemas (ai.onnx at
+tests/fixtures/ort_cases.py generates one-node models from the operator schemas (ai.onnx at
 every opset from 7 to the newest where a version is current, ai.onnx.ml, com.microsoft), one per
 type of the op's primary type constraint, and compares the analyzer's prediction (loadability,
 op types on CPU, the node a failing session names) with a session created on
@@ -14,7 +14,7 @@ import pytest
 
 from analyzer.checks.placement import predict_placement
 from analyzer.sources.onnx_inventory import build_inventory, prepare
-from benchmarks.ort_agreement import (
+from tests.fixtures.ort_agreement import (
     KNOWN_DISAGREEMENTS,
     NOT_MODELED,
     Outcome,

@@ -8,7 +8,7 @@ import pytest
 
 from analyzer.checks.placement import predict_placement
 from analyzer.sources.onnx_inventory import build_inventory, prepare
-from tests.conftest import parse
+from tests.fixtures.onnx_models import parse
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import analyzer
-from tests.conftest import parse
+from tests.fixtures.onnx_models import parse
 
 
 def _ids(report):

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 import analyzer
-from tests.conftest import ONNX_TEST_DATA, shipped_models
+from tests.fixtures.onnx_models import ONNX_TEST_DATA, shipped_models
 
 MODELS = shipped_models()
 

@@ -12,15 +12,8 @@ import onnx
 import pytest
 
 from analyzer.demo_model import build_demo_model
-from tests.conftest import parse
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "analyzer.cli.main", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd or ROOT, timeout=300)
+from tests.fixtures.cli import ROOT, cli
+from tests.fixtures.onnx_models import parse
 
 
 @pytest.fixture(scope="module")

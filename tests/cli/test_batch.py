@@ -8,8 +8,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from tests.cli.test_analyze_cli import cli
-from tests.conftest import parse
+from tests.fixtures.cli import cli
+from tests.fixtures.onnx_models import parse
 
 GOOD = {
     "relu.onnx": "y = Relu(x)",

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from tests.cli.test_analyze_cli import cli
-from tests.conftest import parse
+from tests.fixtures.cli import cli
+from tests.fixtures.onnx_models import parse
 
 HARDSWISH = """<ir_version: 8, opset_import: ["" : 14]>
 g (float[2,8] x) => (float[2,8] y) { h = HardSwish(x)

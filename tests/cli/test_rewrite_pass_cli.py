@@ -9,7 +9,7 @@ import onnx
 
 from rewrites.onnx.cuda_fallback_test import MODEL as FALLBACK_MODEL
 from rewrites.onnx.version_convert_test import FUNCTION_OPS
-from tests.cli.test_analyze_cli import cli
+from tests.fixtures.cli import cli
 
 
 def test_target_opset_and_cuda_placement_in_the_json_report(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import stat
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.cli.main import main
-from tests.reliability.corpus import CASES, FINDING_CASES, Case
+from tests.fixtures.bad_inputs import CASES, FINDING_CASES, Case, FindingCase
 
 ROOT = Path(__file__).resolve().parents[2]
 _BIG = 64 * 2**20
@@ -130,10 +131,6 @@ def test_bad_input_as_a_process(name: str, tmp_path: Path) -> None:
 def test_findings_not_input_errors(case: object, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Defects that the report is for: the report comes out with the finding, never exit 2."""
-    import json
-
-    from tests.reliability.corpus import FindingCase
-
     assert isinstance(case, FindingCase)
     folder = tmp_path / case.name
     folder.mkdir()

@@ -15,9 +15,9 @@ import analyzer
 from analyzer.report.graph import CHUNK, MAX_CHILDREN
 from analyzer.report.html import render_html
 from analyzer.report.html_graph import STATUSES, view_data
-from tests.cli.test_analyze_cli import cli
-from tests.conftest import parse
-from tests.report.models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
+from tests.fixtures.cli import cli
+from tests.fixtures.onnx_models import parse
+from tests.fixtures.report_models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
 
 
 class _Tags(HTMLParser):

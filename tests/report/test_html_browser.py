@@ -1,5 +1,5 @@
 """The HTML report in a real browser: Debian's headless chromium (installed by .ci/run), driven
-over the DevTools protocol on a pipe (tests/report/chromium.py), opening the file from disk."""
+over the DevTools protocol on a pipe (tests/fixtures/chromium.py), opening the file from disk."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 import analyzer
 from analyzer.report.html import render_html
-from tests.report.chromium import Browser, find_chromium
-from tests.report.models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
+from tests.fixtures.chromium import Browser, find_chromium
+from tests.fixtures.report_models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
 
 pytestmark = pytest.mark.skipif(find_chromium() is None,
                                 reason="chromium is not installed (.ci/run installs it with "

@@ -7,42 +7,12 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx import helper, numpy_helper
 
 from analyzer.errors import InputError
 from analyzer.runtime.bench import BenchResult, bench
 from analyzer.runtime.placement_actual import compare_placement
-from tests.conftest import parse
-
-SMALL = """<ir_version: 8, opset_import: ["" : 17]>
-g (float[N, 64] x, float[64, 64] w) => (float[N, 64] y) {
-  a = MatMul(x, w)
-  b = Relu(a)
-  c = Add(b, x)
-  y = Softmax(c)
-}"""
-
-
-def light_model() -> onnx.ModelProto:
-    return parse("""<ir_version: 8, opset_import: ["" : 17]>
-light (float[64, 256] x) => (float[64, 256] y) { y = Relu(x) }""")
-
-
-def heavy_model(depth: int = 12) -> onnx.ModelProto:
-    """Same signature as light_model, about 100 MFLOP per run: clearly slower."""
-    w = numpy_helper.from_array(
-        np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32) / 16, "w")
-    nodes, prev = [], "x"
-    for i in range(depth):
-        out = "y" if i == depth - 1 else f"h{i}"
-        nodes.append(helper.make_node("MatMul", [prev, "w"], [out]))
-        prev = out
-    graph = helper.make_graph(
-        nodes, "heavy",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [64, 256])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [64, 256])],
-        [w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+from tests.fixtures.bench_models import SMALL, heavy_model, light_model
+from tests.fixtures.onnx_models import parse
 
 
 def test_stats_are_consistent_and_counted():

@@ -11,8 +11,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from tests.conftest import parse
-from tests.runtime.test_bench import SMALL
+from tests.fixtures.bench_models import SMALL
+from tests.fixtures.onnx_models import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 

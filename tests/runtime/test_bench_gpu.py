@@ -6,8 +6,8 @@ import onnxruntime as ort
 import pytest
 
 from analyzer.runtime.bench import bench
-from tests.conftest import parse
-from tests.runtime.test_bench import SMALL, heavy_model, light_model
+from tests.fixtures.bench_models import SMALL, heavy_model, light_model
+from tests.fixtures.onnx_models import parse
 
 pytestmark = [
     pytest.mark.gpu,

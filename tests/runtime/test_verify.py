@@ -23,7 +23,7 @@ from analyzer.runtime.verify import (
     parity_findings,
     verify,
 )
-from tests.conftest import ONNX_TEST_DATA
+from tests.fixtures.onnx_models import ONNX_TEST_DATA
 
 
 def main(argv: list[str]) -> int:

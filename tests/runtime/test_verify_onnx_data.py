@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from analyzer.errors import InputError
 from analyzer.runtime.inputs import InputSet, graph_inputs
 from analyzer.runtime.verify import verify
-from tests.conftest import ONNX_TEST_DATA
+from tests.fixtures.onnx_models import ONNX_TEST_DATA
 
 _OPSET6 = "Could not find an implementation for"
 # Genuine ORT gaps: the load fails with this text on every host.

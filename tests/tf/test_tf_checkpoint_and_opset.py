@@ -14,6 +14,7 @@ tf = pytest.importorskip("tensorflow")
 
 from analyzer.workflows.tf_convert import export_tensorflow  # noqa: E402
 from analyzer.workflows.tf_preflight import analyze_tensorflow  # noqa: E402
+from tests.fixtures.tf_corpus import resize_bilinear, save  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +57,6 @@ def test_checkpoint_converts_with_the_names(checkpoint: Path, tmp_path: Path) ->
 
 
 def test_lowest_opset_counts_a_refusal_the_target_is_past(tmp_path: Path) -> None:
-    from tests.tf_corpus.models import resize_bilinear, save
-
     folder = tmp_path / "resize"
     save(resize_bilinear(), folder, None)
     low = analyze_tensorflow(str(folder), opset=9)

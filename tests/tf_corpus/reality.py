@@ -1,11 +1,11 @@
-"""What tf2onnx really does with the corpus (tests/tf_corpus/models.py), cached.
+"""What tf2onnx really does with the corpus (tests/fixtures/tf_corpus.py), cached.
 
 `real_outcomes` converts every corpus source (SavedModel, and TFLite where built) at every
 opset with `rewrites.tensorflow.convert.convert_tensorflow` (tf2onnx's Python API, in process: the
 corpus already imported TF), and records the op types tf2onnx failed on (unmapped, or whose
 handler raised). The answers are cached in .pytest_cache/onnx-preflight-tf-reality/, keyed by
-the tensorflow, tf2onnx and onnx versions and a hash of this file and models.py, so reruns
-only pay for building the corpus.
+the tensorflow, tf2onnx and onnx versions and a hash of this file, the corpus and the conversion
+module, so reruns only pay for building the corpus.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from opsets.tf2onnx_handlers import load_tf2onnx_handlers
+from rewrites.tensorflow import convert as conversion
+from tests.fixtures import tf_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".pytest_cache" / "onnx-preflight-tf-reality"
@@ -30,9 +34,8 @@ def _version(dist: str) -> str:
 
 def cache_key() -> str:
     digest = hashlib.sha256()
-    for name in ("models.py", "reality.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
-    digest.update((ROOT / "analyzer" / "tf_convert.py").read_bytes())
+    for path in (tf_corpus.__file__, __file__, conversion.__file__):
+        digest.update(Path(path).read_bytes())
     for dist in ("tensorflow-cpu", "tensorflow", "tf2onnx", "onnx", "keras"):
         digest.update(_version(dist).encode())
     return digest.hexdigest()[:16]
@@ -40,8 +43,6 @@ def cache_key() -> str:
 
 def normalize(op: str) -> str:
     """A TFLite op that tf2onnx first maps onto a TF op is reported under the TF op's name."""
-    from opsets.tf2onnx_handlers import load_tf2onnx_handlers
-
     if op.startswith("TFL_"):
         record = load_tf2onnx_handlers().record(op)
         if record and record.get("tf_op") and not record["domains"].get(""):
@@ -51,8 +52,6 @@ def normalize(op: str) -> str:
 
 def real_outcomes(corpus: dict[str, dict[str, Path]]) -> dict[str, dict[str, Any]]:
     """{"name|kind|opset": {"problems": [...], "error": str | None}} for the whole corpus."""
-    from rewrites.tensorflow.convert import convert_tensorflow
-
     path = CACHE_DIR / f"{cache_key()}.json"
     try:
         cached: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
@@ -65,7 +64,7 @@ def real_outcomes(corpus: dict[str, dict[str, Path]]) -> dict[str, dict[str, Any
                 key = f"{name}|{kind}|{opset}"
                 if key in cached:
                     continue
-                result = convert_tensorflow(str(source), kind, opset, isolate=False)
+                result = conversion.convert_tensorflow(str(source), kind, opset, isolate=False)
                 cached[key] = {"problems": sorted({normalize(o) for o in result.problem_ops()}),
                                "error": result.error}
                 changed = True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tf_corpus.models import CORPUS, build_corpus
+from tests.fixtures.tf_corpus import CORPUS, build_corpus
 from tests.tf_corpus.reality import OPSETS, normalize, real_outcomes
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -8,7 +8,7 @@ import torch
 
 import analyzer.workflows.torch_preflight as torch_api
 from analyzer import export_torch
-from tests.torch import fixture_models as fm
+from tests.fixtures import torch_models as fm
 
 
 def _ids(report):

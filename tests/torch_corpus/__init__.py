@@ -1,2 +1,2 @@
-"""A corpus of small PyTorch models that stress torch.onnx.export, and a harness that records
-what the real exporters do with them (tests/torch_corpus/reality.py)."""
+"""What the real torch.onnx exporters do with the torch corpus (tests/fixtures/torch_corpus.py,
+exported by tests/fixtures/torch_export_harness.py), and whether the pre-flight predicts it."""

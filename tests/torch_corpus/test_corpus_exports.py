@@ -16,9 +16,9 @@ pytest.importorskip("onnxscript")
 
 import torch  # noqa: E402
 
-from tests.torch_corpus import models as corpus  # noqa: E402
-from tests.torch_corpus.models import BY_NAME, CORPUS, CorpusModel  # noqa: E402
-from tests.torch_corpus.reality import (  # noqa: E402
+from tests.fixtures import torch_corpus as corpus  # noqa: E402
+from tests.fixtures.torch_corpus import BY_NAME, CORPUS, CorpusModel  # noqa: E402
+from tests.fixtures.torch_export_harness import (  # noqa: E402
     ExportOutcome,
     export_outcomes,
     verify_shortcut,
@@ -143,7 +143,7 @@ def test_torchscript_traces_data_dependent_if_with_a_tracer_warning(facts) -> No
     assert o.ok and o.ort_loads
     line = _line_of(corpus.DataDependentIf.forward, "if x.sum() > 0")
     where = {(Path(w.filename).name, w.lineno) for w in o.tracer_warnings()}
-    assert ("models.py", line) in where
+    assert (Path(corpus.__file__).name, line) in where
     assert str(Path(corpus.__file__)) in {w.filename for w in o.tracer_warnings()}
 
 

@@ -12,8 +12,8 @@ import warnings
 import pytest
 
 from analyzer.workflows.torch_preflight import analyze_torch_opsets
-from tests.torch_corpus.models import CORPUS
-from tests.torch_corpus.reality import EXPORTERS, OPSETS, run_all
+from tests.fixtures.torch_corpus import CORPUS
+from tests.fixtures.torch_export_harness import EXPORTERS, OPSETS, run_all
 
 # (model, exporter, opset) -> why the prediction differs from the real export
 KNOWN_DISAGREEMENTS: dict[tuple[str, str, int], str] = {
