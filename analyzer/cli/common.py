@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 
 
@@ -24,7 +25,7 @@ def parse_providers(text: str) -> list[str]:
     try:
         return [normalize_provider(p) for p in names]
     except ValueError as exc:
-        raise InputError(None, "USAGE", f"--providers: {exc}") from None
+        raise InputError(None, USAGE, f"--providers: {exc}") from None
 
 
 def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
@@ -79,7 +80,7 @@ def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
     if specs:
         example, _ = make_inputs(specs)
     if example is None:
-        raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
+        raise InputError(spec, USAGE, "give the example inputs with --input NAME:DTYPE[DIMS] "
                          "(or return (module, example_inputs) from the factory)")
     check_inputs_fit(spec, module, example)
     return module, example
