@@ -14,6 +14,7 @@ from pathlib import Path
 
 from analyzer.error_codes import ERROR_CODES, ErrorCode, Group
 from analyzer.finding_ids import FAMILIES, FINDINGS, FindingKind
+from analyzer.safe_write import write_atomically
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.write:
         for path, text in generated().items():
-            path.write_text(text, encoding="utf-8")
+            write_atomically(path, text)
         return 0
     out_of_date = stale()
     for path in out_of_date:
