@@ -1,11 +1,18 @@
-"""Findings: what a check says about a model, with a stable id and the fixes that answer it."""
+"""Findings: what a check says about a model, with a stable id and the fixes that answer it.
+
+Every id is registered in `analyzer.finding_ids`; a `Finding` checks its id and severity there
+when it is made, so an unregistered or misspelt id fails where it is written, not in a report.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning", "info"]
+from analyzer.finding_ids import FindingKind, Severity, finding_kind
+
+__all__ = ["SEVERITY_RANK", "Finding", "Fix", "FixKind", "Severity"]
+
 FixKind = Literal["opset", "rewrite", "source"]
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
@@ -41,6 +48,24 @@ class Finding:
     location: str | None = None
     fixes: list[Fix] = field(default_factory=list)
     provider: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = finding_kind(self.id)
+        if self.severity not in kind.severities:
+            raise ValueError(f"finding {self.id} cannot have severity {self.severity!r} "
+                             f"(registered: {' / '.join(kind.severities)})")
+
+    @classmethod
+    def of(cls, kind: FindingKind, message: str, *, severity: Severity | None = None,
+           **fields: Any) -> Finding:
+        """A finding of `kind`, at the kind's usual severity unless `severity` names another
+        it allows."""
+        return cls(kind.id, severity or kind.severity, message, **fields)
+
+    @property
+    def kind(self) -> FindingKind:
+        """The registry entry of this finding's id."""
+        return finding_kind(self.id)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import OUTPUT_IS_INPUT, OUTPUT_PATH
 from analyzer.errors import InputError
 
 __all__ = ["refuse_overwrite", "save_figure_atomically", "save_onnx_atomically",
@@ -38,7 +39,7 @@ def refuse_overwrite(target: PathLike, protect: Iterable[PathLike]) -> None:
     for item in protect:
         src = Path(os.fspath(item))
         if str(src) and _same_file(out, src):
-            raise InputError(out, "OUTPUT_IS_INPUT",
+            raise InputError(out, OUTPUT_IS_INPUT,
                              f"refusing to overwrite the input file {src}; choose another output "
                              "path")
 
@@ -51,10 +52,10 @@ def output_folder(target: str | os.PathLike[str]) -> Path:
 
 def _folder_of(target: Path) -> Path:
     if target.is_dir():
-        raise InputError(target, "OUTPUT_PATH", "output path is a directory")
+        raise InputError(target, OUTPUT_PATH, "output path is a directory")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise InputError(target, "OUTPUT_PATH", f"output folder {folder} does not exist")
+        raise InputError(target, OUTPUT_PATH, f"output folder {folder} does not exist")
     return folder
 
 

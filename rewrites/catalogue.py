@@ -7,6 +7,7 @@ body, which can need the op's own, newer opset)."""
 
 from __future__ import annotations
 
+from analyzer.finding_ids import EP301, EP302, EP303, SCH202, SCH203
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.approx_relu import ApproxRelu
 from rewrites.onnx.attention_decompose import AttentionDecompose
@@ -42,13 +43,13 @@ def rule_by_id(rule_id: str) -> Rule:
 #: kernel; EP302: a node falls back from CUDA to CPU; EP303: ORT inlines the op's body (info:
 #: listed as a fix, not acted on by the pass).
 FINDING_RULES: dict[str, tuple[str, ...]] = {
-    "SCH202": ("layer-norm-decompose", "attention-decompose", "expand-function", "approx-relu"),
-    "EP301": ("layer-norm-decompose", "attention-decompose", "expand-function", "cuda-fallback",
-              "approx-relu"),
-    "SCH203": ("expand-function",),
+    SCH202.id: ("layer-norm-decompose", "attention-decompose", "expand-function", "approx-relu"),
+    EP301.id: ("layer-norm-decompose", "attention-decompose", "expand-function", "cuda-fallback",
+               "approx-relu"),
+    SCH203.id: ("expand-function",),
     # a function op the accelerator lacks (e.g. Celu on CUDA) runs there as its body's ops
-    "EP302": ("cuda-fallback", "expand-function", "cuda-fallback-approx"),
-    "EP303": ("expand-function",),
+    EP302.id: ("cuda-fallback", "expand-function", "cuda-fallback-approx"),
+    EP303.id: ("expand-function",),
 }
 
 

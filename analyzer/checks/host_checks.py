@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import onnx
 
+from analyzer.finding_ids import EP307
 from analyzer.findings import Finding, Fix
 from analyzer.inventory import Inventory
 
@@ -65,7 +66,7 @@ def check_host(inventory: Inventory) -> list[Finding]:
                 "here", None: "could not check this host"}[available]
         findings.append(
             Finding(
-                "EP307", "warning" if available is False else "info",
+                EP307.id, "warning" if available is False else "info",
                 f"StringNormalizer needs the OS locale '{locale}' at session creation ({here})",
                 op="StringNormalizer", nodes=nodes,
                 fixes=[Fix("source", hint=f"install the locale on every host that runs the model "

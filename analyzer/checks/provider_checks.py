@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from analyzer.checks.placement import CPU, NodePlacement, Placement
+from analyzer.finding_ids import EP301, EP302, EP303, EP304, EP305, EP306, FindingKind
 from analyzer.findings import Finding, Fix
 from opsets.query import match_kernel, short_type
 from opsets.tables import SchemaTable, short_provider
@@ -33,8 +34,8 @@ def check_providers(placement: Placement, schemas: SchemaTable) -> list[Finding]
         )
         providers = ", ".join(short_provider(p) for p in placement.providers)
         findings.append(
-            Finding(
-                "EP301", "error",
+            Finding.of(
+                EP301,
                 f"no kernel for {op}-{version} ({_types(types)}) on {providers}: session "
                 f"creation fails ({reasons})",
                 op=op, domain=domain, nodes=[lf.node.name for lf in leaves],
@@ -45,14 +46,14 @@ def check_providers(placement: Placement, schemas: SchemaTable) -> list[Finding]
     primary = placement.providers[0]
     if primary != CPU:
         findings.extend(_fallbacks(placement, primary))
-    findings.extend(_by_how(placement, "expanded", "EP303"))
-    findings.extend(_by_how(placement, "cast", "EP304"))
+    findings.extend(_by_how(placement, "expanded", EP303))
+    findings.extend(_by_how(placement, "cast", EP304))
     findings.extend(_partitions(placement, primary))
     unchecked = [lf.node.name for lf in placement.leaves() if not lf.type_checked]
     if unchecked:
         findings.append(
-            Finding(
-                "EP306", "info",
+            Finding.of(
+                EP306,
                 f"{len(unchecked)} node(s) have inputs of unknown type: kernels matched by version "
                 "only",
                 nodes=unchecked,
@@ -97,8 +98,8 @@ def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
     for (domain, op, version, to), nodes in sorted(groups.items(), key=lambda kv: kv[0][1]):
         reason = nodes[0].statuses[primary].reason.rsplit("; runs on ", 1)[0]
         findings.append(
-            Finding(
-                "EP302", "warning",
+            Finding.of(
+                EP302,
                 f"{op}-{version} falls back from {short_provider(primary)} to "
                 f"{short_provider(to)}: {reason}",
                 op=op, domain=domain, nodes=[n.node.name for n in nodes],
@@ -110,7 +111,7 @@ def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
     return findings
 
 
-def _by_how(placement: Placement, how: str, fid: str) -> list[Finding]:
+def _by_how(placement: Placement, how: str, kind: FindingKind) -> list[Finding]:
     groups: dict[tuple[str, str, int | None], list[NodePlacement]] = defaultdict(list)
 
     def visit(node: NodePlacement) -> None:
@@ -126,8 +127,8 @@ def _by_how(placement: Placement, how: str, fid: str) -> list[Finding]:
         if not all(n.runs for n in nodes):
             continue  # EP301 already says it fails
         findings.append(
-            Finding(
-                fid, "info", f"{op}: {nodes[0].note}",
+            Finding.of(
+                kind, f"{op}: {nodes[0].note}",
                 op=op, domain=domain, nodes=[n.node.name for n in nodes],
                 location=nodes[0].node.location,
             )
@@ -140,8 +141,8 @@ def _partitions(placement: Placement, primary: str) -> list[Finding]:
     if summary is None or primary == CPU or summary.device_copies == 0:
         return []
     return [
-        Finding(
-            "EP305", "warning",
+        Finding.of(
+            EP305,
             f"{short_provider(primary)} runs {summary.predicted_nodes} node(s) in "
             f"{summary.partitions} "
             f"partition(s) with {summary.device_copies} device copies between them and the CPU",

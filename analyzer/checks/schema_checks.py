@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import onnx
 import onnx.checker
 
+from analyzer.finding_ids import SCH201, SCH202, SCH203, SCH204, SCH205, SCH206
 from analyzer.findings import Finding, Fix
 from analyzer.inventory import Inventory, NodeRecord
 from opsets.tables import KernelTable, SchemaTable
@@ -55,8 +56,8 @@ def check_schemas(
             first = versions[0].since_version
             where = "target opset" if target_opset and domain == "" else "opset import"
             findings.append(
-                Finding(
-                    "SCH202", "error",
+                Finding.of(
+                    SCH202,
                     f"{op} exists from {_dom(domain)}opset {first}; the {where} is {opset}",
                     op=op, domain=domain, nodes=names, location=location,
                     fixes=[Fix("opset", min=first)],
@@ -66,8 +67,8 @@ def check_schemas(
             replacement = DEPRECATED_REPLACEMENTS.get(op)
             fixes = [Fix("source", hint=f"use {replacement} instead")] if replacement else []
             findings.append(
-                Finding(
-                    "SCH203", "warning",
+                Finding.of(
+                    SCH203,
                     f"{op}-{resolved.since_version} is deprecated in {_dom(domain)}opset {opset}",
                     op=op, domain=domain, nodes=names, location=location, fixes=fixes,
                 )
@@ -91,8 +92,8 @@ def _unknown(
         close = difflib.get_close_matches(op, schemas.ops(domain), n=3)
         hint = f"did you mean {', '.join(close)}?" if close else "no similar op in this domain"
         return [
-            Finding(
-                "SCH201", "error",
+            Finding.of(
+                SCH201,
                 f"{op} is not an operator of {domain or 'the default ONNX domain (ai.onnx)'}",
                 op=op, domain=domain, nodes=names, location=location,
                 fixes=[Fix("source", hint=hint)],
@@ -102,8 +103,8 @@ def _unknown(
     if with_kernels:
         return []
     return [
-        Finding(
-            "SCH205", "warning",
+        Finding.of(
+            SCH205,
             f"custom domain '{domain}' has no schema for {op} in onnx or onnxruntime: it is not "
             "validated and needs a custom-op library at runtime",
             op=op, domain=domain, nodes=names, location=location,
@@ -123,15 +124,15 @@ def check_structure(model: onnx.ModelProto, path: str | None = None) -> list[Fin
         onnx.checker.check_model(path if path is not None else model, full_check=False)
     except (onnx.checker.ValidationError, ValueError) as exc:
         first = " ".join(str(exc).strip().splitlines()[:2])
-        return [Finding("SCH204", "error", f"onnx.checker: {first[:400]}")]
+        return [Finding.of(SCH204, f"onnx.checker: {first[:400]}")]
     return []
 
 
 def check_inference(errors: list[str]) -> list[Finding]:
     """SCH206: strict shape/type inference failed; ORT is likely to reject the graph too."""
     return [
-        Finding("SCH206", "warning", f"shape/type inference: {e}",
-                fixes=[Fix("source", hint="fix the types or shapes that inference names")])
+        Finding.of(SCH206, f"shape/type inference: {e}",
+                   fixes=[Fix("source", hint="fix the types or shapes that inference names")])
         for e in errors
         if "No Op registered" not in e and "No opset import" not in e
     ]

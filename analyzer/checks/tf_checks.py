@@ -13,6 +13,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.finding_ids import (
+    TFC601,
+    TFC602,
+    TFC603,
+    TFC604,
+    TFC605,
+    TFC606,
+    TFC607,
+    TFC608,
+    TFC609,
+    TFC613,
+)
 from analyzer.findings import Finding, Fix
 from analyzer.sources.tf_graph import VARIABLE_OPS
 from analyzer.sources.tf_io import TfGraph, TfNode
@@ -195,8 +207,8 @@ def op_findings(judged: list[OpJudgement], opset: int) -> list[Finding]:
             continue
         via = f" (converted through the TF op {s.via})" if s.via else ""
         if s.status == "unsupported":
-            findings.append(Finding(
-                "TFC601", "error",
+            findings.append(Finding.of(
+                TFC601,
                 f"tf2onnx {'has no handler' if not s.via else 'cannot convert'} for the "
                 f"{'TFLite' if j.op.startswith('TFL_') else 'TensorFlow'} op {j.op}{via} at any "
                 f"opset ({_count(j.nodes)}): the conversion leaves it unconverted",
@@ -207,15 +219,15 @@ def op_findings(judged: list[OpJudgement], opset: int) -> list[Finding]:
                            "it as a custom-domain node; onnxruntime then needs a custom-op "
                            "kernel for it")]))
         elif s.status == "needs_opset":
-            findings.append(Finding(
-                "TFC602", "error",
+            findings.append(Finding.of(
+                TFC602,
                 f"tf2onnx converts {j.op}{via} only from opset {s.min_opset}; the target is "
                 f"opset {opset} ({_count(j.nodes)})",
                 op=j.op, nodes=_nodes(j.nodes), fixes=[Fix("opset", min=s.min_opset)]))
         elif s.status == "extra_opset":
             domains = ", ".join(s.extra_domains)
-            findings.append(Finding(
-                "TFC603", "error",
+            findings.append(Finding.of(
+                TFC603,
                 f"tf2onnx converts {j.op}{via} only into the custom domain {domains}, which is "
                 f"used only when passed as an extra opset ({_count(j.nodes)})",
                 op=j.op, domain=s.extra_domains[0], nodes=_nodes(j.nodes),
@@ -225,8 +237,8 @@ def op_findings(judged: list[OpJudgement], opset: int) -> list[Finding]:
             first = j.refusals[0]
             works = [r.works_from for r in j.refusals]
             fix = max((w for w in works if w is not None), default=None)
-            findings.append(Finding(
-                "TFC613", "error",
+            findings.append(Finding.of(
+                TFC613,
                 f"tf2onnx's {j.op} handler{via} at opset {opset} refuses {len(j.refusals)} of "
                 f"{len(j.nodes)} node(s): {first.message}"
                 + (f"; it converts from opset {fix}" if fix and None not in works else ""),
@@ -236,8 +248,8 @@ def op_findings(judged: list[OpJudgement], opset: int) -> list[Finding]:
         elif s.caveats:
             shown = "; ".join(s.caveats[:2]) + (f"; +{len(s.caveats) - 2} more" if len(
                 s.caveats) > 2 else "")
-            findings.append(Finding(
-                "TFC604", "info",
+            findings.append(Finding.of(
+                TFC604,
                 f"tf2onnx's {j.op} handler{via} at opset {opset} refuses some attribute/type "
                 f"combinations: {shown}", op=j.op, nodes=_nodes(j.nodes),
                 fixes=[Fix("source", hint="check the listed conditions against these nodes")]))
@@ -252,8 +264,8 @@ def training_findings(graph: TfGraph) -> list[Finding]:
             by_op[n.op].append(n.name)
     findings = []
     for op, names in sorted(by_op.items()):
-        findings.append(Finding(
-            "TFC605", "error",
+        findings.append(Finding.of(
+            TFC605,
             f"training-only op {op} reaches the outputs ({len(names)} node(s)); tf2onnx has no "
             "handler for it and an inference graph should not hold it",
             op=op, nodes=names[:MAX_NODES],
@@ -271,8 +283,8 @@ def variable_findings(graph: TfGraph) -> list[Finding]:
     if not names:
         return []
     ops = sorted({n.op for n in graph.nodes if n.op in VARIABLE_OPS})
-    return [Finding(
-        "TFC606", "error",
+    return [Finding.of(
+        TFC606,
         f"the GraphDef is not frozen: {len(names)} variable node(s) ({', '.join(ops)}) reach "
         "the outputs; tf2onnx converts a GraphDef as it is and has no handler for them",
         op=ops[0], nodes=names[:MAX_NODES],
@@ -285,13 +297,13 @@ def io_findings(graph: TfGraph, inputs_given: bool, outputs_given: bool) -> list
     """TFC607/608: names given by the user that the graph lacks; TFC609: a GraphDef or a
     checkpoint converted without names (tf2onnx needs them): the names found, to copy."""
     findings = []
-    for code, what, missing, found in (
-            ("TFC607", "input", graph.missing_inputs, graph.inputs),
-            ("TFC608", "output", graph.missing_outputs, graph.outputs)):
+    for kind, what, missing, found in (
+            (TFC607, "input", graph.missing_inputs, graph.inputs),
+            (TFC608, "output", graph.missing_outputs, graph.outputs)):
         if missing:
             known = ", ".join(t.name for t in found[:8]) or "none found"
-            findings.append(Finding(
-                code, "error",
+            findings.append(Finding.of(
+                kind,
                 f"{what} name(s) {', '.join(missing)} not in the graph (tf2onnx would fail); "
                 f"{what}s it has: {known}", nodes=list(missing),
                 fixes=[Fix("source", hint=f"use the tensor names listed in the report's model "
@@ -299,8 +311,8 @@ def io_findings(graph: TfGraph, inputs_given: bool, outputs_given: bool) -> list
     if graph.kind in ("graphdef", "checkpoint") and not (inputs_given and outputs_given):
         ins = ",".join(t.name for t in graph.inputs) or "?"
         outs = ",".join(t.name for t in graph.outputs) or "?"
-        findings.append(Finding(
-            "TFC609", "warning",
+        findings.append(Finding.of(
+            TFC609,
             f"tf2onnx needs the input and output tensor names of a {graph.kind}; found "
             f"placeholders --inputs {ins} and sinks --outputs {outs} (check them)",
             fixes=[Fix("source", hint=f"--inputs {ins} --outputs {outs}")]))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.finding_ids import EXP101, EXP102, EXP105, EXP108, TRC401, TRC402, TRC403, TRC404
 from analyzer.findings import Finding, Fix
 from analyzer.sources.torch_capture import CaptureFailure, TorchCapture, TorchOpUse
 
@@ -71,8 +72,8 @@ def op_findings(
         verdicts[op] = verdict
         if verdict.status == "ok" and verdict.conditions:
             location, module_path = _locate(uses)
-            findings.append(Finding(
-                "EXP108", "warning",
+            findings.append(Finding.of(
+                EXP108,
                 f"{op}'s {exporter} translation at opset {opset} raises for some inputs: "
                 + "; ".join(verdict.conditions),
                 op=op, nodes=[u.node for u in uses], location=_where(location, module_path),
@@ -84,8 +85,8 @@ def op_findings(
         nodes = [u.node for u in uses]
         namespace = op.split("::", 1)[0]
         if namespace not in ("aten", "prims", "quantized", "torchvision"):
-            findings.append(Finding(
-                "EXP105", "error",
+            findings.append(Finding.of(
+                EXP105,
                 f"custom op {op} has no ONNX translation in the {exporter} exporter",
                 op=op, nodes=nodes, location=_where(location, module_path),
                 fixes=[Fix("source", hint=_custom_op_hint(op, exporter))]))
@@ -100,8 +101,8 @@ def op_findings(
                              f"({_custom_op_hint(op, exporter)})"))
         if verdict.note:
             message += f" ({verdict.note})"
-        findings.append(Finding("EXP101", "error", message, op=op, nodes=nodes,
-                                location=_where(location, module_path), fixes=fixes))
+        findings.append(Finding.of(EXP101, message, op=op, nodes=nodes,
+                                   location=_where(location, module_path), fixes=fixes))
     return findings, verdicts
 
 
@@ -127,15 +128,15 @@ def _failure_finding(failure: CaptureFailure, capture: TorchCapture) -> Finding:
         use = next((u for u in capture.ops if u.node == failure.node), None)
         where = _where(use.location, use.module_path) if use else None
         op = use.op if use else None
-        return Finding(
-            "EXP102", "error",
+        return Finding.of(
+            EXP102,
             f"the dynamo exporter fails translating {op or 'a node'}: {failure.message}",
             op=op, nodes=[failure.node] if failure.node else [], location=where,
             fixes=[Fix("source", hint="change how the op is called (shapes/dtypes its "
                        "translation accepts), or register a custom translation")])
     step = "torch.export" if failure.step == "torch.export" else "torch.jit.trace"
-    return Finding(
-        "TRC401", "error", f"{step} failed ({failure.kind}): {failure.message}",
+    return Finding.of(
+        TRC401, f"{step} failed ({failure.kind}): {failure.message}",
         location=failure.location,
         fixes=[Fix("source", hint=EXPORT_ADVICE.get(failure.kind, EXPORT_ADVICE["other"]))])
 
@@ -150,8 +151,8 @@ def warning_findings(capture: TorchCapture) -> list[Finding]:
         hint = ("the traced graph hard-codes this value: route on tensors (torch.where), not on "
                 "Python numbers, and avoid .item()/int(tensor) in forward()"
                 if category == "TracerWarning" else "see the warning")
-        findings.append(Finding(
-            "TRC402", "warning", f"{category}: {message}",
+        findings.append(Finding.of(
+            TRC402, f"{category}: {message}",
             location=next((loc for loc in locations if loc), None),
             fixes=[Fix("source", hint=hint)]))
     return findings
@@ -163,8 +164,8 @@ def module_findings(module: Any) -> list[Finding]:
     training = [name or type(module).__name__ for name, m in module.named_modules()
                 if getattr(m, "training", False)]
     if training:
-        findings.append(Finding(
-            "TRC403", "warning",
+        findings.append(Finding.of(
+            TRC403,
             f"the model is in training mode ({len(training)} module(s)): dropout and batch-norm "
             "statistics export in their training form",
             nodes=training[:20], fixes=[Fix("source", hint="call model.eval() before export")]))
@@ -185,7 +186,7 @@ def module_findings(module: Any) -> list[Finding]:
                     continue
                 state = f" (it is {value!r})" if value is not None else ""
                 findings.append(Finding(
-                    "TRC404", "warning" if value is False else "info",
+                    TRC404.id, "warning" if value is False else "info",
                     f"{cls.__name__} takes `{flag}`{state}: models built with {flag}=True swap in "
                     "export-friendly layers",
                     location=name or None,

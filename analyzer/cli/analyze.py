@@ -31,6 +31,7 @@ from analyzer.cli.common import (
     write_atomically,
 )
 from analyzer.cli.limit_args import add_limits, limits_from
+from analyzer.error_codes import USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -75,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     args.model = models[0] if len(models) == 1 else " ".join(models)
     args.protect = list(models)  # -o must never land on an input model
     if args.opset is not None and args.opset < 1:
-        raise InputError(None, "USAGE",
+        raise InputError(None, USAGE,
                          f"--opset must be a positive opset version, got {args.opset}")
     if args.time_limit <= 0 or args.memory_limit <= 0:
-        raise InputError(None, "USAGE", "--time-limit and --memory-limit must be positive")
+        raise InputError(None, USAGE, "--time-limit and --memory-limit must be positive")
     if args.jobs is not None and args.jobs < 1:
-        raise InputError(None, "USAGE", f"--jobs must be at least 1, got {args.jobs}")
+        raise InputError(None, USAGE, f"--jobs must be at least 1, got {args.jobs}")
     providers = parse_providers(args.providers)
     from analyzer.cli.tf_args import is_tf_path, run_tf_analyze
     from analyzer.sources.torch_spec import is_torch_spec
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return run_batch(models, providers, args)
     if is_torch_spec(args.model):
         if args.load_check:
-            raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
+            raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
         from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
         module, example = load_torch_source(args.model, args.input, args.weights)
@@ -152,11 +153,11 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     from analyzer.workflows import batch
 
     if args.format == "html":
-        raise InputError(None, "USAGE", "--format html is for one model; use json or md for a "
+        raise InputError(None, USAGE, "--format html is for one model; use json or md for a "
                          "batch")
     torch_specs = [m for m in models if is_torch_spec(m) and not batch.is_glob(m)]
     if torch_specs:
-        raise InputError(torch_specs[0], "USAGE",
+        raise InputError(torch_specs[0], USAGE,
                          "PyTorch sources are analyzed one at a time, not in a batch")
     limits = limits_from(args)  # each worker applies them to its own model
     options = batch.Options(args.opset, tuple(providers), limits["max_file_bytes"],

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.cli.common import write_atomically
+from analyzer.error_codes import OUTPUT_PATH
 from analyzer.report.html import render_html
 
 LOW_OPSET = 13
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
-        raise InputError(out, "OUTPUT_PATH", "output path exists and is not a directory")
+        raise InputError(out, OUTPUT_PATH, "output path exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
     if importlib.util.find_spec("torch") is None:

@@ -12,6 +12,7 @@ import argparse
 
 from analyzer.cli.common import add_providers, add_torch_source, load_torch_source
 from analyzer.cli.isolate_args import add_isolation, isolation_from
+from analyzer.error_codes import USAGE
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
         return 1 if tf_report.fails(args.fail_on) else 0
     if not is_torch_spec(args.source):
-        raise InputError(args.source, "USAGE", "export takes a PyTorch source as "
+        raise InputError(args.source, USAGE, "export takes a PyTorch source as "
                          "package.module:factory, or a TensorFlow source (SavedModel folder, "
                          ".pb, .meta, .tflite, .keras, .h5)")
     providers = parse(args.providers)
@@ -88,7 +89,7 @@ def _rule_ids(text: str) -> list[str]:
     ids = [r.strip() for r in text.split(",") if r.strip()]
     unknown = sorted(set(ids) - set(rule_ids()))
     if unknown:
-        raise InputError(None, "USAGE", f"unknown source rule(s) {', '.join(unknown)}; known: "
+        raise InputError(None, USAGE, f"unknown source rule(s) {', '.join(unknown)}; known: "
                          f"{', '.join(rule_ids())}")
     return ids
 

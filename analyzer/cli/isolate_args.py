@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 
 
@@ -34,6 +35,6 @@ def isolation_from(args: argparse.Namespace, spec: str) -> object | None:
     if not args.isolate:
         return None
     if args.time_limit <= 0 or args.memory_limit <= 0:
-        raise InputError(None, "USAGE", "--time-limit and --memory-limit must be positive")
+        raise InputError(None, USAGE, "--time-limit and --memory-limit must be positive")
     return ExportIsolation(spec=spec, inputs=tuple(args.input), weights=args.weights,
                            time_limit=args.time_limit, memory_limit_mb=args.memory_limit)

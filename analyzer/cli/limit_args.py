@@ -7,6 +7,7 @@ import argparse
 import re
 from typing import Any
 
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 
@@ -42,7 +43,7 @@ def limits_from(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of analyzer.analyze / load_onnx for the flags (0 = no limit)."""
     for flag in ("max_file_size", "max_nodes", "max_subgraph_depth"):
         if getattr(args, flag) < 0:
-            raise InputError(None, "USAGE", f"--{flag.replace('_', '-')} cannot be negative")
+            raise InputError(None, USAGE, f"--{flag.replace('_', '-')} cannot be negative")
     depth = args.max_subgraph_depth
     return {
         "max_file_bytes": args.max_file_size or None,

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from analyzer.error_codes import UNKNOWN_OP
 from opsets.tables import short_provider
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = describe_op(args.op, args.domain, args.opset, args.provider)
     except (LookupError, ValueError) as exc:
-        raise InputError(None, "UNKNOWN_OP", str(exc).strip("'\"")) from None
+        raise InputError(None, UNKNOWN_OP, str(exc).strip("'\"")) from None
     if args.format == "json":
         json.dump(_to_json(info), sys.stdout, indent=2)
         sys.stdout.write("\n")

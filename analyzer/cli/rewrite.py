@@ -20,6 +20,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from analyzer.cli.common import add_providers
+from analyzer.error_codes import USAGE
 
 if TYPE_CHECKING:
     import onnx
@@ -55,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.workflows.rewrite_pipeline import run_pass
 
     if not args.dry_run and not args.output:
-        raise InputError(None, "USAGE", "give -o OUT.onnx (or --dry-run)")
+        raise InputError(None, USAGE, "give -o OUT.onnx (or --dry-run)")
     if args.output and not args.dry_run:
         from analyzer.safe_write import refuse_overwrite
 
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     loaded = load_onnx(args.model)
     if loaded.external_data:
-        raise InputError(args.model, "USAGE", "rewriting models with external data is not "
+        raise InputError(args.model, USAGE, "rewriting models with external data is not "
                          "supported yet")
     only = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else None
     _check_target_opset(args.target_opset)
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         passed = run_pass(loaded.model, target_opset=args.target_opset, only=only,
                           dry_run=args.dry_run, providers=parse_providers(args.providers))
     except ValueError as exc:
-        raise InputError(None, "USAGE", f"--rules: {exc}") from None
+        raise InputError(None, USAGE, f"--rules: {exc}") from None
     result = passed.result
     if not args.dry_run:
         # Serialized first, then renamed into place: never a partial output file.
@@ -115,7 +116,7 @@ def _check_target_opset(opset: int | None) -> None:
 
     newest = onnx.defs.onnx_opset_version()
     if opset is not None and not 1 <= opset <= newest:
-        raise InputError(None, "USAGE", f"--target-opset {opset}: onnx {onnx.__version__} knows "
+        raise InputError(None, USAGE, f"--target-opset {opset}: onnx {onnx.__version__} knows "
                          f"opsets 1 to {newest}")
 
 

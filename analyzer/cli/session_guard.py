@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
+from analyzer.error_codes import ORT_SESSION_CRASHED, USAGE
 from analyzer.errors import InputError
 from analyzer.runtime.session import check_loads_in_child
 
@@ -43,7 +44,7 @@ def guard_sessions(args: argparse.Namespace, models: Iterable[str | None]) -> No
     if not args.isolate:
         return
     if args.time_limit <= 0 or args.memory_limit <= 0:
-        raise InputError(None, "USAGE", "--time-limit and --memory-limit must be positive")
+        raise InputError(None, USAGE, "--time-limit and --memory-limit must be positive")
     for model in models:
         if not model or not Path(model).is_file() or Path(model).suffix.lower() != ".onnx":
             continue
@@ -51,15 +52,15 @@ def guard_sessions(args: argparse.Namespace, models: Iterable[str | None]) -> No
                                       memory_limit_mb=args.memory_limit)
         if result.status == "crashed":
             what = f"signal {result.signal}" if result.signal is not None else result.message
-            raise InputError(model, "ORT_SESSION_CRASHED",
+            raise InputError(model, ORT_SESSION_CRASHED,
                              f"onnxruntime crashed creating a session for this model: {what}")
         if result.status == "timed_out":
-            raise InputError(model, "ORT_SESSION_CRASHED", "onnxruntime did not finish creating "
+            raise InputError(model, ORT_SESSION_CRASHED, "onnxruntime did not finish creating "
                              f"a session within {args.time_limit:.0f} s (raise --time-limit)")
         # under a low address-space limit the child cannot even map onnxruntime's library
         starved = result.status == "raised" and result.error_type in ("ImportError",
                                                                       "MemoryError")
         if result.status == "out_of_memory" or starved:
-            raise InputError(model, "ORT_SESSION_CRASHED", "onnxruntime ran out of memory "
+            raise InputError(model, ORT_SESSION_CRASHED, "onnxruntime ran out of memory "
                              f"creating a session (over {args.memory_limit} MB; raise "
                              "--memory-limit)")

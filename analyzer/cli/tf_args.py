@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from analyzer.error_codes import USAGE
+
 if TYPE_CHECKING:
     from analyzer.report.model import Report
 
@@ -39,7 +41,7 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
     from analyzer.workflows.tf_preflight import analyze_tensorflow
 
     if getattr(args, "load_check", False):
-        raise InputError(args.model, "USAGE", "--load-check takes an .onnx file")
+        raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
     max_file_bytes = max_nodes = None
     if hasattr(args, "max_nodes"):
         from analyzer.cli.limit_args import limits_from

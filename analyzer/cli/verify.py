@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from analyzer.cli.common import add_output, add_providers, write_atomically
+from analyzer.error_codes import USAGE, VERIFY_REFERENCE
 from analyzer.errors import InputError
 
 
@@ -74,7 +75,7 @@ def _dims(items: Sequence[str]) -> dict[str, int]:
     for item in items:
         sym, sep, value = item.partition("=")
         if not sep or not sym or not value.strip().lstrip("-").isdigit() or int(value) < 0:
-            raise InputError(None, "USAGE", f"--dim {item!r}: expected SYM=N with N >= 0")
+            raise InputError(None, USAGE, f"--dim {item!r}: expected SYM=N with N >= 0")
         out[sym.strip()] = int(value)
     return out
 
@@ -84,16 +85,16 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.sources.torch_spec import parse_input
 
     if args.samples < 1:
-        raise InputError(None, "USAGE", f"--samples must be at least 1, got {args.samples}")
+        raise InputError(None, USAGE, f"--samples must be at least 1, got {args.samples}")
     for name in ("rtol", "atol"):
         value = getattr(args, name)
         if value is not None and not value >= 0:
-            raise InputError(None, "USAGE", f"--{name} must be >= 0, got {value}")
+            raise InputError(None, USAGE, f"--{name} must be >= 0, got {value}")
     shapes = {}
     for text in args.input:
         spec = parse_input(text)
         if spec.name is None:
-            raise InputError(None, "USAGE", f"--input {text!r}: give the input's name")
+            raise InputError(None, USAGE, f"--input {text!r}: give the input's name")
         shapes[spec.name] = spec.shape
     reference: Any = None
     inputs: Any = args.inputs
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             from analyzer.runtime.tf_reference import tf_source_kind
 
             if tf_source_kind(Path(args.source)) is None:
-                raise InputError(args.source, "VERIFY_REFERENCE", "--source is neither "
+                raise InputError(args.source, VERIFY_REFERENCE, "--source is neither "
                                  "package.module:factory nor a SavedModel folder, Keras or "
                                  "TFLite file")
             reference = args.source
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.test_data:
         reference = "expected"
         if inputs is not None:
-            raise InputError(None, "USAGE", "--test-data brings its own inputs; drop --inputs")
+            raise InputError(None, USAGE, "--test-data brings its own inputs; drop --inputs")
         inputs = args.test_data
     elif args.reference_evaluator:
         reference = EVALUATOR

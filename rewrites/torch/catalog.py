@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from analyzer.finding_ids import EXP101, EXP102, EXP103, EXP105, EXP106
 from analyzer.findings import Finding, Fix
 from rewrites.rule import Reason
 from rewrites.torch import (
@@ -124,9 +125,9 @@ def attach_fixes(findings: Sequence[Finding], proposals: Sequence[TorchProposal]
     by_id = {r.id: r for r in rules}
     proposed = [by_id[p.rule] for p in proposals if p.status == "proposed"]
     for finding in findings:
-        if finding.id in ("EXP101", "EXP102", "EXP105"):
+        if finding.id in (EXP101.id, EXP102.id, EXP105.id):
             matching = [r for r in proposed if finding.op in _ops(r)]
-        elif finding.id in ("EXP103", "EXP106"):
+        elif finding.id in (EXP103.id, EXP106.id):
             matching = list(proposed)
         else:
             continue
