@@ -24,7 +24,8 @@ from analyzer.inventory import Inventory
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 from analyzer.report.graph import build_graph
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
-from analyzer.sources.onnx_inventory import build_inventory, prepare
+from analyzer.sources.inference_guard import prepare_guarded
+from analyzer.sources.onnx_inventory import build_inventory
 from analyzer.sources.onnx_loader import load_onnx
 from opsets.tables import SchemaTable, load_kernels, load_schemas, normalize_provider
 
@@ -70,8 +71,8 @@ def _analyze(
     provider_names = [normalize_provider(p) for p in providers]
     loaded = load_onnx(model, **limits)
     schemas, kernels = load_schemas(), load_kernels()
-    prepared = prepare(loaded.model, loaded.path, over_2gb=loaded.over_2gb,
-                       isolate=loaded.inference_risk is not None)
+    prepared = prepare_guarded(loaded.model, loaded.path, over_2gb=loaded.over_2gb,
+                               isolate=loaded.inference_risk is not None)
     inventory = build_inventory(prepared, schemas)
     findings: list[Finding] = []
     findings += check_structure(

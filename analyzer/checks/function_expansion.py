@@ -33,6 +33,7 @@ import onnx.parser
 import onnx.shape_inference
 
 from analyzer.inventory import NodeRecord
+from analyzer.sources.onnx_inventory import build_inventory
 from opsets.ort_inlining import OrtFunction, ort_function
 from opsets.tables import load_schemas
 
@@ -208,7 +209,6 @@ def _retyped(fn: OrtFunction, element: str | None) -> onnx.FunctionProto | None:
 def expand(record: NodeRecord, opset_imports: dict[str, int]) -> list[NodeRecord] | None:
     """The body nodes of a function op, with types, named "<node>/<body op>_<i>"; None when the op
     has no body at this opset or the body cannot be built for these types."""
-    from analyzer.sources.onnx_inventory import build_inventory
 
     if record.proto is None or record.since_version is None:
         return None

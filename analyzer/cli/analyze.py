@@ -31,7 +31,17 @@ from analyzer.cli.common import (
     write_atomically,
 )
 from analyzer.cli.limit_args import add_limits, limits_from
+from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_analyze
 from analyzer.error_codes import USAGE
+from analyzer.errors import InputError
+from analyzer.report.html import render_html
+from analyzer.report.model import Report
+from analyzer.report.text import build_renderable, render_text
+from analyzer.sources.torch_spec import is_torch_spec
+from analyzer.workflows import batch
+from analyzer.workflows.batch import add_load_check, is_batch
+from analyzer.workflows.onnx_preflight import analyze
+from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,16 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--jobs", type=int, metavar="N",
                    help="batch: worker processes (default: the number of CPUs)")
     add_torch_source(p)
-    from analyzer.cli.tf_args import add_tf_source
 
     add_tf_source(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.errors import InputError
-    from analyzer.workflows.batch import is_batch
-    from analyzer.workflows.onnx_preflight import analyze
 
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
@@ -83,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InputError(None, USAGE, f"--jobs must be at least 1, got {args.jobs}")
     providers = parse_providers(args.providers)
-    from analyzer.cli.tf_args import is_tf_path, run_tf_analyze
-    from analyzer.sources.torch_spec import is_torch_spec
 
     if len(models) == 1 and is_tf_path(models[0]):
         tf_report = run_tf_analyze(args, providers)
@@ -95,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
     if is_torch_spec(args.model):
         if args.load_check:
             raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
-        from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
         module, example = load_torch_source(args.model, args.input, args.weights)
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
@@ -105,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
         report = analyze(args.model, opset=args.opset, providers=providers,
                          **limits_from(args))
         if args.load_check:
-            from analyzer.workflows.batch import add_load_check
 
             add_load_check(report, args.model, args.time_limit, args.memory_limit)
     emit(report, args)
@@ -114,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
 
 def emit(report: object, args: argparse.Namespace) -> None:
     """Render the report in --format to -o FILE (atomically) or the terminal."""
-    from analyzer.report.model import Report
 
     assert isinstance(report, Report)
     if args.format == "json":
@@ -122,14 +123,12 @@ def emit(report: object, args: argparse.Namespace) -> None:
     elif args.format == "md":
         text = report.to_markdown()
     elif args.format == "html":
-        from analyzer.report.html import render_html
 
         text = render_html(report)
     else:
         text = ""
     if args.output:
         if args.format == "text":
-            from analyzer.report.text import render_text
 
             text = render_text(report)
         write_atomically(args.output, text, protect=getattr(args, "protect", ()))
@@ -137,7 +136,6 @@ def emit(report: object, args: argparse.Namespace) -> None:
     elif args.format == "text":
         from rich.console import Console
 
-        from analyzer.report.text import build_renderable
 
         Console().print(build_renderable(report))
     else:
@@ -148,9 +146,6 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     """Analyze each model in a process pool; print the summary table (or the JSON list)."""
     import json
 
-    from analyzer.errors import InputError
-    from analyzer.sources.torch_spec import is_torch_spec
-    from analyzer.workflows import batch
 
     if args.format == "html":
         raise InputError(None, USAGE, "--format html is for one model; use json or md for a "

@@ -14,6 +14,9 @@ import argparse
 import sys
 
 from analyzer.cli.common import add_output, add_providers, parse_providers, write_atomically
+from analyzer.cli.session_guard import add_session_guard, guard_sessions
+from analyzer.runtime.bench import BenchResult, bench
+from analyzer.safe_write import refuse_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("model", metavar="MODEL", help="path to an .onnx file")
     add_providers(p)
-    from analyzer.cli.session_guard import add_session_guard
 
     add_session_guard(p)
     p.add_argument("--warmup", type=int, default=10, metavar="N",
@@ -50,13 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.runtime.bench import bench
-    from analyzer.safe_write import refuse_overwrite
 
     inputs = [p for p in (args.model, args.compare, args.inputs) if p]
     if args.plot:
         refuse_overwrite(args.plot, inputs)
-    from analyzer.cli.session_guard import guard_sessions
 
     guard_sessions(args, [args.model, args.compare])
     result = bench(
@@ -86,7 +85,6 @@ def run(args: argparse.Namespace) -> int:
 
 def render_text(result: object) -> str:
     """A plain table per run, then comparisons, placement and notes."""
-    from analyzer.runtime.bench import BenchResult
 
     assert isinstance(result, BenchResult)
     env = result.environment

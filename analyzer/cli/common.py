@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from analyzer import safe_write
 from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
 
@@ -34,7 +35,6 @@ def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> Non
 def write_atomically(path: str, text: str | bytes, protect: Sequence[str] = ()) -> None:
     """Write via a temporary file in the same folder and rename: never a partial output file;
     never onto one of the `protect` files (the command's inputs). See analyzer.safe_write."""
-    from analyzer import safe_write
 
     safe_write.write_atomically(path, text, protect=protect)
 

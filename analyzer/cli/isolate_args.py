@@ -6,13 +6,14 @@ import argparse
 
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.workflows.isolated_export import (
+    DEFAULT_EXPORT_MEMORY_LIMIT_MB,
+    DEFAULT_EXPORT_TIME_LIMIT,
+    ExportIsolation,
+)
 
 
 def add_isolation(parser: argparse.ArgumentParser) -> None:
-    from analyzer.workflows.isolated_export import (
-        DEFAULT_EXPORT_MEMORY_LIMIT_MB,
-        DEFAULT_EXPORT_TIME_LIMIT,
-    )
 
     group = parser.add_argument_group(
         "isolation", "the export runs in a child process, so a crash or a hang becomes finding "
@@ -30,7 +31,6 @@ def add_isolation(parser: argparse.ArgumentParser) -> None:
 def isolation_from(args: argparse.Namespace, spec: str) -> object | None:
     """The ExportIsolation for the flags (None with --no-isolate); the child rebuilds the module
     from the spec, the --input options and --weights."""
-    from analyzer.workflows.isolated_export import ExportIsolation
 
     if not args.isolate:
         return None

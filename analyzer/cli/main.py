@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from analyzer.cli import analyze, bench, demo, export, opsets, rewrite, verify
+from analyzer.environment import tool_version
 from analyzer.errors import InputError
 
 DESCRIPTION = """\
@@ -46,7 +47,6 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="onnx-preflight", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from analyzer.environment import tool_version
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
     parser.add_argument("--debug", action="store_true",

@@ -12,7 +12,9 @@ import sys
 from typing import Any
 
 from analyzer.error_codes import UNKNOWN_OP
-from opsets.tables import short_provider
+from analyzer.errors import InputError
+from opsets.query import describe_op, short_type
+from opsets.tables import load_kernels, load_schemas, short_provider
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,15 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _types(tc: dict[str, tuple[str, ...]]) -> str:
-    from opsets.query import short_type
 
     return "; ".join(f"{k}: {', '.join(short_type(t) for t in v)}" for k, v in tc.items()) or "any"
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.errors import InputError
-    from opsets.query import describe_op
-    from opsets.tables import load_kernels, load_schemas
 
     if args.op is None:
         return _list_tables(load_schemas(), load_kernels(), args.format)

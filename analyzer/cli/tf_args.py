@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from analyzer.cli.limit_args import limits_from
 from analyzer.error_codes import USAGE
+from analyzer.errors import InputError
+from analyzer.sources.tf_io import is_tf_source
+from analyzer.workflows.tf_convert import export_tensorflow
+from analyzer.workflows.tf_preflight import analyze_tensorflow
 
 if TYPE_CHECKING:
     from analyzer.report.model import Report
@@ -30,21 +35,17 @@ def add_tf_source(parser: argparse.ArgumentParser) -> None:
 
 
 def is_tf_path(text: str) -> bool:
-    from analyzer.sources.tf_io import is_tf_source
 
     return is_tf_source(text)
 
 
 def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
     """`analyze PATH` for a TF source: the pre-flight report."""
-    from analyzer.errors import InputError
-    from analyzer.workflows.tf_preflight import analyze_tensorflow
 
     if getattr(args, "load_check", False):
         raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
     max_file_bytes = max_nodes = None
     if hasattr(args, "max_nodes"):
-        from analyzer.cli.limit_args import limits_from
 
         found = limits_from(args)
         max_file_bytes, max_nodes = found["max_file_bytes"], found["max_nodes"]
@@ -56,7 +57,6 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
 
 def run_tf_export(args: argparse.Namespace, providers: list[str]) -> Report:
     """`export PATH -o OUT.onnx` for a TF source: pre-flight, tf2onnx, ONNX analysis."""
-    from analyzer.workflows.tf_convert import export_tensorflow
 
     named = [r.strip() for r in (getattr(args, "rules", None) or "").split(",") if r.strip()]
     rewrite = bool(getattr(args, "rewrite", False)) or bool(named)

@@ -22,8 +22,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from analyzer.cli.common import add_output, add_providers, write_atomically
+from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.error_codes import USAGE, VERIFY_REFERENCE
 from analyzer.errors import InputError
+from analyzer.report.html import render_html
+from analyzer.runtime.tf_reference import tf_source_kind
+from analyzer.runtime.verify import EVALUATOR, merge_into_report, render_text, verify
+from analyzer.sources.torch_spec import is_torch_spec, load_factory, parse_input
+from analyzer.workflows.onnx_preflight import analyze
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,7 +56,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ref.add_argument("--reference-evaluator", action="store_true",
                      help="compare with onnx.reference.ReferenceEvaluator")
     add_providers(p)
-    from analyzer.cli.session_guard import add_session_guard
 
     add_session_guard(p)
     p.add_argument("--samples", type=int, default=3, metavar="N",
@@ -81,8 +86,6 @@ def _dims(items: Sequence[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.runtime.verify import EVALUATOR, render_text, verify
-    from analyzer.sources.torch_spec import parse_input
 
     if args.samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {args.samples}")
@@ -99,14 +102,12 @@ def run(args: argparse.Namespace) -> int:
     reference: Any = None
     inputs: Any = args.inputs
     if args.source:
-        from analyzer.sources.torch_spec import is_torch_spec, load_factory
 
         if is_torch_spec(args.source):
             reference, _ = load_factory(args.source)
         else:
             from pathlib import Path
 
-            from analyzer.runtime.tf_reference import tf_source_kind
 
             if tf_source_kind(Path(args.source)) is None:
                 raise InputError(args.source, VERIFY_REFERENCE, "--source is neither "
@@ -123,7 +124,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.reference_evaluator:
         reference = EVALUATOR
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
-    from analyzer.cli.session_guard import guard_sessions
 
     guard_sessions(args, [args.model, args.reference])
     result = verify(args.model, reference=reference, providers=providers, samples=args.samples,
@@ -147,9 +147,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _html(model: str, providers: list[str], result: Any) -> str:
     """The analysis of MODEL for the same providers, with the parity block and its findings."""
-    from analyzer.report.html import render_html
-    from analyzer.runtime.verify import merge_into_report
-    from analyzer.workflows.onnx_preflight import analyze
 
     report = analyze(model, providers=providers or ("cpu",))
     merge_into_report(report, result)

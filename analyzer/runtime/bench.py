@@ -27,9 +27,11 @@ import onnx
 
 from analyzer.errors import InputError
 from analyzer.runtime.bench_inputs import Feeds, InputSpec, make_inputs
+from analyzer.runtime.bench_plot import write_plot
 from analyzer.runtime.bench_stats import NS_PER_MS, LatencyStats, RatioEstimate, p50_ratio
-from analyzer.runtime.placement_actual import PlacementCheck, actual_ops
+from analyzer.runtime.placement_actual import PlacementCheck, actual_ops, compare_placement
 from analyzer.runtime.session import SessionSpec, create_session, first_line, resolve_providers
+from analyzer.sources.onnx_loader import load_onnx
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -273,7 +275,6 @@ def bench(
 
     check: PlacementCheck | None = None
     if placement:
-        from analyzer.runtime.placement_actual import compare_placement
 
         check = compare_placement(proto, source, _with_cpu(full), optimized_actual)
     result = BenchResult(
@@ -292,7 +293,6 @@ def bench(
         compare_model=other[2] if other else None,
     )
     if plot is not None:
-        from analyzer.runtime.bench_plot import write_plot
 
         result.plot_note = write_plot(result, plot)
         result.plot = None if result.plot_note else os.fspath(plot)
@@ -343,7 +343,6 @@ def _with_cpu(providers: Sequence[str]) -> list[str]:
 
 def _load(model: ModelArg) -> tuple[onnx.ModelProto, bytes | str, str]:
     """The vetted proto, what ORT should load (the path keeps external data working), a label."""
-    from analyzer.sources.onnx_loader import load_onnx
 
     loaded = load_onnx(model)
     if loaded.path is not None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from analyzer.errors import InputError
+from analyzer.safe_write import save_figure_atomically
+
 if TYPE_CHECKING:
     from analyzer.runtime.bench import BenchResult
 
@@ -37,8 +40,6 @@ def write_plot(result: BenchResult, path: str | os.PathLike[str]) -> str | None:
     ax.set_ylabel("latency per run (ms" + (", log scale)" if log else ")"))
     ax.set_title(f"onnx-preflight bench: {result.model}")
     fig.tight_layout()
-    from analyzer.errors import InputError
-    from analyzer.safe_write import save_figure_atomically
 
     try:
         save_figure_atomically(fig, path, format="png", dpi=120)

@@ -15,7 +15,9 @@ from typing import Any
 
 import onnx
 
+from analyzer.checks.placement import predict_placement
 from analyzer.runtime.session import ASSIGNMENT_CONFIG_KEY, SessionSpec, create_session
+from analyzer.sources.onnx_inventory import build_inventory, prepare
 
 CONFIG_KEY = ASSIGNMENT_CONFIG_KEY
 # Nodes ORT inserts itself that the prediction counts as device copies, not as placed nodes.
@@ -40,8 +42,6 @@ def actual_ops(session: Any) -> dict[str, dict[str, int]]:
 
 def predicted_ops(model: onnx.ModelProto, providers: Sequence[str]) -> dict[str, dict[str, int]]:
     """Op-type counts per provider from analyzer.checks.placement.predict_placement."""
-    from analyzer.checks.placement import predict_placement
-    from analyzer.sources.onnx_inventory import build_inventory, prepare
 
     placement = predict_placement(build_inventory(prepare(model)), providers)
     out: dict[str, Counter[str]] = {}

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from analyzer.errors import InputError
+from analyzer.sources.keras_source import load_keras_file
+from analyzer.sources.tf_io import import_tensorflow
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -66,7 +68,6 @@ class TFReference:
                              "or TFLite file")
         self.path, self.source_kind = path, kind
         self._inputs, self._outputs = list(onnx_inputs), list(onnx_outputs)
-        from analyzer.sources.tf_io import import_tensorflow
 
         self._tf = import_tensorflow()
         try:
@@ -98,7 +99,6 @@ class TFReference:
         self._sig_inputs = list(kwargs)
 
     def _load_keras(self) -> None:
-        from analyzer.sources.keras_source import load_keras_file
 
         # the pre-flight's loader: Lambda layers refused from the config before Keras reads
         # the file (KERAS_UNSAFE_LAYER), then safe_mode=True

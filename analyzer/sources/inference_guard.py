@@ -15,11 +15,14 @@ of milliseconds, not a fresh interpreter per model.
 from __future__ import annotations
 
 import multiprocessing
-from typing import Any
+import os
 
 import onnx
 
-__all__ = ["is_risky", "prepare_in_child"]
+from analyzer.isolation import run_isolated
+from analyzer.sources.onnx_inventory import PreparedModel, prepare
+
+__all__ = ["is_risky", "prepare_guarded", "prepare_in_child"]
 
 #: (domain, op) pairs whose inference crashes on untyped inputs; "*" stands for a whole domain.
 RISKY_OPS = frozenset({("", "RegexFullMatch"), ("ai.onnx", "RegexFullMatch"),
@@ -35,18 +38,24 @@ def is_risky(domain: str, op_type: str) -> bool:
 
 def _prepare_child(data: bytes) -> tuple[bytes, list[str], list[str], list[tuple[str, str]]]:
     """In the child: the same prepare() as in-process, answered as bytes."""
-    from analyzer.sources.onnx_inventory import prepare
 
     prepared = prepare(onnx.ModelProto.FromString(data))
     return (prepared.model.SerializeToString(), prepared.inference_errors,
             prepared.inlined_functions, prepared.local_functions)
 
 
-def prepare_in_child(model: onnx.ModelProto) -> Any:
+def prepare_guarded(model: onnx.ModelProto, path: str | os.PathLike[str] | None = None, *,
+                    over_2gb: bool = False, isolate: bool = False) -> PreparedModel:
+    """prepare(), in a child process when `isolate` (a model with a risky op) and the model is
+    small enough to send there (not over protobuf's 2 GB limit)."""
+    if isolate and not over_2gb:
+        return prepare_in_child(model)
+    return prepare(model, path, over_2gb=over_2gb)
+
+
+def prepare_in_child(model: onnx.ModelProto) -> PreparedModel:
     """prepare(model) in an isolated child; on a crash, hang or memory blow-up the model comes
     back uninferred with the reason as an inference error."""
-    from analyzer.isolation import run_isolated
-    from analyzer.sources.onnx_inventory import PreparedModel
 
     global _preloaded
     if not _preloaded:

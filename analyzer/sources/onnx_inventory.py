@@ -17,7 +17,7 @@ import onnx.inliner
 import onnx.shape_inference
 
 from analyzer.inventory import Inventory, NodeRecord
-from analyzer.sources.onnx_types import shape_of, type_string
+from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
 from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
 
@@ -46,18 +46,14 @@ def _tag_function_bodies(model: onnx.ModelProto) -> list[str]:
 
 def prepare(
     model: onnx.ModelProto, path: str | os.PathLike[str] | None = None, *, over_2gb: bool = False,
-    isolate: bool = False,
 ) -> PreparedModel:
     """Inline local functions and run strict shape inference, keeping its errors as values.
 
     Strict inference plays the role of `check_model(full_check=True)`'s inference pass, so the
     analyzer pays for inference once. When it fails, a lenient pass still gives the types it can.
-    `isolate` runs all of it in a child process (analyzer.sources.inference_guard).
+    For models with ops known to crash onnx's inference, run it through
+    analyzer.sources.inference_guard.prepare_guarded, which runs this in a child process.
     """
-    if isolate and not over_2gb:
-        from analyzer.sources.inference_guard import prepare_in_child
-
-        return prepare_in_child(model)  # type: ignore[no-any-return]
     inlined: list[str] = []
     local = [(f.domain, f.name) for f in model.functions]
     if model.functions:
@@ -126,7 +122,6 @@ def _value_types(graph: onnx.GraphProto, scope: dict[str, str | None]) -> dict[s
 
 
 def _init_type(t: onnx.TensorProto) -> str | None:
-    from analyzer.sources.onnx_types import elem_type_name
 
     name = elem_type_name(t.data_type)
     return f"tensor({name})" if name else None

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from opsets.torch_converters import load_torch_converters
+
 # aten ops of a traced graph that the TorchScript exporter's own passes remove or rewrite before
 # symbolic conversion (scalar <-> tensor conversions folded with the static example shapes), so
 # they never need a symbolic function. Measured on the corpus in tests/torch_corpus.
@@ -282,7 +284,6 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     of the cost of building torchlib's registry and decomposing (measured in
     benchmarks/bench_torch_preflight.py), at the price of not seeing translation-time errors."""
 
-    from opsets.torch_converters import load_torch_converters
 
     table = load_torch_converters()
     capture.base_opset = max(opset, 18)

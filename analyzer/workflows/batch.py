@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.findings import SEVERITY_RANK
 from analyzer.limits import DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 from analyzer.runtime.session import check_loads_in_child, load_check_finding
+from analyzer.workflows.onnx_preflight import analyze
 
 _GLOB_CHARS = set("*?[")
 
@@ -104,7 +106,6 @@ class Options:
 
 def analyze_one(path: str, options: Options) -> BatchRow:
     """Worker: analyze one model; input errors become a row, never an exception."""
-    from analyzer.workflows.onnx_preflight import analyze
 
     start = time.perf_counter()
     try:
@@ -130,7 +131,6 @@ def analyze_one(path: str, options: Options) -> BatchRow:
 def add_load_check(report: Any, path: str, time_limit: float,
                    memory_limit_mb: int | None) -> None:
     """Create a real ORT CPU session in an isolated child; add EP310 or EP311 to the report."""
-    from analyzer.findings import SEVERITY_RANK
 
     result = check_loads_in_child(path, ("CPUExecutionProvider",), time_limit=time_limit,
                                   memory_limit_mb=memory_limit_mb)

@@ -12,12 +12,13 @@ import numpy as np
 import onnx
 
 from analyzer.runtime.session import create_session
+from analyzer.sources.torch_capture import capture_dynamo, capture_torchscript
+from analyzer.sources.torch_exporter import run_export
 from rewrites.torch.export import SourceRewrite, export_with_rules, plan
 
 
 def capture_ops(module: Any, args: tuple[Any, ...], exporter: str, opset: int) -> list[Any]:
     """The pre-flight's captured ATen ops (what `check` reads)."""
-    from analyzer.sources.torch_capture import capture_dynamo, capture_torchscript
 
     capture = (capture_dynamo(module, args, opset=opset) if exporter == "dynamo"
                else capture_torchscript(module, args))
@@ -32,7 +33,6 @@ def export(module: Any, args: tuple[Any, ...], exporter: str, opset: int,
     named ones). Returns (model at the requested opset, None) or (None, why not). `ops`
     defaults to a TorchScript trace's ops (a fraction of torch.export's cost; `check` reads only
     the op names and module paths, and finds modules on the module itself)."""
-    from analyzer.sources.torch_exporter import run_export
 
     if ops is None:
         ops = capture_ops(module, args, "torchscript", opset)
