@@ -1,5 +1,5 @@
-"""The PyTorch source rules: the default set, which of them a model needs, and the context that
-applies them for one export.
+"""Which PyTorch source rules (rewrites.registry, family "torch") a model needs, and the context
+that applies them for one export.
 
 A rule is proposed when the model uses what it replaces (`check`) and its targets say the op
 stops this exporter at this opset; a rule named explicitly runs whenever the model uses it
@@ -13,32 +13,9 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from analyzer.findings import Finding, Fix
-from rewrites.rule import Reason
-from rewrites.torch import (
-    attention,
-    celu_translation,
-    gelu,
-    group_norm,
-    hardswish,
-    layer_norm,
-    mish,
-    silu,
-    trilu_translation,
-)
-from rewrites.torch.rule import SourceModel, TorchMatch, TorchRule, answers
-
-DEFAULT_TORCH_RULES: tuple[TorchRule, ...] = (
-    attention.RULE,
-    layer_norm.RULE,
-    group_norm.RULE,
-    gelu.RULE,
-    hardswish.RULE,
-    mish.RULE,
-    silu.RULE,
-    celu_translation.RULE,
-    trilu_translation.RULE,
-)
+from rewrites import registry
+from rewrites.contract import Reason, UnknownRule
+from rewrites.torch.rule import SourceModel, TorchMatch, TorchRule, needed
 
 Status = Literal["proposed", "skipped"]
 
@@ -56,26 +33,29 @@ class TorchProposal:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "exact": self.exact, "status": self.status}
         if self.match is not None:
-            out.update(modules=list(self.match.modules), calls=len(self.match.calls),
-                       change=self.match.describe())
+            change = self.match.payload
+            out.update(modules=list(change.modules), calls=len(change.calls),
+                       change=change.describe())
         if self.reason:
             out["reason"] = self.reason
         return out
 
 
-def rule_ids(rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES) -> list[str]:
-    return [r.id for r in rules]
+def default_rules() -> tuple[TorchRule, ...]:
+    """Every source rule, in order (approximate ones are proposed only when named)."""
+    return registry.TORCH_RULES
 
 
-def propose(source: SourceModel, rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES,
+def propose(source: SourceModel, rules: Sequence[TorchRule] | None = None,
             only: Collection[str] | None = None) -> list[TorchProposal]:
     """Each rule's proposal for this export. `only` names rules to run whenever the model uses
-    them (unknown ids raise ValueError, listing the known ones)."""
+    them (unknown ids raise rewrites.contract.UnknownRule, a ValueError listing the known
+    ones)."""
+    rules = default_rules() if rules is None else rules
     if only is not None:
         unknown = set(only) - {r.id for r in rules}
         if unknown:
-            raise ValueError(f"unknown source rule(s): {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(r.id for r in rules)}")
+            raise UnknownRule(sorted(unknown), [r.id for r in rules], "torch")
     out = []
     for rule in rules:
         named = only is not None and rule.id in only
@@ -89,7 +69,7 @@ def propose(source: SourceModel, rules: Sequence[TorchRule] = DEFAULT_TORCH_RULE
         result = rule.check(source)
         if isinstance(result, Reason):
             out.append(TorchProposal(rule.id, rule.exact, "skipped", reason=result.text))
-        elif not named and not answers(rule, source.exporter, source.opset):
+        elif not named and not needed(rule, source.exporter, source.opset):
             ops = sorted({t.op for t in rule.targets}) or ["its op"]
             out.append(TorchProposal(
                 rule.id, rule.exact, "skipped", match=result,
@@ -101,42 +81,15 @@ def propose(source: SourceModel, rules: Sequence[TorchRule] = DEFAULT_TORCH_RULE
 
 
 @contextlib.contextmanager
-def applied(source: SourceModel, proposals: Sequence[TorchProposal],
-            rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES) -> Iterator[list[str]]:
+def applied(source: SourceModel, proposals: Sequence[TorchProposal]) -> Iterator[list[str]]:
     """Enter every proposed rule's context (in rule order); yields the ids applied. Everything
     is undone on exit, in reverse order, also when the export inside raises."""
-    by_id = {r.id: r for r in rules}
     ids: list[str] = []
     with contextlib.ExitStack() as stack:
         for proposal in proposals:
             if proposal.status != "proposed" or proposal.match is None:
                 continue
-            stack.enter_context(by_id[proposal.rule].apply(source, proposal.match))
+            rule = registry.rule(proposal.rule, "torch")
+            stack.enter_context(rule.apply(source, proposal.match))
             ids.append(proposal.rule)
         yield ids
-
-
-def attach_fixes(findings: Sequence[Finding], proposals: Sequence[TorchProposal],
-                 rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES) -> None:
-    """List the proposed rules among the fixes of the findings they answer: EXP101 / EXP102 /
-    EXP105 by the op, EXP103 / EXP106 (the dynamo exporter cannot deliver the opset) by every
-    proposed rule (each removes an op that blocks the conversion)."""
-    by_id = {r.id: r for r in rules}
-    proposed = [by_id[p.rule] for p in proposals if p.status == "proposed"]
-    for finding in findings:
-        if finding.id in ("EXP101", "EXP102", "EXP105"):
-            matching = [r for r in proposed if finding.op in _ops(r)]
-        elif finding.id in ("EXP103", "EXP106"):
-            matching = list(proposed)
-        else:
-            continue
-        have = {f.rule for f in finding.fixes if f.kind == "rewrite"}
-        for rule in matching:
-            if rule.id not in have:
-                finding.fixes.append(Fix("rewrite", rule=rule.id))
-
-
-def _ops(rule: TorchRule) -> set[str]:
-    ops = {t.op for t in rule.targets}
-    ops.update(getattr(rule, "ops", ()))
-    return ops
