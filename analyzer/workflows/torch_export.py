@@ -164,7 +164,7 @@ def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None
 def _rewrite_summary(rewrite: Any, parity: dict[str, Any] | None) -> Finding:
     """EXP110: which source rules ran and what they changed, the lowering, and the parity of
     the written file against the module (the text report shows findings, not extras)."""
-    changes = {p.rule: p.match.describe() for p in rewrite.proposals if p.match is not None}
+    changes = {p.rule: p.match.payload.describe() for p in rewrite.proposals if p.match is not None}
     parts = [f"{rule} ({changes.get(rule, '')})" for rule in rewrite.applied]
     text = "source rules applied: " + ("; ".join(parts) if parts else "none needed")
     lowering = rewrite.lowering or {}
