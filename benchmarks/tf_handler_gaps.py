@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(rows: list[dict[str, Any]], totals: Counter[str], opsets: list[int],
            version: str) -> str:
-    from rewrites.tensorflow import ALL_RULES
+    from rewrites.registry import TF_RULES
 
     covering: dict[str, str] = {}
-    for rule in ALL_RULES:
+    for rule in TF_RULES:
         for t in rule.targets:
             covering.setdefault(t.op, rule.id)
     gaps: dict[str, dict[str, Any]] = {}

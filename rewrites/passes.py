@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -24,11 +24,12 @@ from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SessionSpec, create_session
 from opsets.tables import load_schemas, normalize_provider
-from rewrites.catalogue import CATALOGUE, DEFAULT_RULES
-from rewrites.onnx.version_convert import VersionConvert
-from rewrites.rule import Match, Reason, RewriteModel, Rule
+from rewrites import registry
+from rewrites.contract import Match, ModelPass, Reason, UnknownRule
+from rewrites.onnx.rule import OnnxRule as Rule
+from rewrites.onnx.rule import RewriteModel
 
-__all__ = ["DEFAULT_RULES", "RewriteLogEntry", "RewriteResult", "apply"]
+__all__ = ["RewriteLogEntry", "RewriteResult", "apply"]
 
 Status = Literal["applied", "skipped", "proposed", "rolled_back"]
 Outputs = tuple[list[list[np.ndarray]], str]
@@ -71,17 +72,21 @@ class RewriteResult:
 
 def select_rules(rules: Sequence[Rule] | None, only: Collection[str] | None) -> list[Rule]:
     """The rules a pass runs: the named ones (approximate ones included), else the exact
-    defaults. ValueError names unknown ids."""
-    pool = list(rules) if rules is not None else list(CATALOGUE)
+    defaults. UnknownRule (a ValueError) names unknown ids."""
+    pool = list(rules) if rules is not None else list(_onnx_rules())
     if only is not None:
-        unknown = set(only) - {r.id for r in pool}
+        known = {r.id for r in pool}
+        unknown = set(only) - known
         if unknown:
-            known = ", ".join(r.id for r in pool)
-            raise ValueError(f"unknown rewrite rule(s): {', '.join(sorted(unknown))} "
-                             f"(known: {known})")
+            raise UnknownRule(sorted(unknown), [r.id for r in pool], "onnx")
         return [r for r in pool if r.id in only]
-    defaults = {r.id for r in DEFAULT_RULES} if rules is None else {r.id for r in pool}
+    defaults = ({r.id for r in registry.default_rules("onnx")} if rules is None
+                else {r.id for r in pool})
     return [r for r in pool if r.exact and r.id in defaults]
+
+
+def _onnx_rules() -> tuple[Rule, ...]:
+    return registry.ONNX_RULES
 
 
 def apply(
@@ -100,7 +105,7 @@ def apply(
     max_rounds: int = 4,
 ) -> RewriteResult:
     """Apply rules to a copy of `model`: `only` names rule ids (approximate ones must be named),
-    else the exact rules of `rules` (default: rewrites.catalogue.DEFAULT_RULES). `nodes` limits
+    else the exact rules of `rules` (default: the registry's exact ONNX rules). `nodes` limits
     a rule id to the named nodes (the findings it answers); rules not in it see every node.
     `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
     something applied, since a body may hold further ops to rewrite. With `target_opset` (and
@@ -177,7 +182,8 @@ def apply(
             progressed = True
         if not progressed:
             break
-    if convert and target_opset is not None and work.opset_imports.get("") != target_opset:
+    passes = [p for p in registry.PASSES if p.needed(work)] if convert else []
+    for step in passes:
         if feeds is None and not dry_run:
             feeds = random_inputs(model, samples=samples, seed=seed).samples
         if current is None and baseline_error is None and not dry_run:
@@ -186,8 +192,10 @@ def apply(
             except Exception as exc:  # noqa: BLE001
                 baseline_error = _first_line(exc)
         result.outputs = current
-        work = _convert(work, target_opset, result, dry_run, feeds or [], current,
-                        checker_ok, baseline_error)
+        work = _run_pass(step, work, result, dry_run, feeds or [], current, checker_ok,
+                         baseline_error)
+        current = result.outputs
+    if passes:
         result.model = work.proto
         return result
     result.model = work.proto
@@ -195,31 +203,30 @@ def apply(
     return result
 
 
-def _convert(work: RewriteModel, target: int, result: RewriteResult, dry_run: bool,
-             feeds: list[Feeds], current: Outputs | None, checker_ok: bool,
-             baseline_error: str | None) -> RewriteModel:
-    """The version-convert step, verified like a rule; returns the model to continue with."""
-    step = VersionConvert()
-    source = work.opset_imports.get("")
-    change = ((f"opset {source}",), (f"opset {target}",))
+def _run_pass(step: ModelPass, work: RewriteModel, result: RewriteResult, dry_run: bool,
+              feeds: list[Feeds], current: Outputs | None, checker_ok: bool,
+              baseline_error: str | None) -> RewriteModel:
+    """A whole-model pass, verified like a rule; returns the model to continue with."""
+    change = step.change(work)
     if dry_run:
-        result.log.append(RewriteLogEntry(step.id, "model", True, "proposed", None, *change))
-        return work
-    converted = step.convert(work, target)
-    if isinstance(converted, Reason):
-        result.log.append(RewriteLogEntry(step.id, "model", True, "skipped", converted.text,
+        result.log.append(RewriteLogEntry(step.id, "model", step.exact, "proposed", None,
                                           *change))
         return work
-    note = ", ".join(f"{op}-{a} kept as {op}-{b} (hold adapter)"
-                     for op, (a, b, _) in sorted(converted.held.items())) or None
-    failure, after = _verify(converted.model, current, feeds, checker_ok, True)
+    ran = step.run(work)
+    if ran.model is None:
+        text = ran.reason.text if ran.reason is not None else "the pass returned no model"
+        result.log.append(RewriteLogEntry(step.id, "model", step.exact, "skipped", text,
+                                          *change))
+        return work
+    note = ran.note
+    failure, after = _verify(ran.model, current, feeds, checker_ok, step.exact)
     if failure is not None:
-        result.log.append(RewriteLogEntry(step.id, "model", True, "rolled_back", failure,
-                                          *change))
+        result.log.append(RewriteLogEntry(step.id, "model", step.exact, "rolled_back",
+                                          failure, *change))
         return work
     assert after is not None
     result.outputs = after
-    errors = _errors(converted.model, after[0], current[0]) if current is not None else {}
+    errors = _errors(ran.model, after[0], current[0]) if current is not None else {}
     if current is None:
         note = "; ".join(filter(None, [note, f"unverified: the model before does not run "
                                       f"({baseline_error})"]))
@@ -228,16 +235,16 @@ def _convert(work: RewriteModel, target: int, result: RewriteResult, dry_run: bo
     result.max_abs_error[step.id] = worst
     result.output_errors[step.id] = errors
     result.verified_with = after[1]
-    result.log.append(RewriteLogEntry(step.id, "model", True, "applied", note, *change, worst,
-                                      rel))
-    return RewriteModel(converted.model, target_opset=target, providers=work.providers)
+    result.log.append(RewriteLogEntry(step.id, "model", step.exact, "applied", note, *change,
+                                      worst, rel))
+    return RewriteModel(ran.model, target_opset=work.target_opset, providers=work.providers)
 
 
 def _matches(rule: Rule, work: RewriteModel, result: RewriteResult,
              reasons_logged: set[tuple[str, str]],
-             allowed: Collection[str] | None) -> list[Match]:
+             allowed: Collection[str] | None) -> list[Match[Any]]:
     targets = {(t.domain, t.op) for t in rule.targets}
-    matches: list[Match] = []
+    matches: list[Match[Any]] = []
 
     def reason(node: str, text: str) -> None:
         if (rule.id, node) not in reasons_logged:
@@ -275,7 +282,7 @@ def _missing_at_target(work: RewriteModel, record: NodeRecord) -> bool:
     return load_schemas().resolve("", record.op, work.target_opset) is None
 
 
-def _entry(rule: Rule, m: Match, status: Status, reason: str | None = None,
+def _entry(rule: Rule, m: Match[Any], status: Status, reason: str | None = None,
            error: float | None = None, rel: float | None = None) -> RewriteLogEntry:
     return RewriteLogEntry(rule.id, m.node, rule.exact, status, reason, m.removed, m.added,
                            error, rel)

@@ -8,7 +8,8 @@ import pytest
 
 from analyzer.inventory import NodeRecord
 from rewrites import apply
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.contract import Match, Reason
+from rewrites.onnx.rule import RewriteModel, Target
 
 
 class _ReluToIdentity:
@@ -20,10 +21,10 @@ class _ReluToIdentity:
     targets = (Target("Relu"),)
     exact = False
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
-        return Match(self.id, node.name, model.index_of(node), ("Relu",), ("Identity",))
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[None] | Reason:
+        return Match(self.id, None, node.name, model.index_of(node), ("Relu",), ("Identity",))
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
+    def apply(self, model: RewriteModel, match: Match[None]) -> None:
         node = onnx.NodeProto()
         node.CopyFrom(model.node(match.index))
         node.op_type = "Identity"

@@ -92,8 +92,7 @@ def _torch_pipeline(out: Path, console: Any) -> Any:
                         "then analyzing"):
         report = export_torch(module, example, model_path, opset=LOW_OPSET, exporter="dynamo",
                               providers=("cuda", "cpu"), name=name, rewrite=True)
-    applied = [str(r.get("rule") or r.get("id") or "?") if isinstance(r, dict) else str(r)
-               for r in (report.extras.get("rewrites") or {}).get("applied", [])]
+    applied = list(report.rewrites.applied) if report.rewrites is not None else []
     if applied:
         console.print(f"source rules applied: {', '.join(applied)}")
     console.rule("3. the exported model for CUDA and CPU")
@@ -156,7 +155,7 @@ def _graph_rewrites(model_path: Path, out: Path, report: Any, console: Any) -> N
         save_onnx_atomically(result.model, rewritten)
         console.print(f"wrote {rewritten}")
         block = rewrite_block(original, result, output=str(rewritten))
-        block["placement"] = placement
-        report.extras["rewrite"] = block
+        block.placement = placement
+        report.rewrites = block
     else:
         console.print("[dim]no finding asks for a graph rewrite[/dim]")

@@ -84,13 +84,14 @@ def run(args: argparse.Namespace) -> int:
 def _rule_ids(text: str) -> list[str]:
     """--rules, checked against the source rules before any model is loaded."""
     from analyzer.errors import InputError
-    from rewrites.torch.catalog import rule_ids
+    from rewrites.contract import UnknownRule
+    from rewrites.registry import named
 
     ids = [r.strip() for r in text.split(",") if r.strip()]
-    unknown = sorted(set(ids) - set(rule_ids()))
-    if unknown:
-        raise InputError(None, USAGE, f"unknown source rule(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(rule_ids())}")
+    try:
+        named(ids, "torch")
+    except UnknownRule as exc:
+        raise InputError(None, USAGE, str(exc)) from None
     return ids
 
 

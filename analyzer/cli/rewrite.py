@@ -140,6 +140,6 @@ def _html(args: argparse.Namespace, original: onnx.ModelProto, result: RewriteRe
 
     report = analyze(result.model, providers=parse_providers(args.providers))
     report.model.path = args.model if args.dry_run else args.output
-    report.extras["rewrite"] = rewrite_block(original, result, dry_run=args.dry_run,
-                                             output=None if args.dry_run else args.output)
+    report.rewrites = rewrite_block(original, result, dry_run=args.dry_run,
+                                    output=None if args.dry_run else args.output)
     return render_html(report)

@@ -1,4 +1,4 @@
-"""The graph payload of a Report (JSON key `graph`, additive to onnx-preflight/report/1): every
+"""The graph payload of a Report (JSON key `graph`, additive since onnx-preflight/report/1): every
 node with the module group it belongs to and a reference into `ops[].nodes[]`, plus the
 producer -> consumer edges. The HTML report draws its graph view from it.
 

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from analyzer.report.html_graph import fix_text, status_counts, view_data
-from analyzer.report.model import Report
+from analyzer.report.model import Report, RewritesBlock
 
 _ASSETS = ("dagre.min.js", "report.js", "report.css")
 
@@ -71,7 +71,10 @@ def render_html(report: Report) -> str:
            ("ops", "Ops")]
     for key, label in (("demo_preflight", "Pre-flight"), ("rewrite", "Rewrites"),
                        ("parity", "Parity"), ("latency", "Latency")):
-        if isinstance(report.extras.get(key), dict):
+        if key == "rewrite":
+            if _onnx_rewrites(report) is not None:
+                nav.append((key, label))
+        elif isinstance(report.extras.get(key), dict):
             nav.append(("preflight" if key == "demo_preflight" else key, label))
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -256,28 +259,36 @@ def _ops(report: Report) -> str:
             f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 
+def _onnx_rewrites(report: Report) -> RewritesBlock | None:
+    """The ONNX rewrite pass's block (the PyTorch and TF blocks are not drawn here)."""
+    block = report.rewrites
+    return block if block is not None and block.family == "onnx" else None
+
+
 def _rewrites(report: Report) -> str:
-    block = report.extras.get("rewrite")
-    if not isinstance(block, dict):
+    block = _onnx_rewrites(report)
+    if block is None:
         return ""
     rows = []
-    for e in block.get("log", []):
+    for outcome in block.rules:
+        e = outcome.details
         change = ""
         if e.get("removed") or e.get("added"):
             change = (f"-{_e('/'.join(e.get('removed') or []))} "
                       f"+{_e('/'.join(e.get('added') or []))}")
         error = e.get("max_abs_error")
         rows.append(
-            f"<tr><td>{_pill(e.get('status'))}</td><td><code>{_e(e.get('rule'))}</code></td>"
-            f"<td><code>{_e(e.get('node'))}</code></td>"
-            f"<td>{'exact' if e.get('exact') else 'approx'}</td><td class=\"mono\">{change}</td>"
+            f"<tr><td>{_pill(outcome.status)}</td><td><code>{_e(outcome.rule)}</code></td>"
+            f"<td><code>{_e(', '.join(outcome.nodes))}</code></td>"
+            f"<td>{'exact' if outcome.exact else 'approx'}</td><td class=\"mono\">{change}</td>"
             f'<td class="num">{"" if error is None else f"{error:.3g}"}</td>'
-            f"<td>{_e(e.get('reason') or '')}</td></tr>")
+            f"<td>{_e(outcome.reason or '')}</td></tr>")
     if not rows:
         rows.append('<tr><td colspan="7" class="muted">no rule applies to this model</td></tr>')
-    summary = (f"verified with {_e(block.get('verified_with') or 'n/a')} · "
-               f"{len(block.get('rewritten_nodes') or [])} nodes inserted"
-               + (" · dry run" if block.get("dry_run") else ""))
+    verified = (block.verification or {}).get("verified_with")
+    summary = (f"verified with {_e(verified or 'n/a')} · "
+               f"{len(block.rewritten_nodes)} nodes inserted"
+               + (" · dry run" if block.dry_run else ""))
     return (f'<section id="rewrite"><h2>Rewrites</h2><p class="muted">{summary}</p>'
             "<table><thead><tr><th>status</th><th>rule</th><th>node</th><th>kind</th>"
             '<th>change</th><th class="num">max abs error</th><th>why</th></tr></thead>'

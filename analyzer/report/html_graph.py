@@ -19,11 +19,9 @@ _BAD_CONVERTER = {"unsupported", "needs_opset"}
 
 
 def rewritten_nodes(report: Report) -> set[str]:
-    """Names of the nodes that rewrite rules inserted (extras["rewrite"]["rewritten_nodes"])."""
-    block = report.extras.get("rewrite")
-    if isinstance(block, dict):
-        return {str(n) for n in block.get("rewritten_nodes") or ()}
-    return set()
+    """Names of the nodes that rewrite rules inserted (Report.rewrites.rewritten_nodes)."""
+    block = report.rewrites
+    return {str(n) for n in block.rewritten_nodes} if block is not None else set()
 
 
 def node_status(entry: OpEntry, detail: NodeDetail | None, preferred: str | None,

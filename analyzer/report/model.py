@@ -8,7 +8,7 @@ from typing import Any
 
 from analyzer.findings import SEVERITY_RANK, Finding
 
-SCHEMA = "onnx-preflight/report/1"
+SCHEMA = "onnx-preflight/report/2"
 
 
 @dataclass
@@ -110,6 +110,60 @@ class OpEntry:
 
 
 @dataclass
+class RuleOutcome:
+    """One rule's answer in a rewrites block: applied / proposed / skipped / rolled_back, the
+    nodes or items it is about (ONNX node, PyTorch module paths and call sites, TF nodes), why
+    not, and its family's own facts (`details`: removed/added ops and measured errors for an
+    ONNX rule; modules/calls/change for a source rule; ops/node_count for a TF rule)."""
+
+    rule: str
+    exact: bool
+    status: str
+    nodes: list[str] = field(default_factory=list)
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "exact": self.exact, "status": self.status,
+                               "nodes": list(self.nodes)}
+        if self.reason:
+            out["reason"] = self.reason
+        out.update(self.details)
+        return out
+
+
+@dataclass
+class RewritesBlock:
+    """What the rules of one family did for this report (JSON key `rewrites`, schema 2; see
+    docs/design.md "Report schema 2"): the ids applied, in order, every rule's outcome, and
+    where relevant the verification (ONNX pass), the lowering (PyTorch dynamo export), the plan
+    (TF: the opset it was made for) and the nodes the rules inserted (ONNX)."""
+
+    family: str
+    applied: list[str] = field(default_factory=list)
+    rules: list[RuleOutcome] = field(default_factory=list)
+    dry_run: bool = False
+    output: str | None = None
+    verification: dict[str, Any] | None = None
+    rewritten_nodes: list[str] = field(default_factory=list)
+    lowering: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    placement: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"family": self.family, "applied": list(self.applied),
+                               "rules": [r.to_dict() for r in self.rules],
+                               "dry_run": self.dry_run}
+        for key in ("output", "verification", "lowering", "plan", "placement"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.family == "onnx":
+            out["rewritten_nodes"] = list(self.rewritten_nodes)
+        return out
+
+
+@dataclass
 class Report:
     tool: dict[str, str]
     environment: dict[str, str | None]
@@ -119,6 +173,7 @@ class Report:
     findings: list[Finding]
     placement: dict[str, dict[str, Any]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    rewrites: RewritesBlock | None = None
 
     @property
     def verdict(self) -> str:
@@ -142,6 +197,8 @@ class Report:
             "placement": self.placement,
             "verdict": self.verdict,
         }
+        if self.rewrites is not None:
+            out["rewrites"] = self.rewrites.to_dict()
         out.update(self.extras)
         return out
 

@@ -19,8 +19,8 @@ import onnx
 from analyzer.findings import SEVERITY_RANK
 from analyzer.report.model import Report
 from analyzer.workflows.onnx_preflight import analyze
-from rewrites.catalogue import CATALOGUE
 from rewrites.passes import RewriteLogEntry, RewriteResult, apply, select_rules
+from rewrites.registry import ONNX_RULES
 
 #: Findings the pass acts on: errors and warnings, and EP303 (no kernel for a function op, ORT
 #: inlines its body at load time: expanding it in the file is exact and lets runtimes without
@@ -48,7 +48,7 @@ class PassReport:
 def plan(report: Report, only: Collection[str] | None = None) -> dict[str, list[str]]:
     """rule id -> nodes, from the rewrite fixes of the error and warning findings."""
     planned: dict[str, list[str]] = {}
-    exact = {r.id for r in CATALOGUE if r.exact}
+    exact = {r.id for r in ONNX_RULES if r.exact}
     for finding in report.findings:
         if finding.severity not in ACT_ON and finding.id not in ACT_ON_INFO:
             continue
@@ -87,7 +87,7 @@ def run_pass(
             rules = named
             nodes = None
         else:
-            rules = [r for r in CATALOGUE if r.id in planned]
+            rules = [r for r in ONNX_RULES if r.id in planned]
             nodes = planned
         if not rules:
             break
@@ -144,7 +144,7 @@ def _why_not_others(merged: RewriteResult, model: onnx.ModelProto, report: Repor
     proposals, approximate ones included, marked as not chosen)."""
     nodes = sorted({n for f in report.findings
                     if SEVERITY_RANK[f.severity] > 0 or f.id in ACT_ON_INFO for n in f.nodes})
-    others = [r for r in CATALOGUE if r not in chosen]
+    others = [r for r in ONNX_RULES if r not in chosen]
     if not nodes or not others:
         return
     step = apply(model, rules=others, only=[r.id for r in others], dry_run=True,

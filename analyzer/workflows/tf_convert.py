@@ -67,8 +67,7 @@ def export_tensorflow(
 
     pre = analyze_tensorflow(source, opset, signature, inputs, outputs, providers,
                              extra_opsets=extra_opsets, rewrite=rewrite, rules=rules)
-    tf_plan = pre.extras.get("tf_rewrites") or {}
-    rule_ids = [a["rule"] for a in tf_plan.get("applied", [])]
+    rule_ids = list(pre.rewrites.applied) if pre.rewrites is not None else []
     target = pre.target.opset or 15
     if pre.verdict == "fail" and not force:
         pre.extras["exported"] = False
@@ -101,12 +100,12 @@ def export_tensorflow(
         target=Target(target, EXPORTER, post.target.providers), ops=post.ops,
         findings=findings, placement=post.placement,
         extras={**post.extras, "exported": True, "source_kind": pre.extras["source_kind"],
-                **({"tf_rewrites": tf_plan} if rewrite else {}),
                 "conversion_seconds": round(result.seconds, 3),
                 "preflight": {"ops": [o.to_dict() for o in pre.ops],
                               "inputs": [t.to_dict() for t in pre.model.inputs],
                               "outputs": [t.to_dict() for t in pre.model.outputs],
-                              "min_opset": pre.extras.get("min_opset")}})
+                              "min_opset": pre.extras.get("min_opset")}},
+        rewrites=pre.rewrites if rewrite else None)
     if rewrite:
         _verify_against_tensorflow(report, out, source, samples)
     return report

@@ -28,6 +28,7 @@ from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.tf_io import REPORT_FORMAT, TfGraph, detect_tf_kind, parse_names
+from analyzer.workflows.tf_rules import link_rules
 
 EXPORTER = "tf2onnx"
 
@@ -104,7 +105,7 @@ def analyze_tensorflow(
     them. `extra_opsets`: custom domains the conversion will enable (e.g. 'ai.onnx.contrib').
     Findings a rescue rule (rewrites/tensorflow) answers list it among their fixes; with
     `rewrite` the rules are planned (exact ones, plus the approximate ones named in `rules`),
-    answered findings become TFC630 (info), and the plan is in extras["tf_rewrites"].
+    answered findings become TFC630 (info), and the plan is the report's `rewrites` block.
     """
     from opsets.tables import normalize_provider
     from opsets.tf2onnx_handlers import load_tf2onnx_handlers
@@ -130,8 +131,6 @@ def analyze_tensorflow(
     findings += io_findings(graph, inputs is not None, outputs is not None)
     lowest = min_opset(judged, table.max_opset)
     findings += _summary_findings(graph, lowest, target, table.max_opset)
-    from analyzer.workflows.tf_rules import link_rules
-
     findings, tf_plan = link_rules(findings, graph.nodes, target, rewrite, rules)
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     return Report(
@@ -150,8 +149,8 @@ def analyze_tensorflow(
                                "outputs": [t.name for t in s.outputs.values()]}
                            for k, s in sorted(graph.signatures.items())},
             "functions": len(graph.functions),
-            **({"tf_rewrites": tf_plan} if tf_plan is not None else {}),
         },
+        rewrites=tf_plan,
     )
 
 

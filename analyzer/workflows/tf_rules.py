@@ -15,35 +15,33 @@ from typing import Any
 
 from analyzer.errors import InputError
 from analyzer.findings import Finding, Fix
-
-ANSWERABLE = ("TFC601", "TFC602", "TFC613")
+from analyzer.report.model import RewritesBlock
+from analyzer.workflows.rule_fixes import attach_tf_fixes
+from rewrites.contract import UnknownRule
+from rewrites.tensorflow.plan import plan
+from rewrites.tensorflow.rule import TFNode
 
 
 def link_rules(findings: list[Finding], nodes: Sequence[Any], opset: int, rewrite: bool,
-               named: Sequence[str] = ()) -> tuple[list[Finding], dict[str, Any] | None]:
+               named: Sequence[str] = ()) -> tuple[list[Finding], RewritesBlock | None]:
     """(findings with rule fixes, and with `rewrite` the answered ones turned into TFC630;
-    the plan as a dict, or None without `rewrite`). `nodes`: the TfNodes of the source."""
-    from rewrites.tensorflow import rules_for
-    from rewrites.tensorflow.plan import plan
-    from rewrites.tensorflow.rule import TFNode
-
-    out: list[Finding] = []
-    for f in findings:
-        rules = rules_for(f.op, opset) if f.id in ANSWERABLE and f.op else []
-        extra = [Fix("rewrite", rule=r.id) for r in rules
-                 if not any(x.kind == "rewrite" and x.rule == r.id for x in f.fixes)]
-        out.append(replace(f, fixes=[*extra, *f.fixes]) if extra else f)
+    the plan as the report's rewrites block, or None without `rewrite`). `nodes`: the
+    TfNodes of the source."""
+    out = [replace(f, fixes=list(f.fixes)) for f in findings]  # the caller's stay as they are
+    attach_tf_fixes(out, opset)
     if not rewrite:
         return out, None
     try:
         chosen = plan([TFNode(n.name, n.op, dict(n.attrs), n.graph) for n in nodes], opset,
                       named)
-    except KeyError as exc:
-        raise InputError(None, "USAGE", str(exc.args[0])) from None
-    covered = {op: rule for rule, match in chosen.matches for op in match.ops}
+    except UnknownRule as exc:
+        raise InputError(None, "USAGE", str(exc)) from None
+    covered = {op: rule for rule, match in chosen.matches for op in match.payload.ops}
     final: list[Finding] = []
     for f in out:
-        rule = covered.get(f.op or "") if f.id in ANSWERABLE else None
+        rule = covered.get(f.op or "")
+        if rule is not None and f.id not in rule.answers:
+            rule = None
         if rule is None:
             final.append(f)
             continue
@@ -53,4 +51,4 @@ def link_rules(findings: list[Finding], nodes: Sequence[Any], opset: int, rewrit
             f"rule {rule.id} ({kind}) converts {f.op} at opset {opset}: its tf2onnx handler is "
             f"installed for this conversion ({len(f.nodes)} node(s))",
             op=f.op, nodes=list(f.nodes), fixes=[Fix("rewrite", rule=rule.id)]))
-    return final, chosen.to_dict()
+    return final, chosen.to_block()

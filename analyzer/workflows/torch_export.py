@@ -47,8 +47,8 @@ def export_torch(
 
     `rewrite` applies the PyTorch source rules the pre-flight proposes (rewrites/torch), `rules`
     the named ones instead; the export then runs when every error finding is answered by one of
-    them, and the file is verified against the module on onnxruntime CPU (extras "rewrites" and
-    "parity", RUN501 when outputs differ)."""
+    them, and the file is verified against the module on onnxruntime CPU (the report's `rewrites`
+    block and extras "parity", RUN501 when outputs differ)."""
 
     pre, capture = _preflight(module, example_inputs, opset, exporter, dynamic_shapes, kwargs,
                               name, thorough, False)
@@ -59,7 +59,7 @@ def export_torch(
             source, source_rewrite = plan(module, exporter, opset, capture.ops, only=rules)
         except ValueError as exc:
             raise InputError(None, "USAGE", str(exc)) from None
-        pre.extras["rewrites"] = source_rewrite.to_dict()
+        pre.rewrites = source_rewrite.to_block()
         unanswered = _unanswered(pre.findings, source_rewrite, exporter)
         if unanswered and not force:
             pre.extras["exported"] = False
@@ -120,7 +120,7 @@ def export_torch(
                 "preflight": {"ops": [o.to_dict() for o in pre.ops],
                               "min_opset": pre.extras.get("min_opset")}})
     if source_rewrite is not None:
-        report.extras["rewrites"] = source_rewrite.to_dict()
+        report.rewrites = source_rewrite.to_block()
         if delivered == opset:
             _mark_answered(report.findings, source_rewrite, exporter)
         _verify_against_module(report, out, module)
@@ -164,7 +164,7 @@ def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None
 def _rewrite_summary(rewrite: Any, parity: dict[str, Any] | None) -> Finding:
     """EXP110: which source rules ran and what they changed, the lowering, and the parity of
     the written file against the module (the text report shows findings, not extras)."""
-    changes = {p.rule: p.match.describe() for p in rewrite.proposals if p.match is not None}
+    changes = {p.rule: p.match.payload.describe() for p in rewrite.proposals if p.match is not None}
     parts = [f"{rule} ({changes.get(rule, '')})" for rule in rewrite.applied]
     text = "source rules applied: " + ("; ".join(parts) if parts else "none needed")
     lowering = rewrite.lowering or {}

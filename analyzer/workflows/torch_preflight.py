@@ -30,6 +30,9 @@ from analyzer.sources.torch_capture import (
     delivered_opset,
     for_opset,
 )
+from analyzer.workflows.rule_fixes import attach_source_fixes
+from rewrites.torch.proposals import propose
+from rewrites.torch.rule import SourceModel
 
 EXPORTERS = ("dynamo", "torchscript")
 DYNAMO_BASE_OPSET = 18
@@ -213,11 +216,9 @@ def _source_rule_proposals(module: Any, capture: TorchCapture, opset: int, expor
                            findings: list[Finding]) -> list[Any]:
     """Which PyTorch source rules (rewrites/torch) this export needs, listed among the fixes of
     the findings they answer; `export --rewrite` applies them."""
-    from rewrites.torch.catalog import attach_fixes, propose
-    from rewrites.torch.rule import SourceModel
-
-    proposals = propose(SourceModel(module, exporter, opset, capture.ops))
-    attach_fixes(findings, proposals)
+    source = SourceModel(module, exporter, opset, capture.ops)
+    proposals = propose(source)
+    attach_source_fixes(findings, proposals, source)
     return proposals
 
 

@@ -6,29 +6,41 @@ pass reports its measured effect (max abs / rel error per output)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from analyzer.inventory import NodeRecord
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 _GATED = {("", "HardSwish"), ("", "Swish"), ("com.microsoft", "QuickGelu")}
 _FLOAT = ("tensor(float)", "tensor(float16)", "tensor(double)", "tensor(bfloat16)")
 
 
-class ApproxRelu:
+@dataclass(frozen=True)
+class ReluInput:
+    """The gated input x, and the record index of a Sigmoid that dies with the Mul."""
+
+    x: str
+    dead: tuple[int, ...] = ()
+
+
+class ApproxRelu(OnnxRuleBase):
     """Replace x * gate(x) activations by Relu(x) (approximate)."""
 
     id = "approx-relu"
     summary = "HardSwish / SiLU (x*Sigmoid(x), Swish, QuickGelu) -> Relu (approximate)"
     exact = False
+    answers = ("SCH202", "EP301")
     targets = (Target("HardSwish"), Target("Swish"), Target("QuickGelu", "com.microsoft"),
                Target("Mul"))
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[ReluInput] | Reason:
         index = model.index_of(node)
         if node.input_types and node.input_types[0] not in _FLOAT:
             return Reason(self.id, node.name, f"{node.op} on {node.input_types[0]}: Relu takes "
                           "float types only", quiet=node.op == "Mul")
         if (node.domain, node.op) in _GATED:
-            return Match(self.id, node.name, index, (node.op,), ("Relu",), (node.inputs[0], ()))
+            return Match(self.id, ReluInput(node.inputs[0]), node.name, index, (node.op,),
+                         ("Relu",))
         sigmoid = _silu_gate(model, node)
         if sigmoid is None:
             return Reason(self.id, node.name, "not x * Sigmoid(x)", quiet=True)
@@ -36,12 +48,12 @@ class ApproxRelu:
         # The Sigmoid goes too when this Mul is its only reader.
         dead = (gate,) if model.uses(model.records()[gate].outputs[0]) == 1 else ()
         removed = ("Mul", "Sigmoid") if dead else ("Mul",)
-        return Match(self.id, node.name, index, removed, ("Relu",), (x, dead))
+        return Match(self.id, ReluInput(x, dead), node.name, index, removed, ("Relu",))
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
+    def apply(self, model: RewriteModel, match: Match[ReluInput]) -> None:
         import onnx.helper
 
-        x, dead = match.payload
+        x, dead = match.payload.x, match.payload.dead
         node = model.node(match.index)
         relu = onnx.helper.make_node("Relu", [x], [node.output[0]],
                                      name=model.fresh_name(f"{node.name or match.node}/Relu"))

@@ -12,7 +12,7 @@ import onnx.parser
 
 from analyzer.runtime.session import create_session
 from rewrites import apply
-from rewrites.catalogue import CATALOGUE
+from rewrites.registry import ONNX_RULES
 
 MODEL = onnx.parser.parse_model(
     '<ir_version: 9, opset_import: ["" : 14]>\n'
@@ -29,7 +29,7 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
 
 
 def test_not_run_unless_named() -> None:
-    result = apply(MODEL, rules=CATALOGUE)
+    result = apply(MODEL, rules=ONNX_RULES)
     assert not any(e.rule == "approx-relu" for e in result.log)
 
 

@@ -13,29 +13,41 @@ and key/value head counts; every other combination is declined with a Reason nam
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import onnx
 
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.emit import Emitter, attribute
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 _ELEM = {"tensor(float)": onnx.TensorProto.FLOAT, "tensor(float16)": onnx.TensorProto.FLOAT16,
          "tensor(double)": onnx.TensorProto.DOUBLE,
          "tensor(bfloat16)": onnx.TensorProto.BFLOAT16}
 
 
-class AttentionDecompose:
+@dataclass(frozen=True)
+class AttentionPlan:
+    """The decomposition's plan: q/k/v value names, heads, mask, scale, packed projection and
+    element type, as the `_plan_*` readers build it."""
+
+    steps: Mapping[str, Any]
+
+
+class AttentionDecompose(OnnxRuleBase):
     """Exact decomposition of the basic attention ops."""
 
     id = "attention-decompose"
     summary = ("Attention-23 / com.microsoft MultiHeadAttention as MatMul/Transpose/Reshape/"
                "Softmax/Mul/Add (exact)")
     exact = True
+    answers = ("SCH202", "EP301")
     targets = (Target("Attention", "", (1, 22)), Target("MultiHeadAttention", "com.microsoft"),
                Target("Attention", "com.microsoft"))
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[AttentionPlan] | Reason:
         index = model.index_of(node)
         proto = model.node(index)
         elem = _ELEM.get(node.input_types[0] or "") if node.input_types else None
@@ -58,11 +70,11 @@ class AttentionDecompose:
         packed = plan.get("packed")
         if isinstance(packed, tuple):
             added = ["MatMul"] + (["Add"] if packed[2] else []) + ["Slice"] * 3 + added
-        return Match(self.id, node.name, index, (node.op,), tuple(added), plan)
+        return Match(self.id, AttentionPlan(plan), node.name, index, (node.op,), tuple(added))
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
+    def apply(self, model: RewriteModel, match: Match[AttentionPlan]) -> None:
         node = model.node(match.index)
-        plan = match.payload
+        plan = match.payload.steps
         e = Emitter(model, node.name or match.node, self.id)
         q, k, v = plan["q"], plan["k"], plan["v"]
         if plan.get("packed"):

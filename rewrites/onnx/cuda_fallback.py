@@ -14,13 +14,15 @@ overflow or round differently when widened; they are declined with a reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import onnx
 import onnx.helper
 
 from analyzer.inventory import NodeRecord
 from opsets.query import match_kernel, short_type
 from opsets.tables import SchemaVersion, load_schemas
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 CUDA = "CUDAExecutionProvider"
 
@@ -52,22 +54,33 @@ def _elem(type_str: str) -> int:
     return int(onnx.TensorProto.DataType.Value(type_str[len("tensor("):-1].upper()))
 
 
-class CudaFallback:
+@dataclass(frozen=True)
+class Widening:
+    """Which inputs / outputs (positions) are cast, to which wider type, and back to which."""
+
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    wide: str
+    narrow: str | None
+
+
+class CudaFallback(OnnxRuleBase):
     """Casts around a node so that CUDA's kernel for a wider type runs it (exact)."""
 
     id = "cuda-fallback"
     summary = ("widen a node's element type to one CUDA has a kernel for, casting back after "
                "(exact for selection ops)")
     exact = True
+    answers: tuple[str, ...] = ("EP301", "EP302")
     targets = tuple(Target(op, "", None, (CUDA,)) for op in SELECTION_OPS)
 
-    def proposes(self, node: NodeRecord, opsets: dict[str, int],
-                 target_opset: int | None = None) -> bool:
+    def fits(self, node: NodeRecord, opsets: dict[str, int],
+             target_opset: int | None = None) -> bool:
         """Static test for findings' fixes: a lossless widening has a CUDA kernel."""
         schema = load_schemas().resolve(node.domain, node.op, node.opset) if node.opset else None
         return schema is not None and _widening(schema, node) is not None
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[Widening] | Reason:
         if CUDA not in model.providers:
             return Reason(self.id, node.name, "CUDA is not among the target providers "
                           "(--providers cuda,cpu)", quiet=True)
@@ -90,11 +103,14 @@ class CudaFallback:
         outputs = [i for i, p in enumerate(_params(schema.outputs, len(node.outputs)))
                    if p == constraint and node.outputs[i]]
         added = ("Cast",) * len(inputs) + (node.op,) + ("Cast",) * len(outputs)
-        return Match(self.id, node.name, model.index_of(node), (node.op,), added,
-                     (inputs, outputs, wide, node.input_types[inputs[0]]))
+        return Match(self.id, Widening(tuple(inputs), tuple(outputs), wide,
+                                       node.input_types[inputs[0]]),
+                     node.name, model.index_of(node), (node.op,), added)
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
-        inputs, outputs, wide, narrow = match.payload
+    def apply(self, model: RewriteModel, match: Match[Widening]) -> None:
+        widening = match.payload
+        inputs, outputs, wide, narrow = (widening.inputs, widening.outputs, widening.wide,
+                                         widening.narrow)
         node = model.node(match.index)
         prefix = node.name or match.node
         nodes: list[onnx.NodeProto] = []
@@ -160,6 +176,7 @@ class CudaFallbackApprox(CudaFallback):
     summary = ("widen any CUDA-fallback node's types to ones CUDA has kernels for, casting "
                "back after (approximate)")
     exact = False
+    answers = ("EP302",)
 
     @property
     def targets(self) -> tuple[Target, ...]:  # type: ignore[override]

@@ -79,7 +79,7 @@ def test_reason_without_cuda(providers: tuple[str, ...]) -> None:
     assert result.applied == []
     assert result.log == []  # not a CUDA target: nothing to say about every Relu and Clip
     rule = CudaFallback()
-    from rewrites.rule import Reason, RewriteModel
+    from rewrites.onnx.rule import Reason, RewriteModel
     work = RewriteModel(MODEL, providers=())
     found = rule.check(work, work.records()[5])
     assert isinstance(found, Reason) and "--providers cuda" in found.text

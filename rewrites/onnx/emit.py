@@ -11,7 +11,7 @@ import onnx
 import onnx.helper
 import onnx.numpy_helper
 
-from rewrites.rule import RewriteModel
+from rewrites.onnx.rule import RewriteModel
 
 AttrValue = int | float | str | bytes | list[int] | list[float] | onnx.TensorProto | None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import onnx
@@ -20,7 +21,7 @@ import onnx.defs
 
 from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
 from analyzer.inventory import NodeRecord
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 
 @functools.lru_cache(maxsize=1)
@@ -34,25 +35,33 @@ def function_targets() -> tuple[Target, ...]:
     return tuple(Target(op, domain) for domain, op in sorted(seen))
 
 
-class ExpandFunction:
+@dataclass(frozen=True)
+class FunctionBody:
+    """The body's node records, built for a placeholder copy of the node (`_for_node`)."""
+
+    nodes: tuple[Any, ...]
+
+
+class ExpandFunction(OnnxRuleBase):
     """Inline a function op's schema body in place of the node."""
 
     id = "expand-function"
     summary = "replace an ONNX function op by its schema function body (exact)"
     exact = True
+    answers = ("SCH202", "EP301", "SCH203", "EP302", "EP303")
 
     @property
     def targets(self) -> tuple[Target, ...]:
         return function_targets()
 
-    def proposes(self, node: NodeRecord, opsets: dict[str, int],
-                 target_opset: int | None = None) -> bool:
+    def fits(self, node: NodeRecord, opsets: dict[str, int],
+             target_opset: int | None = None) -> bool:
         """Static test for findings' fixes: a body ORT-style inlining would take exists."""
         if node.since_version is None:
             return False
         return can_expand(node.op, node.domain, node.since_version, opsets.get(""), node)
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[FunctionBody] | Reason:
         opset = model.opset_imports.get("")
         if node.since_version is None and not node.domain:
             return Reason(self.id, node.name, f"{node.op} has no schema at opset {opset}")
@@ -70,14 +79,14 @@ class ExpandFunction:
                           f"{', '.join(t or '?' for t in node.input_types)}")
         if any(b.op == node.op and b.domain == node.domain for b in body):
             return Reason(self.id, node.name, f"the body of {node.op} uses {node.op} itself")
-        return Match(self.id, node.name, model.index_of(node), (node.op,),
-                     tuple(b.op for b in body), body)
+        return Match(self.id, FunctionBody(tuple(body)), node.name, model.index_of(node),
+                     (node.op,), tuple(b.op for b in body))
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
+    def apply(self, model: RewriteModel, match: Match[FunctionBody]) -> None:
         node = model.node(match.index)
         keep = set(node.input) | set(node.output)
         prefix = node.name or match.node
-        body: list[onnx.NodeProto] = _for_node(match.payload, node, prefix)
+        body: list[onnx.NodeProto] = _for_node(list(match.payload.nodes), node, prefix)
         renamed: dict[str, str] = {}
         out: list[onnx.NodeProto] = []
         for proto in body:

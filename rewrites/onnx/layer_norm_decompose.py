@@ -12,27 +12,38 @@ produced when the node has them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import onnx
 
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.emit import Emitter, attribute
-from rewrites.rule import Match, Reason, RewriteModel, Target
+from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 _FLOATS = {"tensor(float)": onnx.TensorProto.FLOAT, "tensor(float16)": onnx.TensorProto.FLOAT16,
            "tensor(double)": onnx.TensorProto.DOUBLE,
            "tensor(bfloat16)": onnx.TensorProto.BFLOAT16}
 
 
-class LayerNormDecompose:
+@dataclass(frozen=True)
+class NormAxes:
+    """The input's rank (None: unknown) and the normalized axis as the node gives it."""
+
+    rank: int | None
+    axis: int
+
+
+class LayerNormDecompose(OnnxRuleBase):
     """Exact decomposition of ai.onnx LayerNormalization."""
 
     id = "layer-norm-decompose"
     summary = ("LayerNormalization as ReduceMean/Sub/Mul/Add/Sqrt/Div/Mul/Add in the graph's "
                "ReduceMean form (exact)")
     exact = True
+    answers = ("SCH202", "EP301")
     targets = (Target("LayerNormalization", "", (1, 16)),)
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason:
+    def check(self, model: RewriteModel, node: NodeRecord) -> Match[NormAxes] | Reason:
         if not node.input_types or node.input_types[0] not in _FLOATS:
             return Reason(self.id, node.name,
                           f"input type {node.input_types[0] if node.input_types else '?'} is "
@@ -53,12 +64,12 @@ class LayerNormDecompose:
             added.append("Add")
         if len(proto.output) > 2 and proto.output[2]:
             added.append("Div")  # InvStdDev
-        return Match(self.id, node.name, model.index_of(node), (node.op,), tuple(added),
-                     (rank, axis))
+        return Match(self.id, NormAxes(rank, axis), node.name, model.index_of(node), (node.op,),
+                     tuple(added))
 
-    def apply(self, model: RewriteModel, match: Match) -> None:
+    def apply(self, model: RewriteModel, match: Match[NormAxes]) -> None:
         node = model.node(match.index)
-        rank, axis = match.payload
+        rank, axis = match.payload.rank, match.payload.axis
         opset = model.opset_imports.get("", 17)
         epsilon = attribute(node, "epsilon", 1e-5)
         stash = attribute(node, "stash_type", onnx.TensorProto.FLOAT)

@@ -46,7 +46,8 @@ import onnx.numpy_helper
 import onnx.version_converter
 
 from analyzer.inventory import NodeRecord
-from rewrites.rule import Reason, RewriteModel
+from rewrites.contract import PassResult, Reason
+from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"
 MAX_HOLD_ROUNDS = 64
@@ -83,13 +84,31 @@ class Converted:
 
 
 class VersionConvert:
-    """A whole-model step: not matched per node, run by the pass when a target opset is set."""
+    """A whole-model pass (rewrites.contract.ModelPass): not matched per node, run by the pass
+    after its node rules when a target opset is set."""
 
     id = "version-convert"
     summary = ("convert the model to the target ai.onnx opset (onnx.version_converter + this "
                "project's adapters)")
     exact = True
-    targets: tuple[Any, ...] = ()
+
+    def needed(self, model: RewriteModel) -> bool:
+        return (model.target_opset is not None
+                and model.opset_imports.get("") != model.target_opset)
+
+    def change(self, model: RewriteModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (f"opset {model.opset_imports.get('')}",), (f"opset {model.target_opset}",)
+
+    def run(self, model: RewriteModel) -> PassResult:
+        """The model at `model.target_opset`; `note` names the ops the hold adapter kept."""
+        if model.target_opset is None:
+            return PassResult(reason=Reason(self.id, "model", "no target opset"))
+        converted = self.convert(model, model.target_opset)
+        if isinstance(converted, Reason):
+            return PassResult(reason=converted)
+        note = ", ".join(f"{op}-{a} kept as {op}-{b} (hold adapter)"
+                         for op, (a, b, _) in sorted(converted.held.items())) or None
+        return PassResult(converted.model, note=note)
 
     def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
         """The model at `target`, or a Reason naming the op onnx.version_converter fails on.

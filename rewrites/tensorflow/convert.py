@@ -30,8 +30,9 @@ from onnx import helper
 
 from analyzer.isolation import run_isolated
 from analyzer.sources.keras_source import load_keras_file
-from rewrites.tensorflow import by_id
-from rewrites.tensorflow.registry import extra_handlers
+from rewrites import registry
+from rewrites.tensorflow.handlers import extra_handlers
+from rewrites.tensorflow.rule import TFRule
 
 CONVERT_TIME_LIMIT = 1800.0
 
@@ -109,8 +110,8 @@ def _run_tf2onnx(kind: str, path: str, opset: int, signature: str | None,
     tf_logger.propagate = False
     start = time.perf_counter()
     try:
-        chosen = by_id(list(rules))
-        graph_rules = [r for r in chosen if getattr(r, "kind", "handler") == "graph"]
+        chosen: list[TFRule] = registry.named(rules, "tf")  # type: ignore[assignment]
+        graph_rules = [r for r in chosen if r.kind == "graph"]
         with extra_handlers(chosen):
             proto = _convert(kind, path, opset, signature, inputs, outputs, extra_domains,
                              model, graph_rules)

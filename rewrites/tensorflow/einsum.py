@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rewrites.contract import Reason
 from rewrites.tensorflow._onnx import become, op
 from rewrites.tensorflow.rule import (
     Handler,
     HandlerRule,
     TFMatch,
     TFNode,
-    TFReason,
     TFTarget,
 )
 
@@ -136,16 +136,17 @@ class EinsumBelow12Rule(HandlerRule):
     def handlers(self) -> Mapping[str, tuple[int, Handler]]:
         return {"Einsum": (9, _einsum)}
 
-    def check(self, nodes: Sequence[TFNode], opset: int) -> TFMatch | TFReason:
-        found = super().check(nodes, opset)
-        if isinstance(found, TFReason):
+    def check(self, subject: Sequence[TFNode], item: int) -> TFMatch | Reason:
+        nodes = subject
+        found = super().check(nodes, item)
+        if isinstance(found, Reason):
             return found
         by_name = {n.name: n for n in nodes}
-        for name in found.nodes:
+        for name in found.payload.nodes:
             eq = by_name[name].attrs.get("equation", "")
             parsed = parse_equation(eq if isinstance(eq, str) else eq.decode())
             if isinstance(parsed, str):
-                return TFReason(self.id, f"{name}: {parsed}")
+                return Reason(self.id, name, f"{name}: {parsed}")
         return found
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rewrites.contract import Match, Reason
 from rewrites.tensorflow.conftest import convert, max_error
 from rewrites.tensorflow.einsum import RULE, parse_equation
-from rewrites.tensorflow.rule import TFMatch, TFNode, TFReason
+from rewrites.tensorflow.rule import TFNode
 
 
 def _einsum_layer(tf: Any, equation: str, weight_shape: tuple[int, ...] | None) -> Any:
@@ -65,7 +66,7 @@ def test_parse_equation_reasons() -> None:
 def test_check_reads_the_equation() -> None:
     good = TFNode("e", "Einsum", {"equation": "abc,cd->abd"})
     bad = TFNode("t", "Einsum", {"equation": "ii->i"})
-    assert isinstance(RULE.check([good], 11), TFMatch)
+    assert isinstance(RULE.check([good], 11), Match)
     reason = RULE.check([good, bad], 11)
-    assert isinstance(reason, TFReason) and "t:" in reason.text
-    assert isinstance(RULE.check([good], 12), TFReason)
+    assert isinstance(reason, Reason) and "t:" in reason.text
+    assert isinstance(RULE.check([good], 12), Reason)

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewrites.tensorflow.rule import TFMatch, TFNode, TFReason, TFTarget
+from rewrites.contract import Match, Reason
+from rewrites.tensorflow.rule import TFHit, TFMatch, TFNode, TFRuleBase, TFTarget
 
 CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
 MAX_ROUNDS = 8
@@ -99,7 +100,7 @@ def inline_kept_calls(graph_def: Any) -> int:
     return count
 
 
-class InlineNoInlineCalls:
+class InlineNoInlineCalls(TFRuleBase):
     """The graph rule (see module doc); `apply` edits a frozen GraphDef in place."""
 
     id = "tf-inline-noinline"
@@ -109,17 +110,16 @@ class InlineNoInlineCalls:
     exact = True
     kind = "graph"
 
-    def handlers(self) -> dict[str, Any]:
-        return {}
-
-    def check(self, nodes: Sequence[TFNode], opset: int) -> TFMatch | TFReason:
-        hit = [n for n in nodes if n.op in CALL_OPS]
+    def check(self, subject: Sequence[TFNode], item: int) -> TFMatch | Reason:
+        hit = [n for n in subject if n.op in CALL_OPS]
         if not hit:
-            return TFReason(self.id, "no function call that freezing keeps")
-        return TFMatch(self.id, tuple(n.name for n in hit), tuple(sorted({n.op for n in hit})))
+            return Reason(self.id, "", "no function call that freezing keeps")
+        return Match(self.id, TFHit(tuple(n.name for n in hit),
+                                    tuple(sorted({n.op for n in hit}))))
 
-    def apply(self, graph_def: Any) -> int:
-        return inline_kept_calls(graph_def)
+    def apply(self, subject: Any, match: TFMatch | None = None) -> int:
+        """Inline the kept calls of the GraphDef `subject` in place; how many."""
+        return inline_kept_calls(subject)
 
 
 RULE = InlineNoInlineCalls()

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from analyzer.runtime.session import create_session
+from rewrites.contract import Match, Reason
 from rewrites.tensorflow.inline_calls import RULE, kept_calls
 from rewrites.tensorflow.plan import nodes_from_graph_def
-from rewrites.tensorflow.rule import TFMatch, TFReason
 
 
 def _frozen(tf: Any, model: Any) -> Any:
@@ -32,7 +32,7 @@ def test_grouped_conv_call_is_inlined_and_converts(tf: Any, keras_model: Any) ->
     calls = kept_calls(graph_def)
     assert len(calls) == 1
     name = calls[0].name
-    assert isinstance(RULE.check(nodes_from_graph_def(graph_def), 13), TFMatch)
+    assert isinstance(RULE.check(nodes_from_graph_def(graph_def), 13), Match)
 
     assert RULE.apply(graph_def) == 1
     assert not kept_calls(graph_def)
@@ -58,5 +58,5 @@ def test_no_kept_call_is_a_reason(tf: Any, keras_model: Any) -> None:
     model = keras_model(lambda x: tf.keras.layers.Conv2D(8, 3, padding="same")(x), (8, 8, 4))
     graph_def = _frozen(tf, model)
     assert not kept_calls(graph_def)
-    assert isinstance(RULE.check(nodes_from_graph_def(graph_def), 13), TFReason)
+    assert isinstance(RULE.check(nodes_from_graph_def(graph_def), 13), Reason)
     assert RULE.apply(graph_def) == 0

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from analyzer.runtime.session import create_session
+from rewrites.contract import Reason
 from rewrites.tensorflow.conftest import convert, max_error
 from rewrites.tensorflow.is_finite import RULE
 from rewrites.tensorflow.plan import nodes_from_ops
-from rewrites.tensorflow.rule import TFReason
 
 
 def test_logsumexp_converts_at_opset_9(tf: Any, keras_model: Any) -> None:
@@ -35,4 +35,4 @@ def test_is_finite_is_exact_on_special_values(tf: Any, keras_model: Any) -> None
 
 def test_tf2onnx_keeps_its_own_handler_from_opset_10() -> None:
     reason = RULE.check(nodes_from_ops([("f", "IsFinite")]), 10)
-    assert isinstance(reason, TFReason) and "itself" in reason.text
+    assert isinstance(reason, Reason) and "itself" in reason.text

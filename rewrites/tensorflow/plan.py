@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewrites.tensorflow import ALL_RULES, by_id
-from rewrites.tensorflow.registry import extra_handlers
-from rewrites.tensorflow.rule import HandlerRule, TFMatch, TFNode, TFReason
+from analyzer.report.model import RewritesBlock, RuleOutcome
+from rewrites import registry
+from rewrites.contract import Reason
+from rewrites.tensorflow.handlers import extra_handlers
+from rewrites.tensorflow.rule import TFMatch, TFNode, TFRule
 
 #: attributes rules read; the others are not decoded
 _ATTRS = ("equation", "exclusive", "reverse", "approximate")
@@ -52,17 +54,17 @@ class TFPlan:
     """The rules a conversion will use (`matches`) and why the others will not (`reasons`)."""
 
     opset: int
-    matches: list[tuple[HandlerRule, TFMatch]] = field(default_factory=list)
-    reasons: list[TFReason] = field(default_factory=list)
+    matches: list[tuple[TFRule, TFMatch]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
-    def rules(self) -> list[HandlerRule]:
+    def rules(self) -> list[TFRule]:
         return [r for r, _ in self.matches]
 
     @property
-    def graph_rules(self) -> list[Any]:
+    def graph_rules(self) -> list[TFRule]:
         """The chosen rules that rewrite the GraphDef before conversion."""
-        return [r for r in self.rules if getattr(r, "kind", "handler") == "graph"]
+        return [r for r in self.rules if r.kind == "graph"]
 
     @contextmanager
     def handlers(self) -> Iterator[list[str]]:
@@ -70,28 +72,33 @@ class TFPlan:
         with extra_handlers(self.rules) as installed:
             yield installed
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "opset": self.opset,
-            "applied": [{"rule": r.id, "exact": r.exact, "ops": list(m.ops),
-                         "nodes": list(m.nodes[:20]), "node_count": len(m.nodes)}
-                        for r, m in self.matches],
-            "not_applied": [{"rule": x.rule, "reason": x.text} for x in self.reasons],
-        }
+    def to_block(self) -> RewritesBlock:
+        """The report's rewrites block (family "tf"): the chosen rules as applied (the first
+        20 nodes, the count and ops in `details`), the others skipped with their reason."""
+        applied = [RuleOutcome(r.id, r.exact, "applied", list(m.payload.nodes[:20]),
+                               details={"ops": list(m.payload.ops),
+                                        "node_count": len(m.payload.nodes)})
+                   for r, m in self.matches]
+        exact = {r.id: r.exact for r in registry.TF_RULES}
+        skipped = [RuleOutcome(x.rule, exact.get(x.rule, True), "skipped", reason=x.text)
+                   for x in self.reasons]
+        return RewritesBlock("tf", applied=[r.id for r, _ in self.matches],
+                             rules=applied + skipped, plan={"opset": self.opset})
 
 
 def plan(nodes: Sequence[TFNode], opset: int, named: Sequence[str] = ()) -> TFPlan:
     """Choose rules for `nodes` at `opset`: every exact rule that matches, plus the named
-    ones (approximate rules run only when named). Unknown names raise KeyError."""
-    chosen = set(r.id for r in by_id(list(named)))
+    ones (approximate rules run only when named). Unknown names raise
+    rewrites.contract.UnknownRule (a KeyError)."""
+    chosen = set(r.id for r in registry.named(named, "tf"))
     result = TFPlan(opset)
-    for rule in ALL_RULES:
+    for rule in registry.TF_RULES:
         found = rule.check(nodes, opset)
-        if isinstance(found, TFReason):
+        if isinstance(found, Reason):
             result.reasons.append(found)
         elif rule.exact or rule.id in chosen:
             result.matches.append((rule, found))
         else:
-            result.reasons.append(TFReason(rule.id, "approximate: applied only when named "
+            result.reasons.append(Reason(rule.id, "", "approximate: applied only when named "
                                            f"(--rules {rule.id})"))
     return result

@@ -9,14 +9,17 @@ Two kinds, as docs/rewrites.md describes:
   refuses to parse before any handler runs).
 
 A rule's `check` reads only op types, node names and attributes (the graph as data) and
-returns a `TFMatch` or a `Reason` (a value shown in reports, never raised).
+returns a `Match` whose payload is a `TFHit`, or a `Reason` (a value shown in reports, never
+raised).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from rewrites.contract import Family, Match, Reason, Rule, Site
 
 
 @dataclass(frozen=True)
@@ -43,70 +46,90 @@ class TFNode:
 
 
 @dataclass(frozen=True)
-class TFMatch:
-    rule: str
+class TFHit:
+    """A TF rule's payload: the nodes it converts and their op types."""
+
     nodes: tuple[str, ...]
     ops: tuple[str, ...]
     note: str = ""
 
 
-@dataclass(frozen=True)
-class TFReason:
-    rule: str
-    text: str
-
+#: What a TF rule's `check` returns when the graph has what it converts.
+TFMatch = Match[TFHit]
 
 Handler = Callable[..., None]
 
+#: Pre-flight findings a TF rule answers: TFC601 (no handler), TFC602 (needs a higher opset),
+#: TFC613 (the handler refuses), for an op the rule targets at the target opset.
+ANSWERS = ("TFC601", "TFC602", "TFC613")
+
 
 @runtime_checkable
-class TFRule(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def summary(self) -> str: ...
+class TFRule(Rule, Protocol):
+    """A TensorFlow rule (rewrites.contract.Rule for tf2onnx conversions): `check(nodes,
+    opset)`; `kind` "handler" (`handlers()` installed for one conversion) or "graph" (`apply`
+    rewrites the GraphDef before it)."""
 
     @property
     def targets(self) -> tuple[TFTarget, ...]: ...
 
-    @property
-    def exact(self) -> bool: ...
+    def handlers(self) -> Mapping[str, tuple[int, Handler]]: ...
 
-    @property
-    def kind(self) -> str:
-        """"handler" or "graph"."""
-        ...
-
-    def check(self, nodes: Sequence[TFNode], opset: int) -> TFMatch | TFReason: ...
+    def check(self, subject: Sequence[TFNode], item: int) -> TFMatch | Reason: ...
 
 
-class HandlerRule:
-    """Base of handler rules: `handlers` maps TF op names to (tf2onnx opset version, handler);
-    `check` matches the nodes whose op is a target at this opset."""
+class TFRuleBase:
+    """Defaults of the declared rule members for TF rules."""
 
+    family: ClassVar[Family] = "tf"
+    answers: ClassVar[tuple[str, ...]] = ANSWERS
+    kind = "handler"
     id = ""
     summary = ""
     targets: tuple[TFTarget, ...] = ()
     exact = True
-    kind = "handler"
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return tuple(t.op for t in self.targets)
+
+    def proposes(self, site: Site) -> bool:
+        """The finding's op is a target at the target opset."""
+        opset = site.target_opset
+        return opset is not None and any(t.op == site.op and t.covers(opset)
+                                         for t in self.targets)
+
+    def handlers(self) -> Mapping[str, tuple[int, Handler]]:
+        return {}
+
+
+class HandlerRule(TFRuleBase):
+    """Base of handler rules: `handlers` maps TF op names to (tf2onnx opset version, handler);
+    `check` matches the nodes whose op is a target at this opset."""
 
     def handlers(self) -> Mapping[str, tuple[int, Handler]]:
         raise NotImplementedError
 
-    def check(self, nodes: Sequence[TFNode], opset: int) -> TFMatch | TFReason:
+    def apply(self, subject: Any, match: TFMatch | None = None) -> Mapping[
+            str, tuple[int, Handler]]:
+        """A handler rule applies through its handlers (installed by `handlers.extra_handlers`
+        for one conversion)."""
+        return self.handlers()
+
+    def check(self, subject: Sequence[TFNode], item: int) -> TFMatch | Reason:
+        nodes, opset = subject, item
         ops = {t.op for t in self.targets if t.covers(opset)}
         hit = [n for n in nodes if n.op in ops]
         if hit:
-            return TFMatch(self.id, tuple(n.name for n in hit),
-                           tuple(sorted({n.op for n in hit})))
+            return Match(self.id, TFHit(tuple(n.name for n in hit),
+                                        tuple(sorted({n.op for n in hit}))))
         present = sorted({n.op for n in nodes} & {t.op for t in self.targets})
         if not present:
             wanted = ", ".join(sorted({t.op for t in self.targets}))
-            return TFReason(self.id, f"no {wanted} node in the graph")
+            return Reason(self.id, "", f"no {wanted} node in the graph")
         spans = [t for t in self.targets if t.op in present]
         if all(t.lo > opset for t in spans):
-            return TFReason(self.id, f"{', '.join(present)}: this rule needs opset >= "
-                            f"{min(t.lo for t in spans)}")
-        return TFReason(self.id, f"tf2onnx converts {', '.join(present)} at opset {opset} "
-                        "itself")
+            return Reason(self.id, "", f"{', '.join(present)}: this rule needs opset >= "
+                          f"{min(t.lo for t in spans)}")
+        return Reason(self.id, "", f"tf2onnx converts {', '.join(present)} at opset {opset} "
+                      "itself")

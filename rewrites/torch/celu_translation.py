@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from rewrites.rule import Reason
+from rewrites.contract import Match, Reason
 from rewrites.torch.rule import (
+    SourceChange,
     SourceModel,
     SymbolicOverride,
     TorchMatch,
+    TorchRuleBase,
     TorchTarget,
     TranslationOverride,
     custom_symbolic_registered,
@@ -57,7 +59,7 @@ def celu_translation(input: Any, alpha: float = 1.0) -> Any:
     return op.Mul(op.Elu(op.Div(input, const), alpha=1.0), const)
 
 
-class CeluTranslation:
+class CeluTranslation(TorchRuleBase):
     """The rule object (see rewrites.torch.rule.TorchRule)."""
 
     id = "translate-celu"
@@ -66,15 +68,15 @@ class CeluTranslation:
     exact = True
     ops = (OP,)
 
-    def check(self, source: SourceModel) -> TorchMatch | Reason:
+    def check(self, source: SourceModel, item: None = None) -> TorchMatch | Reason:
         uses = source.uses(self.ops)
         if source.ops is not None and not uses:
             return Reason(self.id, "", "the capture shows no aten::celu call")
         if source.exporter == "torchscript" and custom_symbolic_registered(OP, source.opset):
             return Reason(self.id, "", f"a custom symbolic for {OP} at opset {source.opset} is "
                           "already registered; it is left in place")
-        return TorchMatch(self.id, calls=tuple(u.node for u in uses),
-                          note=f"translation registered with the {source.exporter} exporter")
+        return Match(self.id, SourceChange(calls=tuple(u.node for u in uses),
+                          note=f"translation registered with the {source.exporter} exporter"))
 
     def apply(self, source: SourceModel, match: TorchMatch) -> contextlib.AbstractContextManager[
             Any]:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.findings import Finding
-from rewrites.torch.catalog import DEFAULT_TORCH_RULES, TorchProposal, applied, propose
+from analyzer.report.model import RewritesBlock, RuleOutcome
+from rewrites.torch.proposals import TorchProposal, applied, propose
 from rewrites.torch.rule import SourceModel, TorchRule
 
 DYNAMO_BUILD_OPSET = 18
@@ -31,15 +32,27 @@ class SourceRewrite:
     applied: list[str] = field(default_factory=list)
     lowering: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"applied": list(self.applied),
-                "rules": [p.to_dict() for p in self.proposals],
-                "lowering": self.lowering}
+    def to_block(self) -> RewritesBlock:
+        """The report's rewrites block (family "torch"): the ids applied, each rule's proposal
+        (its module paths and call sites as `nodes`; modules, call count and change in
+        `details`), and the lowering."""
+        rules = []
+        for p in self.proposals:
+            change = p.match.payload if p.match is not None else None
+            details: dict[str, Any] = {}
+            nodes: list[str] = []
+            if change is not None:
+                nodes = [*change.modules, *change.calls]
+                details = {"modules": list(change.modules), "calls": len(change.calls),
+                           "change": change.describe()}
+            rules.append(RuleOutcome(p.rule, p.exact, p.status, nodes, p.reason, details))
+        return RewritesBlock("torch", applied=list(self.applied), rules=rules,
+                             lowering=self.lowering)
 
 
 def plan(module: Any, exporter: str, opset: int, ops: Sequence[Any] | None,
          only: Collection[str] | None = None,
-         rules: Sequence[TorchRule] = DEFAULT_TORCH_RULES) -> tuple[SourceModel, SourceRewrite]:
+         rules: Sequence[TorchRule] | None = None) -> tuple[SourceModel, SourceRewrite]:
     """The source model and the rules proposed for it (`only`: the named rules)."""
     source = SourceModel(module, exporter, opset, ops)
     return source, SourceRewrite(propose(source, rules, only))

@@ -26,7 +26,9 @@ import onnx.defs
 import onnx.helper
 import onnx.numpy_helper
 
-from rewrites.rule import Reason, RewriteModel
+from rewrites.contract import Reason
+from rewrites.onnx.rule import RewriteModel
+from rewrites.onnx.version_convert import VersionConvert
 
 
 @dataclass
@@ -75,8 +77,6 @@ def _removable(node: onnx.NodeProto, attr: onnx.AttributeProto, schema: onnx.def
 
 def lower(model: onnx.ModelProto, target: int) -> Lowered:
     """A copy of `model` at ai.onnx opset `target` that passes onnx.checker's full check."""
-    from rewrites.onnx.version_convert import VersionConvert
-
     work = onnx.ModelProto()
     work.CopyFrom(model)
     normalize_dynamo_output(work)

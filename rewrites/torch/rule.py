@@ -28,9 +28,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from rewrites.rule import Reason
+from rewrites.contract import Family, Match, Reason, Rule, Site
 
 EXPORTERS = ("dynamo", "torchscript")
 
@@ -66,11 +66,10 @@ class SourceModel:
         return [u for u in self.ops or () if u.op in wanted]
 
 
-@dataclass
-class TorchMatch:
-    """What a rule will change: module paths it swaps and functional call sites it reroutes."""
+@dataclass(frozen=True)
+class SourceChange:
+    """A source rule's payload: module paths it swaps and functional call sites it reroutes."""
 
-    rule: str
     modules: tuple[str, ...] = ()
     calls: tuple[str, ...] = ()  # captured node names outside the swapped modules
     note: str = ""
@@ -84,29 +83,48 @@ class TorchMatch:
         return ", ".join(parts) + (f"; {self.note}" if self.note else "")
 
 
+#: What a source rule's `check` returns when the model uses what it replaces.
+TorchMatch = Match[SourceChange]
+
+#: Pre-flight findings a source rule answers: EXP101 / EXP102 / EXP105 by the op, EXP103 /
+#: EXP106 (the dynamo exporter cannot deliver the opset) by every proposed rule (each removes
+#: an op that blocks the conversion).
+BY_OP = ("EXP101", "EXP102", "EXP105")
+ANY_OP = ("EXP103", "EXP106")
+
+
 @runtime_checkable
-class TorchRule(Protocol):
-    """One source rule. `exact` is False for approximations, which run only when named."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def summary(self) -> str: ...
+class TorchRule(Rule, Protocol):
+    """One source rule (rewrites.contract.Rule for PyTorch): `check(source)` reads the module
+    and the capture, `apply` returns the context the export runs in."""
 
     @property
     def targets(self) -> tuple[TorchTarget, ...]: ...
 
-    @property
-    def exact(self) -> bool: ...
+    def check(self, subject: SourceModel, item: None = None) -> TorchMatch | Reason: ...
 
-    def check(self, source: SourceModel) -> TorchMatch | Reason: ...
-
-    def apply(self, source: SourceModel, match: TorchMatch) -> contextlib.AbstractContextManager[
+    def apply(self, subject: SourceModel, match: TorchMatch) -> contextlib.AbstractContextManager[
             Any]: ...
 
 
-def answers(rule: TorchRule, exporter: str, opset: int) -> bool:
+class TorchRuleBase:
+    """Defaults of the declared rule members for source rules."""
+
+    family: ClassVar[Family] = "torch"
+    kind: ClassVar[str] = "source"
+    answers: ClassVar[tuple[str, ...]] = (*BY_OP, *ANY_OP)
+    targets: tuple[TorchTarget, ...]
+    ops: tuple[str, ...]
+
+    def proposes(self, site: Site) -> bool:
+        """EXP103 / EXP106: any rule (the caller passes the proposed ones); the others: the
+        finding's op is one the rule replaces."""
+        if site.finding in ANY_OP:
+            return True
+        return site.op in {t.op for t in self.targets} | set(self.ops)
+
+
+def needed(rule: TorchRule, exporter: str, opset: int) -> bool:
     """Whether `rule` fixes something for this exporter at this opset (its targets)."""
     return any(t.covers(exporter, opset) for t in rule.targets)
 
@@ -265,7 +283,7 @@ def _decomposed_class() -> type:
 
 
 @dataclass(frozen=True)
-class DecompositionRule:
+class DecompositionRule(TorchRuleBase):
     """A rule that replaces an op by the same function built from simpler ops: its nn.Module
     instances are swapped, its functional calls rerouted (see the module docstring). Factories
     are callables so that torch is imported only when a rule runs."""
@@ -279,13 +297,14 @@ class DecompositionRule:
     functions: Callable[[], dict[Any, Callable[..., Any]]]
     exact: bool = True
 
-    def check(self, source: SourceModel) -> TorchMatch | Reason:
+    def check(self, source: SourceModel, item: None = None) -> TorchMatch | Reason:
         modules = modules_of(source.module, self.module_kinds())
         calls = functional_calls(source, self.ops, modules)
         if modules or calls:
-            return TorchMatch(self.id, modules, calls)
+            return Match(self.id, SourceChange(modules, calls))
         if source.ops is None:  # no capture to read: reroute wherever calls occur (harmless)
-            return TorchMatch(self.id, note="no capture: calls rerouted wherever they occur")
+            return Match(self.id, SourceChange(
+                note="no capture: calls rerouted wherever they occur"))
         kinds = ", ".join(k.__name__ for k in self.module_kinds())
         modules_text = f"no {kinds} module and " if kinds else ""
         return Reason(self.id, "", f"the model has {modules_text}the capture shows no "
@@ -295,7 +314,7 @@ class DecompositionRule:
             Any]:
         stack = contextlib.ExitStack()
         with stack:
-            stack.enter_context(swap_modules(source.module, match.modules, self.swap))
+            stack.enter_context(swap_modules(source.module, match.payload.modules, self.swap))
             # Always: call sites are counted from the capture, which may miss some (a trace
             # has no module scopes); rerouting a function nobody calls changes nothing.
             stack.enter_context(FunctionOverride(self.functions()))

@@ -1,5 +1,5 @@
 """The source-rule mechanisms: everything they change is back after the context, also when the
-export inside raises; proposals, reasons and the fixes they add to pre-flight findings."""
+export inside raises; proposals and reasons (their fixes: tests/workflows/test_rule_fixes.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from analyzer.findings import Finding
 from rewrites.torch import gelu, layer_norm
-from rewrites.torch.catalog import applied, attach_fixes, propose
+from rewrites.torch.proposals import applied, propose
 from rewrites.torch.rule import (
     FunctionOverride,
     SourceModel,
@@ -95,8 +94,9 @@ def test_proposals_give_reasons_and_fixes_name_the_rules() -> None:
     ops = capture_ops(net, (x,), "torchscript", 13)
     # functional F.gelu outside the swapped module is counted as a call site
     match = gelu.RULE.check(SourceModel(net, "torchscript", 13, ops))
-    assert not isinstance(match, type(None)) and getattr(match, "modules", None) == ("act",)
-    assert len(getattr(match, "calls", ())) == 1
+    assert not isinstance(match, type(None)) and getattr(match.payload, "modules", None) == (
+        "act",)
+    assert len(getattr(match.payload, "calls", ())) == 1
     dyn = {p.rule: p for p in propose(SourceModel(net, "dynamo", 13, ops))}
     assert dyn["decompose-layer-norm"].status == "proposed"
     assert dyn["decompose-mish"].status == "skipped" and "no Mish module" in (
@@ -105,8 +105,6 @@ def test_proposals_give_reasons_and_fixes_name_the_rules() -> None:
         dyn["decompose-gelu"].reason or "")
     ts = {p.rule: p for p in propose(SourceModel(net, "torchscript", 13, ops))}
     assert ts["decompose-layer-norm"].status == "skipped"  # TorchScript decomposes it itself
-    finding = Finding("EXP103", "error", "cannot convert down")
-    attach_fixes([finding], list(dyn.values()))
-    assert [f.rule for f in finding.fixes] == ["decompose-layer-norm"]
+    # the fixes these proposals add to findings: tests/workflows/test_rule_fixes.py
     with pytest.raises(ValueError, match="unknown source rule"):
         propose(SourceModel(net, "dynamo", 13, ops), only=["no-such-rule"])

@@ -32,7 +32,7 @@ def test_not_proposed_and_named_it_exports_the_same_function() -> None:
     assert why is None and model is not None and silu.RULE.id not in rewrite.applied
     assert {"Sigmoid", "Mul"} <= op_types(model)
     match = silu.RULE.check(SourceModel(module, "torchscript", 11, []))
-    assert getattr(match, "modules", None) == ("act",)
+    assert getattr(match.payload, "modules", None) == ("act",)
     model, why, rewrite = export(module, args, "torchscript", 11, rules=[silu.RULE.id])
     assert why is None and model is not None and rewrite.applied == [silu.RULE.id]
     assert max_abs_error(model, module, args) < 1e-5

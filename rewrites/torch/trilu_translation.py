@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from rewrites.rule import Reason
+from rewrites.contract import Match, Reason
 from rewrites.torch.rule import (
+    SourceChange,
     SourceModel,
     SymbolicOverride,
     TorchMatch,
+    TorchRuleBase,
     TorchTarget,
     TranslationOverride,
     custom_symbolic_registered,
@@ -73,7 +75,7 @@ def _translation(lower: bool) -> Any:
     return translation
 
 
-class TriluTranslation:
+class TriluTranslation(TorchRuleBase):
     """The rule object (see rewrites.torch.rule.TorchRule)."""
 
     id = "translate-trilu"
@@ -83,7 +85,7 @@ class TriluTranslation:
     exact = True
     ops = OPS
 
-    def check(self, source: SourceModel) -> TorchMatch | Reason:
+    def check(self, source: SourceModel, item: None = None) -> TorchMatch | Reason:
         uses = source.uses(self.ops)
         if source.ops is not None and not uses:
             return Reason(self.id, "", "the capture shows no aten::tril / aten::triu call")
@@ -91,8 +93,8 @@ class TriluTranslation:
                 custom_symbolic_registered(op, source.opset) for op in OPS):
             return Reason(self.id, "", "a custom symbolic for aten::tril / triu at opset "
                           f"{source.opset} is already registered; it is left in place")
-        return TorchMatch(self.id, calls=tuple(u.node for u in uses),
-                          note=f"translation registered with the {source.exporter} exporter")
+        return Match(self.id, SourceChange(calls=tuple(u.node for u in uses),
+                          note=f"translation registered with the {source.exporter} exporter"))
 
     def apply(self, source: SourceModel, match: TorchMatch) -> contextlib.AbstractContextManager[
             Any]:

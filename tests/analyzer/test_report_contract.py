@@ -15,7 +15,7 @@ def test_demo_report_follows_the_contract():
     report = analyzer.analyze(build_demo_model(), providers=("cuda", "cpu"))
     data = json.loads(report.to_json())
     assert set(data) >= TOP_KEYS
-    assert data["schema"] == "onnx-preflight/report/1"
+    assert data["schema"] == "onnx-preflight/report/2"
     assert data["tool"]["name"] == "onnx-preflight"
     assert set(data["environment"]) == {"onnx", "onnxruntime", "torch", "tensorflow", "tf2onnx"}
     model = data["model"]

@@ -34,7 +34,7 @@ def failing_path(tmp_path_factory) -> Path:
 def test_json_output_is_the_report_and_exit_status_follows_the_verdict(demo_path):
     res = cli("analyze", str(demo_path), "--providers", "cuda,cpu", "--format", "json")
     data = json.loads(res.stdout)
-    assert data["schema"] == "onnx-preflight/report/1"
+    assert data["schema"] == "onnx-preflight/report/2"
     assert data["verdict"] == "warn"
     assert res.returncode == 0, res.stderr
     strict = cli("analyze", str(demo_path), "--providers", "cuda,cpu", "--format", "json",

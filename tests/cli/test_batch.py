@@ -49,7 +49,7 @@ def test_json_is_a_list_with_reports_and_errors(model_dir):
     assert rows["truncated.onnx"]["error"]["code"] == "CORRUPT_PROTOBUF"
     assert rows["relu_bf16.onnx"]["report"]["verdict"] == "fail"
     assert rows["abs.onnx"]["report"]["verdict"] == "pass"
-    assert rows["abs.onnx"]["report"]["schema"] == "onnx-preflight/report/1"
+    assert rows["abs.onnx"]["report"]["schema"] == "onnx-preflight/report/2"
 
 
 def test_glob_and_several_paths_exit_1_when_a_verdict_fails(model_dir):

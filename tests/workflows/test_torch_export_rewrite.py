@@ -39,7 +39,7 @@ def test_mixed_model_exports_through_the_rules(  # type: ignore[no-untyped-def]
     report = export_torch(module, args, out, opset=opset, exporter=exporter, rewrite=True)
     assert report.extras["exported"] and report.extras["delivered_opset"] == opset
     assert report.verdict != "fail", [f.message for f in report.findings if f.severity == "error"]
-    applied = report.extras["rewrites"]["applied"]
+    applied = report.rewrites.applied
     expected = {"torchscript": {"override-sdpa"},
                 "dynamo": {"decompose-layer-norm", "decompose-hardswish", "decompose-mish"}}
     assert expected[exporter] <= set(applied)
@@ -83,7 +83,7 @@ def test_named_rules_and_unknown_rules(tmp_path: Path) -> None:
     out = tmp_path / "demo.onnx"
     report = export_torch(module, args, out, opset=13, exporter="torchscript",
                           rules=["override-sdpa", "decompose-gelu"])
-    assert report.extras["rewrites"]["applied"] == ["override-sdpa", "decompose-gelu"]
+    assert report.rewrites.applied == ["override-sdpa", "decompose-gelu"]
     assert report.extras["parity"]["passed"] and report.extras["delivered_opset"] == 13
     assert main(["export", "analyzer.demo_torch:build_demo_torch", "-o", str(tmp_path / "x.onnx"),
                  "--rules", "override-sdpa,no-such-rule"]) == 2

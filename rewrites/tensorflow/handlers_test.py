@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rewrites.tensorflow import ALL_RULES
-from rewrites.tensorflow.registry import extra_handlers
+from rewrites.registry import rules
+from rewrites.tensorflow.handlers import extra_handlers
 
 
 def _snapshot() -> Any:
@@ -24,10 +24,10 @@ def test_table_restored_after_use_and_after_an_error(tf: Any) -> None:
     import tf2onnx.tflite_handlers  # noqa: F401
 
     before = _snapshot()
-    with extra_handlers(list(ALL_RULES)) as installed:
+    with extra_handlers(rules("tf")) as installed:
         assert "Erfc" in installed and "Einsum" in installed
         assert _snapshot() != before
     assert _snapshot() == before
-    with pytest.raises(RuntimeError), extra_handlers(list(ALL_RULES)):
+    with pytest.raises(RuntimeError), extra_handlers(rules("tf")):
         raise RuntimeError("conversion failed")
     assert _snapshot() == before

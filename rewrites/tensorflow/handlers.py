@@ -13,14 +13,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rewrites.tensorflow.rule import HandlerRule
+from rewrites.tensorflow.rule import TFRule
 
 _ONNX_DOMAIN = ""
 _MISSING = object()
 
 
 @contextmanager
-def extra_handlers(rules: Sequence[HandlerRule]) -> Iterator[list[str]]:
+def extra_handlers(rules: Sequence[TFRule]) -> Iterator[list[str]]:
     """Register the handlers of `rules` (ONNX domain) and yield the op names installed."""
     import tf2onnx.onnx_opset  # noqa: F401 - tf2onnx's own handlers must be registered first
     import tf2onnx.tflite_handlers  # noqa: F401
@@ -32,7 +32,7 @@ def extra_handlers(rules: Sequence[HandlerRule]) -> Iterator[list[str]]:
     installed: list[str] = []
     try:
         for rule in rules:
-            if getattr(rule, "kind", "handler") != "handler":
+            if rule.kind != "handler":
                 continue  # graph rules act on the GraphDef, not through handlers
             for op, (version, func) in rule.handlers().items():
                 versions = table.setdefault(_ONNX_DOMAIN, [])

@@ -1,4 +1,5 @@
-"""The rewrite rule protocol (DESIGN.md, "Rewrites") and the model view rules work on.
+"""The ONNX rule family's protocol (rewrites.contract.Rule for ONNX graphs) and the model view
+its rules work on.
 
 Rules work on plain onnx protos, not onnx-ir: the analyzer's function expansion
 (analyzer/checks/function_expansion.py), onnx.inliner, onnx.checker and onnxruntime all take and
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import onnx
@@ -20,6 +21,9 @@ import onnx.shape_inference
 
 from analyzer.inventory import NodeRecord
 from analyzer.sources.onnx_inventory import build_inventory
+from rewrites.contract import Family, Match, Reason, Rule, Site
+
+__all__ = ["Match", "OnnxRule", "OnnxRuleBase", "Reason", "RewriteModel", "Target"]
 
 
 @dataclass(frozen=True)
@@ -33,50 +37,44 @@ class Target:
     providers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a rule does not apply to a node; a value shown in reports, never raised."""
-
-    rule: str
-    node: str
-    text: str
-    #: True for "this node is not the pattern at all" (a Mul that is not x*Sigmoid(x)): such a
-    #: reason is not logged, or every Mul of a model would fill the log.
-    quiet: bool = False
-
-
-@dataclass
-class Match:
-    """A node a rule will rewrite, what the graph gains and loses, and the rule's own payload
-    (computed once in `check`, used by `apply`)."""
-
-    rule: str
-    node: str
-    index: int
-    removed: tuple[str, ...]
-    added: tuple[str, ...]
-    payload: Any = field(default=None, repr=False)
-
-
 @runtime_checkable
-class Rule(Protocol):
-    """One rewrite. `exact` is False for approximations, which run only when named."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def summary(self) -> str: ...
+class OnnxRule(Rule, Protocol):
+    """An ONNX graph rule: `check(model, node)` per NodeRecord of the targeted ops, `apply`
+    edits the RewriteModel in place (queued replacements)."""
 
     @property
     def targets(self) -> tuple[Target, ...]: ...
 
+    def check(self, subject: RewriteModel, item: NodeRecord) -> Match[Any] | Reason: ...
+
+    def apply(self, subject: RewriteModel, match: Match[Any]) -> None: ...
+
+
+class OnnxRuleBase:
+    """Defaults of the declared rule members for ONNX rules: a rule proposes itself for a
+    finding on an op it targets (rules with a sharper static test override `fits`)."""
+
+    family: Family = "onnx"
+    kind = "node"
+    answers: tuple[str, ...] = ()
+    targets: tuple[Target, ...] = ()
+
     @property
-    def exact(self) -> bool: ...
+    def ops(self) -> tuple[str, ...]:
+        return tuple(t.op for t in self.targets)
 
-    def check(self, model: RewriteModel, node: NodeRecord) -> Match | Reason: ...
+    def proposes(self, site: Site) -> bool:
+        if site.record is None:
+            return False
+        record = site.record
+        if (record.domain, record.op) not in {(t.domain, t.op) for t in self.targets}:
+            return False
+        return self.fits(record, dict(site.opsets), site.target_opset)
 
-    def apply(self, model: RewriteModel, match: Match) -> None: ...
+    def fits(self, node: NodeRecord, opsets: dict[str, int],
+             target_opset: int | None = None) -> bool:
+        """The rule's own static test beyond the op (none by default)."""
+        return True
 
 
 class RewriteModel:
