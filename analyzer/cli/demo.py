@@ -16,8 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.cli.common import write_atomically
+from analyzer.demo_model import build_demo_model
+from analyzer.demo_torch import build_demo_torch
 from analyzer.error_codes import OUTPUT_PATH
+from analyzer.errors import InputError
 from analyzer.report.html import render_html
+from analyzer.report.rewrite_extras import rewrite_block
+from analyzer.report.text import build_renderable
+from analyzer.runtime.bench import bench
+from analyzer.runtime.verify import merge_into_report, verify
+from analyzer.safe_write import save_onnx_atomically
+from analyzer.workflows.onnx_preflight import analyze
+from analyzer.workflows.rewrite_pipeline import run_pass
+from analyzer.workflows.torch_export import export_torch
+from analyzer.workflows.torch_preflight import analyze_torch
 
 LOW_OPSET = 13
 
@@ -33,7 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from analyzer.errors import InputError
 
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
@@ -55,10 +66,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _onnx_half(out: Path, console: Any) -> Any:
-    from analyzer.demo_model import build_demo_model
-    from analyzer.report.text import build_renderable
-    from analyzer.safe_write import save_onnx_atomically
-    from analyzer.workflows.onnx_preflight import analyze
 
     model_path = out / "demo_vit.onnx"
     save_onnx_atomically(build_demo_model(), model_path)
@@ -71,12 +78,6 @@ def _onnx_half(out: Path, console: Any) -> Any:
 def _torch_pipeline(out: Path, console: Any) -> Any:
     import onnxruntime as ort
 
-    from analyzer.demo_torch import build_demo_torch
-    from analyzer.report.text import build_renderable
-    from analyzer.runtime.bench import bench
-    from analyzer.runtime.verify import merge_into_report, verify
-    from analyzer.workflows.torch_export import export_torch
-    from analyzer.workflows.torch_preflight import analyze_torch
 
     module, example = build_demo_torch()
     name = "analyzer.demo_torch:build_demo_torch"
@@ -131,9 +132,6 @@ def _graph_rewrites(model_path: Path, out: Path, report: Any, console: Any) -> N
     and after in the report."""
     import onnx
 
-    from analyzer.report.rewrite_extras import rewrite_block
-    from analyzer.safe_write import save_onnx_atomically
-    from analyzer.workflows.rewrite_pipeline import run_pass
 
     console.rule("6. graph rewrites for CUDA and CPU (before / after)")
     original = onnx.load(str(model_path))

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import argparse
 
-from analyzer.cli.common import add_providers, add_torch_source, load_torch_source
+from analyzer.cli.analyze import emit
+from analyzer.cli.common import add_providers, add_torch_source, load_torch_source, parse_providers
 from analyzer.cli.isolate_args import add_isolation, isolation_from
+from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
 from analyzer.error_codes import USAGE
+from analyzer.errors import InputError
+from analyzer.safe_write import refuse_overwrite
+from analyzer.sources.torch_spec import is_torch_spec
+from analyzer.workflows.torch_export import export_torch
+from rewrites.contract import UnknownRule
+from rewrites.registry import named
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,18 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "implies --rewrite")
     add_torch_source(p)
     add_isolation(p)
-    from analyzer.cli.tf_args import add_tf_source
 
     add_tf_source(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.cli.analyze import emit
-    from analyzer.cli.tf_args import is_tf_path, run_tf_export
-    from analyzer.errors import InputError
-    from analyzer.sources.torch_spec import is_torch_spec
-    from analyzer.workflows.torch_export import export_torch
 
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
@@ -64,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
                          "package.module:factory, or a TensorFlow source (SavedModel folder, "
                          ".pb, .meta, .tflite, .keras, .h5)")
     providers = parse(args.providers)
-    from analyzer.safe_write import refuse_overwrite
 
     inputs = [args.weights] if args.weights else []
     refuse_overwrite(args.output, inputs)
@@ -83,9 +84,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _rule_ids(text: str) -> list[str]:
     """--rules, checked against the source rules before any model is loaded."""
-    from analyzer.errors import InputError
-    from rewrites.contract import UnknownRule
-    from rewrites.registry import named
 
     ids = [r.strip() for r in text.split(",") if r.strip()]
     try:
@@ -96,6 +94,5 @@ def _rule_ids(text: str) -> list[str]:
 
 
 def parse(text: str) -> list[str]:
-    from analyzer.cli.common import parse_providers
 
     return parse_providers(text)

@@ -19,8 +19,15 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from analyzer.cli.common import add_providers
+from analyzer.cli.common import add_providers, parse_providers, write_atomically
 from analyzer.error_codes import USAGE
+from analyzer.errors import InputError
+from analyzer.report.html import render_html
+from analyzer.report.rewrite_extras import rewrite_block
+from analyzer.safe_write import refuse_overwrite
+from analyzer.sources.onnx_loader import load_onnx
+from analyzer.workflows.onnx_preflight import analyze
+from analyzer.workflows.rewrite_pipeline import run_pass
 
 if TYPE_CHECKING:
     import onnx
@@ -50,15 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     import onnx
 
-    from analyzer.cli.common import parse_providers, write_atomically
-    from analyzer.errors import InputError
-    from analyzer.sources.onnx_loader import load_onnx
-    from analyzer.workflows.rewrite_pipeline import run_pass
 
     if not args.dry_run and not args.output:
         raise InputError(None, USAGE, "give -o OUT.onnx (or --dry-run)")
     if args.output and not args.dry_run:
-        from analyzer.safe_write import refuse_overwrite
 
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     loaded = load_onnx(args.model)
@@ -112,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
 def _check_target_opset(opset: int | None) -> None:
     import onnx.defs
 
-    from analyzer.errors import InputError
 
     newest = onnx.defs.onnx_opset_version()
     if opset is not None and not 1 <= opset <= newest:
@@ -133,10 +134,6 @@ def _print_placement(placement: dict[str, dict[str, dict[str, object]]]) -> None
 
 def _html(args: argparse.Namespace, original: onnx.ModelProto, result: RewriteResult) -> str:
     """The HTML report of the rewritten model (the input's for --dry-run) with the rewrite log."""
-    from analyzer.cli.common import parse_providers
-    from analyzer.report.html import render_html
-    from analyzer.report.rewrite_extras import rewrite_block
-    from analyzer.workflows.onnx_preflight import analyze
 
     report = analyze(result.model, providers=parse_providers(args.providers))
     report.model.path = args.model if args.dry_run else args.output

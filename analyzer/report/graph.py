@@ -18,10 +18,12 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer.inventory import Inventory, NodeRecord
-from analyzer.report.model import OpEntry
+
+if TYPE_CHECKING:  # annotations only: analyzer.report.model imports the renderers
+    from analyzer.report.model import OpEntry
 
 MAX_GRAPH_NODES = 100_000  # beyond this the payload keeps the first nodes and says how many not
 CHUNK = 64  # most direct nodes one group shows before they are split into chunks

@@ -19,10 +19,12 @@ import html
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer.report.html_graph import fix_text, status_counts, view_data
-from analyzer.report.model import Report, RewritesBlock
+
+if TYPE_CHECKING:  # annotations only: analyzer.report.model imports this renderer
+    from analyzer.report.model import Report, RewritesBlock
 
 _ASSETS = ("dagre.min.js", "report.js", "report.css")
 

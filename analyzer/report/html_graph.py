@@ -5,10 +5,12 @@ node's status, in compact columns (one list per field, details interned), so tha
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer.report.graph import graph_from_ops
-from analyzer.report.model import NodeDetail, OpEntry, Report
+
+if TYPE_CHECKING:  # annotations only: analyzer.report.model imports this renderer
+    from analyzer.report.model import NodeDetail, OpEntry, Report
 
 # Status codes, in the order the page's legend and colours use.
 STATUSES = ("ok", "unsupported", "fallback", "rewritten")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analyzer.report.model import Report
 from opsets.tables import short_provider
+
+if TYPE_CHECKING:  # annotations only: analyzer.report.model imports this renderer
+    from analyzer.report.model import Report
 
 _ICON = {"ok": "ok", "fallback": "fallback", "none": "**none**"}
 _SEV = {"error": "**error**", "warning": "warning", "info": "info"}

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.findings import SEVERITY_RANK, Finding
+from analyzer.report.html import render_html
+from analyzer.report.markdown import render_markdown
 
 SCHEMA = "onnx-preflight/report/2"
 
@@ -206,12 +208,7 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent)
 
     def to_markdown(self) -> str:
-        from analyzer.report.markdown import render_markdown
-
         return render_markdown(self)
-
     def to_html(self) -> str:
         """One self-contained HTML page (works offline): analyzer.report.html."""
-        from analyzer.report.html import render_html
-
         return render_html(self)

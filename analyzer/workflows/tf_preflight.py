@@ -25,17 +25,21 @@ from analyzer.checks.tf_checks import (
 from analyzer.environment import environment, tool_version
 from analyzer.errors import InputError
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES, raise_hint
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
+from analyzer.sources.keras_source import read_keras
+from analyzer.sources.tf_graph import read_checkpoint, read_frozen_graph, read_saved_model
 from analyzer.sources.tf_io import REPORT_FORMAT, TfGraph, detect_tf_kind, parse_names
+from analyzer.sources.tflite_graph import read_tflite
 from analyzer.workflows.tf_rules import link_rules
+from opsets.tables import normalize_provider
+from opsets.tf2onnx_handlers import load_tf2onnx_handlers
 
 EXPORTER = "tf2onnx"
 
 
 def default_opset() -> int:
     """tf2onnx's own default opset (its PREFERRED_OPSET), from the table."""
-    from opsets.tf2onnx_handlers import load_tf2onnx_handlers
 
     return int(load_tf2onnx_handlers().provenance["default_opset"])
 
@@ -48,7 +52,6 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     the file the reader loads (saved_model.pb for a SavedModel) is at most `max_file_bytes`."""
     ins, outs = parse_names(inputs), parse_names(outputs)  # type: ignore[arg-type]
     if not isinstance(source, str | os.PathLike):
-        from analyzer.sources.keras_source import read_keras
 
         return read_keras(source, ins, outs)
     path = Path(source)
@@ -63,22 +66,17 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     if signature is not None and kind != "saved_model":
         raise InputError(path, "USAGE", "--signature applies to a SavedModel folder only")
     if kind == "saved_model":
-        from analyzer.sources.tf_graph import read_saved_model
 
         return read_saved_model(path, signature, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "graphdef":
-        from analyzer.sources.tf_graph import read_frozen_graph
 
         return read_frozen_graph(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "checkpoint":
-        from analyzer.sources.tf_graph import read_checkpoint
 
         return read_checkpoint(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "tflite":
-        from analyzer.sources.tflite_graph import read_tflite
 
         return read_tflite(path, ins, outs, max_file_bytes=max_file_bytes)
-    from analyzer.sources.keras_source import read_keras
 
     return read_keras(path, ins, outs, max_file_bytes=max_file_bytes)
 
@@ -107,8 +105,6 @@ def analyze_tensorflow(
     `rewrite` the rules are planned (exact ones, plus the approximate ones named in `rules`),
     answered findings become TFC630 (info), and the plan is the report's `rewrites` block.
     """
-    from opsets.tables import normalize_provider
-    from opsets.tf2onnx_handlers import load_tf2onnx_handlers
 
     table = load_tf2onnx_handlers()
     target = opset if opset is not None else default_opset()
@@ -118,7 +114,6 @@ def analyze_tensorflow(
     graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs,
                            max_file_bytes=max_file_bytes)
     if max_nodes is not None and len(graph.nodes) > max_nodes:
-        from analyzer.limits import raise_hint
 
         raise InputError(graph.path, "TOO_MANY_NODES", f"graph has {len(graph.nodes)} nodes "
                          f"(functions included), over the node count limit of {max_nodes}; "

@@ -31,6 +31,8 @@ from analyzer.sources.torch_capture import (
     for_opset,
 )
 from analyzer.workflows.rule_fixes import attach_source_fixes
+from opsets.onnx_downconvert import load_downconvert
+from opsets.torch_converters import load_torch_converters
 from rewrites.torch.proposals import propose
 from rewrites.torch.rule import SourceModel
 
@@ -40,7 +42,6 @@ MIN_SEARCH_OPSET = 7
 
 
 def _torchscript_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
-    from opsets.torch_converters import load_torch_converters
 
     table = load_torch_converters()
     answer = table.torchscript_support(use.op, opset)
@@ -84,7 +85,6 @@ def _dynamo_min_opset(model: Any) -> tuple[int, str | None]:
 
 
 def _torchscript_min_opset(capture: TorchCapture) -> int | None:
-    from opsets.torch_converters import load_torch_converters
 
     table = load_torch_converters()
     needed = MIN_SEARCH_OPSET
@@ -246,8 +246,6 @@ def _table_min_opset(capture: TorchCapture) -> int | None:
     """Estimate the lowest opset the dynamo exporter delivers, from the tables: the ONNX ops each
     translation emits (torch_converters) and how far onnx's converter takes each of them down
     from 18 (onnx_downconvert). None when an emitted op set is unknown."""
-    from opsets.onnx_downconvert import load_downconvert
-    from opsets.torch_converters import load_torch_converters
 
     table, down = load_torch_converters(), load_downconvert()
     lowest = MIN_SEARCH_OPSET

@@ -21,7 +21,7 @@ import onnx.helper
 
 from analyzer.inventory import NodeRecord
 from opsets.query import match_kernel, short_type
-from opsets.tables import SchemaVersion, load_schemas
+from opsets.tables import SchemaVersion, load_kernels, load_schemas
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 CUDA = "CUDAExecutionProvider"
@@ -161,7 +161,6 @@ def _widening(schema: SchemaVersion, node: NodeRecord) -> tuple[str, str] | None
 
 
 def _cuda_ops() -> tuple[str, ...]:
-    from opsets.tables import load_kernels
 
     return tuple(sorted(load_kernels().ops(CUDA, "")))
 

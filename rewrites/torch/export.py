@@ -14,6 +14,7 @@ from typing import Any
 
 from analyzer.findings import Finding
 from analyzer.report.model import RewritesBlock, RuleOutcome
+from rewrites.torch.lowering import lower
 from rewrites.torch.proposals import TorchProposal, applied, propose
 from rewrites.torch.rule import SourceModel, TorchRule
 
@@ -80,7 +81,6 @@ def export_with_rules(source: SourceModel, rewrite: SourceRewrite, run_export: E
 def _lower(path: Path, build: int, opset: int) -> dict[str, Any]:
     import onnx
 
-    from rewrites.torch.lowering import lower
 
     model = onnx.load(str(path))
     external = any(init.data_location == onnx.TensorProto.EXTERNAL
