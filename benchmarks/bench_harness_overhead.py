@@ -24,13 +24,13 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper, numpy_helper
+from onnx import helper
 
 from analyzer.runtime.bench import bench
 from analyzer.runtime.bench_inputs import make_inputs
+from tests.fixtures.bench_models import heavy_model
 
 GOAL = 1.03
 
@@ -44,18 +44,8 @@ def tiny() -> onnx.ModelProto:
 
 
 def medium(depth: int = 4) -> onnx.ModelProto:
-    w = numpy_helper.from_array(
-        np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32) / 16, "w")
-    nodes, prev = [], "x"
-    for i in range(depth):
-        out = "y" if i == depth - 1 else f"h{i}"
-        nodes.append(helper.make_node("MatMul", [prev, "w"], [out]))
-        prev = out
-    graph = helper.make_graph(
-        nodes, "medium",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [64, 256])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [64, 256])], [w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    """The tests' MatMul chain (tests.fixtures.bench_models), four deep."""
+    return heavy_model(depth)
 
 
 def bare(model: onnx.ModelProto, warmup: int, iterations: int, threads: int | None) -> list[int]:

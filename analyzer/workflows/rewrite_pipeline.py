@@ -140,7 +140,7 @@ def _merge(into: RewriteResult, step: RewriteResult) -> None:
 def _why_not_others(merged: RewriteResult, model: onnx.ModelProto, report: Report,
                     chosen: Sequence[Any], target_opset: int | None,
                     providers: Sequence[str]) -> None:
-    """Dry run: the other catalogue rules on the findings' nodes, for their reasons (and their
+    """Dry run: the other registry rules on the findings' nodes, for their reasons (and their
     proposals, approximate ones included, marked as not chosen)."""
     nodes = sorted({n for f in report.findings
                     if SEVERITY_RANK[f.severity] > 0 or f.id in ACT_ON_INFO for n in f.nodes})

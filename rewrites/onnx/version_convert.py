@@ -320,7 +320,7 @@ def _explain(message: str, op: str | None, source: int, target: int,
     where = f" ({op})" if op else ""
     hint = ""
     if "No Previous Version" in message:
-        hint = (f"; {op} does not exist at opset {target}: no rule in the catalogue "
+        hint = (f"; {op} does not exist at opset {target}: no rule in the registry "
                 "decomposes this node")
     if "No initializer or constant input" in message:
         hint = "; its axes come from a graph input, so no attribute form exists"
