@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from analyzer.error_codes import BENCH_SESSION, PROVIDER_UNAVAILABLE, USAGE
 from analyzer.errors import InputError
 from analyzer.runtime.bench_inputs import Feeds, InputSpec, make_inputs
 from analyzer.runtime.bench_plot import write_plot
@@ -328,13 +329,13 @@ def _normalize(name: str) -> str:
 def _check_counts(warmup: int, iterations: int, duration: float | None,
                   threads: int | None) -> None:
     if warmup < 0:
-        raise InputError(None, "USAGE", f"warmup must be >= 0, got {warmup}")
+        raise InputError(None, USAGE, f"warmup must be >= 0, got {warmup}")
     if duration is None and iterations < 1:
-        raise InputError(None, "USAGE", f"iterations must be >= 1, got {iterations}")
+        raise InputError(None, USAGE, f"iterations must be >= 1, got {iterations}")
     if duration is not None and not duration > 0:
-        raise InputError(None, "USAGE", f"duration must be > 0 seconds, got {duration}")
+        raise InputError(None, USAGE, f"duration must be > 0 seconds, got {duration}")
     if threads is not None and threads < 1:
-        raise InputError(None, "USAGE", f"threads must be >= 1, got {threads}")
+        raise InputError(None, USAGE, f"threads must be >= 1, got {threads}")
 
 
 def _with_cpu(providers: Sequence[str]) -> list[str]:
@@ -360,12 +361,12 @@ def _session(source: bytes | str, provider: str, threads: int | None
     try:
         session = create_session(source, spec)
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for a model it refuses
-        raise InputError(source if isinstance(source, str) else None, "BENCH_SESSION",
+        raise InputError(source if isinstance(source, str) else None, BENCH_SESSION,
                          "onnxruntime cannot create a session on "
                          f"{provider}: {first_line(exc)}") from None
     create_ms = (time.perf_counter_ns() - t0) / NS_PER_MS
     if provider not in session.get_providers():
-        raise InputError(None, "PROVIDER_UNAVAILABLE",
+        raise InputError(None, PROVIDER_UNAVAILABLE,
                          f"{provider} failed to initialise (session fell back to CPU)")
     used = session.get_session_options()
     settings = SessionSettings(

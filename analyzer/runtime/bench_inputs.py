@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from analyzer.error_codes import BENCH_INPUTS
 from analyzer.errors import InputError
 from analyzer.runtime.inputs import graph_inputs, random_inputs
 
@@ -50,7 +51,7 @@ def make_inputs(
     declared = graph_inputs(model)
     unknown = sorted(set(given) - {v.name for v in declared})
     if unknown:
-        raise InputError(None, "BENCH_INPUTS", f"inputs not in the model: {', '.join(unknown)}")
+        raise InputError(None, BENCH_INPUTS, f"inputs not in the model: {', '.join(unknown)}")
     feeds: Feeds = {}
     notes: list[str] = []
     if any(v.name not in given for v in declared):
@@ -73,9 +74,9 @@ def _load_user(user: Feeds | str | os.PathLike[str] | None) -> Feeds:
         return {k: np.asarray(v) for k, v in user.items()}
     path = Path(os.fsdecode(user))
     if not path.is_file():
-        raise InputError(path, "BENCH_INPUTS", "input data file not found")
+        raise InputError(path, BENCH_INPUTS, "input data file not found")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
-        raise InputError(path, "BENCH_INPUTS", f"not a readable .npz file: {exc}") from None
+        raise InputError(path, BENCH_INPUTS, f"not a readable .npz file: {exc}") from None

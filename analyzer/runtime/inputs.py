@@ -17,6 +17,13 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from analyzer.error_codes import (
+    USAGE,
+    VERIFY_INPUT_SHAPE,
+    VERIFY_INPUT_TYPE,
+    VERIFY_INPUTS,
+    VERIFY_TEST_DATA,
+)
 from analyzer.errors import InputError
 
 DEFAULT_DIM = 1
@@ -66,7 +73,7 @@ def _shape(vi: onnx.ValueInfoProto, dims: Mapping[str, int],
         return tuple(int(d) for d in shapes[vi.name])
     tt = vi.type.tensor_type
     if not tt.HasField("shape"):
-        raise InputError(None, "VERIFY_INPUT_SHAPE",
+        raise InputError(None, VERIFY_INPUT_SHAPE,
                          f"input {vi.name!r} has no shape; give it with --input "
                          f"{vi.name}:DTYPE[D0,...]")
     out = []
@@ -104,13 +111,13 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
     """`samples` seeded feed dicts; sample i uses seed + i, so one failing sample can be
     reproduced alone."""
     if samples < 1:
-        raise InputError(None, "USAGE", f"--samples must be at least 1, got {samples}")
+        raise InputError(None, USAGE, f"--samples must be at least 1, got {samples}")
     notes: list[str] = []
     limits = _embedding_limits(model)
     specs = []
     for vi in graph_inputs(model):
         if not vi.type.HasField("tensor_type"):
-            raise InputError(None, "VERIFY_INPUT_TYPE",
+            raise InputError(None, VERIFY_INPUT_TYPE,
                              f"input {vi.name!r} is not a tensor; give the data with --inputs")
         shape = _shape(vi, dims or {}, shapes or {}, notes)
         high = limits.get(vi.name, INT_HIGH)
@@ -131,11 +138,11 @@ def load_npz(path: str | os.PathLike[str], model: onnx.ModelProto) -> InputSet:
         with np.load(p, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
-        raise InputError(p, "VERIFY_INPUTS", f"cannot read .npz: {exc}") from None
+        raise InputError(p, VERIFY_INPUTS, f"cannot read .npz: {exc}") from None
     names = [vi.name for vi in graph_inputs(model)]
     missing = [n for n in names if n not in arrays]
     if missing:
-        raise InputError(p, "VERIFY_INPUTS",
+        raise InputError(p, VERIFY_INPUTS,
                          f"missing input(s) {', '.join(missing)}; keys are {sorted(arrays)}")
     return InputSet([{n: arrays[n] for n in names}], None, f"npz {p.name}")
 
@@ -146,7 +153,7 @@ def _read_pb(path: Path) -> np.ndarray:
         tensor.ParseFromString(path.read_bytes())
         return numpy_helper.to_array(tensor)
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types
-        raise InputError(path, "VERIFY_TEST_DATA", f"not a TensorProto: {exc}") from None
+        raise InputError(path, VERIFY_TEST_DATA, f"not a TensorProto: {exc}") from None
 
 
 def _numbered(folder: Path, stem: str) -> list[Path]:
@@ -159,13 +166,13 @@ def test_data_sets(folder: str | os.PathLike[str]) -> list[Path]:
     """The test_data_set_N folders under `folder` (or `folder` itself if it is one)."""
     root = Path(folder)
     if not root.is_dir():
-        raise InputError(root, "VERIFY_TEST_DATA", "test-data folder does not exist")
+        raise InputError(root, VERIFY_TEST_DATA, "test-data folder does not exist")
     if _numbered(root, "input") or _numbered(root, "output"):
         return [root]
     sets = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("test_data_set_")),
                   key=lambda p: int(p.name.rsplit("_", 1)[1]) if p.name[-1].isdigit() else 0)
     if not sets:
-        raise InputError(root, "VERIFY_TEST_DATA", "no test_data_set_N folders")
+        raise InputError(root, VERIFY_TEST_DATA, "no test_data_set_N folders")
     return sets
 
 
@@ -179,7 +186,7 @@ def load_test_data(folder: str | os.PathLike[str], model: onnx.ModelProto) -> In
     for ds in sets:
         arrays = [_read_pb(p) for p in _numbered(ds, "input")]
         if len(arrays) != len(names):
-            raise InputError(ds, "VERIFY_TEST_DATA",
+            raise InputError(ds, VERIFY_TEST_DATA,
                              f"{len(arrays)} input_K.pb files for {len(names)} model inputs")
         samples.append(dict(zip(names, arrays, strict=True)))
         expected.append([_read_pb(p) for p in _numbered(ds, "output")])

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from analyzer.error_codes import VERIFY_REFERENCE, VERIFY_RUN, VERIFY_SESSION, VERIFY_TEST_DATA
 from analyzer.errors import InputError
 from analyzer.runtime.inputs import Feeds, InputSet, graph_inputs
 from analyzer.runtime.session import CPU, SessionSpec, create_session, first_line
@@ -131,7 +132,7 @@ def make_session(model: onnx.ModelProto | Path, provider: str,
         return create_session(model, spec or SessionSpec(providers=(provider,)))
     except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail/InvalidGraph types
         where = model if isinstance(model, Path) else None
-        raise InputError(where, "VERIFY_SESSION", "onnxruntime cannot load the model on "
+        raise InputError(where, VERIFY_SESSION, "onnxruntime cannot load the model on "
                          f"{provider}: {first_line(exc)}") from None
 
 
@@ -142,7 +143,7 @@ def run_session(session: Any, feed: Feeds, names: Sequence[str] | None = None) -
         return list(session.run(list(names) if names else None,
                                 {k: v for k, v in feed.items() if k in wanted}))
     except Exception as exc:  # noqa: BLE001
-        raise InputError(None, "VERIFY_RUN",
+        raise InputError(None, VERIFY_RUN,
                          f"onnxruntime failed to run: {first_line(exc)}") from None
 
 
@@ -159,7 +160,7 @@ class OnnxReferenceRunner(Runner):
         try:
             self._ev = ReferenceEvaluator(model)
         except Exception as exc:  # noqa: BLE001
-            raise InputError(None, "VERIFY_REFERENCE",
+            raise InputError(None, VERIFY_REFERENCE,
                              f"onnx.reference cannot load the model: {exc}") from None
 
     def _infer(self, feed: Feeds) -> Outputs:
@@ -175,7 +176,7 @@ class ExpectedOutputsRunner(Runner):
     def __init__(self, data: InputSet, output_names: Sequence[str] = ()) -> None:
         super().__init__()
         if data.expected is None:
-            raise InputError(None, "VERIFY_TEST_DATA", "the inputs carry no expected outputs")
+            raise InputError(None, VERIFY_TEST_DATA, "the inputs carry no expected outputs")
         self._samples, self._expected = data.samples, data.expected
         self._names = list(output_names)
         self.description = f"expected outputs ({data.source})"
@@ -235,7 +236,7 @@ class TorchRunner(Runner):
         try:
             values = torch_intermediates(self._module, self._names, feed, wanted)
         except Exception as exc:  # noqa: BLE001 - a capture failure degrades to the evaluator
-            raise InputError(None, "VERIFY_REFERENCE", "torch.export could not capture the "
+            raise InputError(None, VERIFY_REFERENCE, "torch.export could not capture the "
                              f"module for localization: {str(exc).splitlines()[0]}") from None
         return values, (f"{self.description}: torch.export FX node values matched to the "
                         f"dynamo exporter's value names ({len(values)} of {len(wanted)})")

@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 import onnx
 
+from analyzer.error_codes import PROVIDER_UNAVAILABLE, USAGE
 from analyzer.errors import InputError
+from analyzer.finding_ids import EP310, EP311
 from analyzer.findings import Finding
 from analyzer.isolation import (
     DEFAULT_MEMORY_LIMIT_MB,
@@ -142,12 +144,12 @@ def resolve_providers(names: Sequence[str], *, available: bool = True,
     try:
         full = [normalize_provider(n) for n in names]
     except ValueError as exc:
-        raise InputError(None, "USAGE", f"{flag}: {exc}") from None
+        raise InputError(None, USAGE, f"{flag}: {exc}") from None
     if available:
         have = available_providers()
         missing = [p for p in full if p not in have]
         if missing:
-            raise InputError(None, "PROVIDER_UNAVAILABLE",
+            raise InputError(None, PROVIDER_UNAVAILABLE,
                              f"{', '.join(missing)} not available in this onnxruntime build "
                              f"(available: {', '.join(have)})")
     return full
@@ -188,7 +190,7 @@ def check_loads_in_child(
 def load_check_finding(result: IsolationResult) -> Finding:
     """EP310 (error) when the session could not be created, EP311 (info) when it could."""
     if result.ok:
-        return Finding("EP311", "info",
+        return Finding(EP311.id, "info",
                        f"onnxruntime created a session ({float(result.value):.0f} ms)")
     if result.status == "crashed":
         what = f"crashed creating a session for this model: signal {result.signal}"
@@ -201,4 +203,4 @@ def load_check_finding(result: IsolationResult) -> Finding:
     else:
         what = f"failed to create a session for this model: {result.error_type}: " \
                f"{result.message}"
-    return Finding("EP310", "error", f"onnxruntime {what}")
+    return Finding(EP310.id, "error", f"onnxruntime {what}")

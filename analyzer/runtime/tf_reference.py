@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.error_codes import VERIFY_REFERENCE
 from analyzer.errors import InputError
 from analyzer.sources.keras_source import load_keras_file
 from analyzer.sources.tf_io import import_tensorflow
@@ -64,7 +65,7 @@ class TFReference:
                  signature: str | None = None) -> None:
         kind = tf_source_kind(path)
         if kind is None:
-            raise InputError(path, "VERIFY_REFERENCE", "not a SavedModel folder, Keras file "
+            raise InputError(path, VERIFY_REFERENCE, "not a SavedModel folder, Keras file "
                              "or TFLite file")
         self.path, self.source_kind = path, kind
         self._inputs, self._outputs = list(onnx_inputs), list(onnx_outputs)
@@ -81,7 +82,7 @@ class TFReference:
             raise
         except Exception as exc:  # noqa: BLE001 - any TF load failure is bad input here
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(path, "VERIFY_REFERENCE",
+            raise InputError(path, VERIFY_REFERENCE,
                              f"TensorFlow cannot load the reference: {first}") from None
         self.description = f"TensorFlow {kind} {path}"
 
@@ -91,7 +92,7 @@ class TFReference:
         loaded = self._tf.saved_model.load(str(self.path))
         signatures = dict(loaded.signatures)
         if signature not in signatures:
-            raise InputError(self.path, "VERIFY_REFERENCE", f"no signature {signature!r} "
+            raise InputError(self.path, VERIFY_REFERENCE, f"no signature {signature!r} "
                              f"(has: {', '.join(sorted(signatures)) or 'none'})")
         self._loaded = loaded  # keeps the signature's variables alive
         self._fn = signatures[signature]

@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import onnx
 
+from analyzer.error_codes import (
+    USAGE,
+    VERIFY_INPUTS,
+    VERIFY_LOCALIZE,
+    VERIFY_REFERENCE,
+    VERIFY_TEST_DATA,
+)
 from analyzer.errors import InputError
+from analyzer.finding_ids import RUN501, RUN502, RUN503
 from analyzer.findings import Finding
 from analyzer.runtime.compare import (
     DEFAULT_TOLERANCES,
@@ -165,7 +173,7 @@ def _reference(reference: Any, loaded: LoadedModel, data: InputSet, providers: l
         return OnnxrtRunner(load_model(reference)), None
     text = os.fspath(reference) if isinstance(reference, (str, os.PathLike)) else None
     if text is None:
-        raise InputError(None, "USAGE", f"unsupported reference {type(reference).__name__}")
+        raise InputError(None, USAGE, f"unsupported reference {type(reference).__name__}")
     if text in (EVALUATOR, "onnx.reference", "evaluator"):
         return OnnxReferenceRunner(loaded.model), None
     if text == "expected":
@@ -175,14 +183,14 @@ def _reference(reference: Any, loaded: LoadedModel, data: InputSet, providers: l
         return TensorFlowRunner(path, loaded.model), None
     if path.is_dir():
         if data.expected is None:
-            raise InputError(path, "VERIFY_TEST_DATA", "no output_K.pb expected outputs")
+            raise InputError(path, VERIFY_TEST_DATA, "no output_K.pb expected outputs")
         return ExpectedOutputsRunner(data, out_names), None
     if path.is_file():
         return OnnxrtRunner(load_model(path)), None
     if text.lower() in ("cpu", "cuda") or text.endswith("ExecutionProvider"):
         provider = _provider(text)
         return _same_model(loaded, provider), provider
-    raise InputError(path, "VERIFY_REFERENCE", "reference is not a file, folder, provider or "
+    raise InputError(path, VERIFY_REFERENCE, "reference is not a file, folder, provider or "
                      f"{EVALUATOR!r}")
 
 
@@ -212,7 +220,7 @@ def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, s
         return load_test_data(path, model)
     if path.suffix == ".npz":
         return load_npz(path, model)
-    raise InputError(path, "VERIFY_INPUTS", "expected an .npz file or a test-data folder")
+    raise InputError(path, VERIFY_INPUTS, "expected an .npz file or a test-data folder")
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +254,7 @@ def verify(
     ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:
-        raise InputError(None, "USAGE", "the reference provider is the only provider to test")
+        raise InputError(None, USAGE, "the reference provider is the only provider to test")
     out_names = [o.name for o in loaded.model.graph.output]
     result = ParityResult(str(loaded.path) if loaded.path else None, ref.description,
                           under_test, data.source, notes=list(data.notes))
@@ -326,7 +334,7 @@ def _intermediates_evaluator(model: onnx.ModelProto, feeds: Feeds) -> dict[str, 
         ev = ReferenceEvaluator(exposed)
         values = ev.run(None, feeds)
     except Exception as exc:  # noqa: BLE001 - any op the evaluator lacks or fails on
-        raise InputError(None, "VERIFY_LOCALIZE",
+        raise InputError(None, VERIFY_LOCALIZE,
                          f"onnx.reference cannot run the model: {type(exc).__name__}: "
                          f"{str(exc).strip()[:200]}") from None
     return {n: np.asarray(v) if isinstance(v, np.generic) else v
@@ -415,19 +423,19 @@ def parity_findings(result: ParityResult) -> list[Finding]:
                             f"{o.mismatch_pct:.2f}% of {o.total} elements outside rtol {o.rtol:g}"
                             f" / atol {o.atol:g}, cosine {_fmt(o.cosine)}")
         findings.append(Finding(
-            "RUN501", "error",
+            RUN501.id, "error",
             f"output {name!r} differs from {result.reference} in {count} of {total} samples: "
             f"{detail}", provider=provider))
     for (provider, name), o in nonfinite.items():
         findings.append(Finding(
-            "RUN502", "warning",
+            RUN502.id, "warning",
             f"output {name!r} has NaN/Inf: NaN {o.nan_actual} (reference {o.nan_expected}), "
             f"Inf {o.inf_actual} (reference {o.inf_expected})", provider=provider))
     loc = result.localization
     if loc is not None:
         inputs = ", ".join(f"{k} {_fmt(v)}" for k, v in loc.inputs_max_abs.items())
         findings.append(Finding(
-            "RUN503", "info",
+            RUN503.id, "info",
             f"first diverging node {loc.node!r} ({loc.op}): output {loc.output!r} max abs "
             f"{loc.output_max_abs:.3g} ({loc.output_mismatch_pct:.2f}% outside tolerance); "
             f"inputs max abs: {inputs or 'none'}; compared with {loc.compared_with}",

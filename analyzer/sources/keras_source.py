@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import KERAS_LOAD_FAILED, KERAS_TRACE_FAILED, KERAS_UNSAFE_LAYER
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.tf_graph import read_graph_def
@@ -32,7 +33,7 @@ def _config_text(path: Path) -> str | None:
             with zipfile.ZipFile(path) as zf:
                 return zf.read("config.json").decode("utf-8")
         except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, OSError) as exc:
-            raise InputError(path, "KERAS_LOAD_FAILED",
+            raise InputError(path, KERAS_LOAD_FAILED,
                              f"not a readable .keras archive ({exc})") from None
     try:
         import h5py
@@ -42,10 +43,10 @@ def _config_text(path: Path) -> str | None:
         with h5py.File(path, "r") as fh:
             raw = fh.attrs.get("model_config")
     except OSError as exc:
-        raise InputError(path, "KERAS_LOAD_FAILED",
+        raise InputError(path, KERAS_LOAD_FAILED,
                          f"neither a .keras archive nor an HDF5 file ({exc})") from None
     if raw is None:
-        raise InputError(path, "KERAS_LOAD_FAILED",
+        raise InputError(path, KERAS_LOAD_FAILED,
                          "HDF5 file without a model_config (weights only?): save the whole "
                          "model (model.save('m.keras'))")
     return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
@@ -85,11 +86,11 @@ def load_keras_file(path: str | Path, *,
         try:
             config = json.loads(text)
         except ValueError as exc:
-            raise InputError(p, "KERAS_LOAD_FAILED", f"model config is not JSON ({exc})"
+            raise InputError(p, KERAS_LOAD_FAILED, f"model config is not JSON ({exc})"
                              ) from None
         lambdas = unsafe_layers(config)
         if lambdas:
-            raise InputError(p, "KERAS_UNSAFE_LAYER",
+            raise InputError(p, KERAS_UNSAFE_LAYER,
                              f"the model has Lambda layer(s) {', '.join(lambdas[:5])}, whose "
                              "Python code would have to run to load it; refused (safe mode). "
                              "Replace the Lambda with a registered custom layer, or convert "
@@ -137,14 +138,14 @@ def read_keras(model_or_path: Any, inputs: list[str] | None = None,
         model = model_or_path
         path = f"keras.Model {getattr(model, 'name', type(model).__name__)}"
     if not getattr(model, "inputs", None):
-        raise InputError(path, "KERAS_LOAD_FAILED",
+        raise InputError(path, KERAS_LOAD_FAILED,
                          "the Keras model has no defined inputs (a subclassed model that was "
                          "never built); build it or use the functional API")
     try:
         func = concrete_function(model)
     except Exception as exc:  # noqa: BLE001 - tracing failures are reported as bad input
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise InputError(path, "KERAS_TRACE_FAILED", f"tracing the model failed: {first}"
+        raise InputError(path, KERAS_TRACE_FAILED, f"tracing the model failed: {first}"
                          ) from None
     graph_def = func.graph.as_graph_def()
     out_names = outputs or [t.name for t in func.outputs]

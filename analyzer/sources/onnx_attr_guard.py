@@ -14,6 +14,7 @@ from pathlib import Path
 
 import onnx
 
+from analyzer.error_codes import ATTRIBUTE_INVALID
 from analyzer.errors import InputError
 
 __all__ = ["GUARDED_OPS", "check_attributes"]
@@ -51,6 +52,6 @@ def check_attributes(path: Path | None, node: onnx.NodeProto, where: str) -> Non
     problem = rule(node, {a.name: a for a in node.attribute})
     if problem is not None:
         label = f"{node.op_type} '{node.name}'" if node.name else node.op_type
-        raise InputError(path, "ATTRIBUTE_INVALID",
+        raise InputError(path, ATTRIBUTE_INVALID,
                          f"{label} in the {where}: {problem} (onnx's shape inference cannot "
                          "take it)")

@@ -19,6 +19,17 @@ from pathlib import Path
 
 import onnx
 
+from analyzer.error_codes import (
+    EXTERNAL_DATA_HARD_LINK,
+    EXTERNAL_DATA_INVALID,
+    EXTERNAL_DATA_MISSING,
+    EXTERNAL_DATA_NEEDS_PATH,
+    EXTERNAL_DATA_NOT_A_FILE,
+    EXTERNAL_DATA_OUT_OF_BOUNDS,
+    EXTERNAL_DATA_OUTSIDE_FOLDER,
+    EXTERNAL_DATA_SIZE_MISMATCH,
+    EXTERNAL_DATA_UNREADABLE,
+)
 from analyzer.errors import InputError
 from analyzer.sources.untrusted_file import special_file_kind
 
@@ -95,7 +106,7 @@ def check_external_data(
         tensor, _ = tensors[0]
         raise InputError(
             path,
-            "EXTERNAL_DATA_NEEDS_PATH",
+            EXTERNAL_DATA_NEEDS_PATH,
             f"in-memory model has {len(tensors)} tensor(s) in external data (e.g. "
             f"'{tensor.name}'), and external data needs the model's path; pass the file path",
         )
@@ -132,13 +143,13 @@ def _external_entries(
     if not location:
         raise InputError(
             path,
-            "EXTERNAL_DATA_INVALID",
+            EXTERNAL_DATA_INVALID,
             f"{label} is marked as external data but has no location",
         )
     if "\x00" in location:
         raise InputError(
             path,
-            "EXTERNAL_DATA_INVALID",
+            EXTERNAL_DATA_INVALID,
             f"external data location {location!r} of {label} contains a NUL byte",
         )
     numbers: dict[str, int | None] = {}
@@ -154,7 +165,7 @@ def _external_entries(
         if number < 0:
             raise InputError(
                 path,
-                "EXTERNAL_DATA_INVALID",
+                EXTERNAL_DATA_INVALID,
                 f"external data {key} {raw!r} of {label} is not a non-negative integer",
             )
         numbers[key] = number
@@ -170,41 +181,41 @@ def _resolve_data_file(
     if posixpath.isabs(location) or ntpath.isabs(location) or ntpath.splitdrive(location)[0]:
         raise InputError(
             path,
-            "EXTERNAL_DATA_OUTSIDE_FOLDER",
+            EXTERNAL_DATA_OUTSIDE_FOLDER,
             f"{where} is an absolute path; it must be relative to the model's folder",
         )
     if ".." in parts:
-        raise InputError(path, "EXTERNAL_DATA_OUTSIDE_FOLDER", f"{where} leaves the model's folder")
+        raise InputError(path, EXTERNAL_DATA_OUTSIDE_FOLDER, f"{where} leaves the model's folder")
     resolved = os.path.realpath(os.path.join(model_dir, location))
     if os.path.commonpath([folder, resolved]) != folder:
         raise InputError(
             path,
-            "EXTERNAL_DATA_OUTSIDE_FOLDER",
+            EXTERNAL_DATA_OUTSIDE_FOLDER,
             f"{where} resolves through a symlink to '{resolved}', outside the model's folder",
         )
     try:
         st = os.stat(resolved)
     except FileNotFoundError:
         raise InputError(
-            path, "EXTERNAL_DATA_MISSING", f"{where}: no such file next to the model"
+            path, EXTERNAL_DATA_MISSING, f"{where}: no such file next to the model"
         ) from None
     except OSError as exc:
         raise InputError(
-            path, "EXTERNAL_DATA_UNREADABLE", f"{where}: cannot access it ({exc.strerror or exc})"
+            path, EXTERNAL_DATA_UNREADABLE, f"{where}: cannot access it ({exc.strerror or exc})"
         ) from None
     if not stat.S_ISREG(st.st_mode):
         kind = "directory" if stat.S_ISDIR(st.st_mode) else special_file_kind(st.st_mode)
-        raise InputError(path, "EXTERNAL_DATA_NOT_A_FILE", f"{where} is a {kind}, not a file")
+        raise InputError(path, EXTERNAL_DATA_NOT_A_FILE, f"{where} is a {kind}, not a file")
     if st.st_nlink > 1:
         raise InputError(
             path,
-            "EXTERNAL_DATA_HARD_LINK",
+            EXTERNAL_DATA_HARD_LINK,
             f"{where} is a file with {st.st_nlink} hard links; a hard link may share its data "
             "with a file outside the model's folder and cannot be told apart from it, so it is "
             "refused (copy the file instead)",
         )
     if not os.access(resolved, os.R_OK):
-        raise InputError(path, "EXTERNAL_DATA_UNREADABLE", f"{where}: permission denied")
+        raise InputError(path, EXTERNAL_DATA_UNREADABLE, f"{where}: permission denied")
     return _DataFile(path=Path(resolved), size=st.st_size)
 
 
@@ -222,7 +233,7 @@ def _check_bounds(
         span = f"bytes {offset}..{offset + length}" if length is not None else f"offset {offset}"
         raise InputError(
             path,
-            "EXTERNAL_DATA_OUT_OF_BOUNDS",
+            EXTERNAL_DATA_OUT_OF_BOUNDS,
             f"external data of {label} at {span} lies past the end of '{location}' "
             f"({file_size} bytes)",
         )
@@ -233,7 +244,7 @@ def _check_bounds(
         dtype = onnx.TensorProto.DataType.Name(tensor.data_type)
         raise InputError(
             path,
-            "EXTERNAL_DATA_SIZE_MISMATCH",
+            EXTERNAL_DATA_SIZE_MISMATCH,
             f"external data of {label} in '{location}' is {span_length} bytes, but a {dtype} "
             f"tensor of shape {dims} needs {expected}",
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
+from analyzer.error_codes import CORRUPT_PROTOBUF, NESTING_TOO_DEEP, NOT_A_MODEL, WRONG_FORMAT
 from analyzer.errors import InputError
 from analyzer.sources.protobuf_wire import deepest_subgraph, truncation_hint
 
@@ -29,7 +30,7 @@ def parse_model(path: Path, data: bytes, max_depth: int) -> onnx.ModelProto:
     """Parse the bytes as a ModelProto; on failure say what the file is, as concretely as can be."""
     other = recognise_by_magic(path, data)
     if other is not None:
-        raise InputError(path, "WRONG_FORMAT", other)
+        raise InputError(path, WRONG_FORMAT, other)
     try:
         model = onnx.load_model_from_string(data)
     except DecodeError as exc:
@@ -46,42 +47,42 @@ def _parse_failure(path: Path, data: bytes, reason: str, max_depth: int) -> Inpu
         if depth > max_depth:
             return InputError(
                 path,
-                "NESTING_TOO_DEEP",
+                NESTING_TOO_DEEP,
                 f"subgraph nesting depth {depth} exceeds the limit {max_depth} (protobuf's "
                 "decoder cannot read it either, so raising the limit does not help for a file)",
             )
         return InputError(
             path,
-            "NESTING_TOO_DEEP",
+            NESTING_TOO_DEEP,
             f"protobuf messages are nested deeper than the decoder allows (subgraph nesting "
             f"depth {depth}, limit {max_depth}); the file cannot be parsed",
         )
     guess = _recognise_loosely(path, data)
     if guess is not None:
-        return InputError(path, "WRONG_FORMAT", guess)
+        return InputError(path, WRONG_FORMAT, guess)
     detail = _short(reason)
     truncation = truncation_hint(data)
     message = f"truncated or corrupt ONNX protobuf ({detail})"
     if truncation:
         message += f"; {truncation}"
-    return InputError(path, "CORRUPT_PROTOBUF", message)
+    return InputError(path, CORRUPT_PROTOBUF, message)
 
 
 def _no_graph(path: Path, data: bytes, model: onnx.ModelProto) -> InputError:
     """A protobuf that parses as ModelProto without a graph: usually another message or format."""
     guess = _recognise_loosely(path, data)
     if guess is not None:
-        return InputError(path, "WRONG_FORMAT", guess)
+        return InputError(path, WRONG_FORMAT, guess)
     if model.ir_version == 0:
         return InputError(
             path,
-            "NOT_A_MODEL",
+            NOT_A_MODEL,
             "parses as protobuf but has no graph and ir_version 0: not an ONNX model "
             "(another protobuf message, e.g. a serialized GraphProto or NodeProto?)",
         )
     return InputError(
         path,
-        "NOT_A_MODEL",
+        NOT_A_MODEL,
         f"ONNX model (ir_version {model.ir_version}) has no graph; nothing to analyze",
     )
 

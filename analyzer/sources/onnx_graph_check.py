@@ -23,6 +23,12 @@ from pathlib import Path
 
 import onnx
 
+from analyzer.error_codes import (
+    CORRUPT_PROTOBUF,
+    GRAPH_CYCLE,
+    GRAPH_DANGLING_INPUT,
+    GRAPH_DUPLICATE_OUTPUT,
+)
 from analyzer.errors import InputError
 
 __all__ = ["check_graph_structure"]
@@ -60,7 +66,7 @@ def check_graph_structure(path: Path | None, model: onnx.ModelProto) -> None:
             more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
             raise InputError(
                 path,
-                "GRAPH_DANGLING_INPUT",
+                GRAPH_DANGLING_INPUT,
                 f"{consumer} in the {scope.where} reads '{name}'{more}, which no node, input or "
                 "initializer defines",
             )
@@ -141,7 +147,7 @@ def _check_body(path: Path | None, scope: _Scope, free: dict[int, frozenset[str]
                          else "a graph input or initializer")
                 raise InputError(
                     path,
-                    "GRAPH_DUPLICATE_OUTPUT",
+                    GRAPH_DUPLICATE_OUTPUT,
                     f"'{name}' in the {scope.where} is defined twice: by {first} and by "
                     f"{_label(node)}; every value must have exactly one producer",
                 )
@@ -161,7 +167,7 @@ def _check_body(path: Path | None, scope: _Scope, free: dict[int, frozenset[str]
             if not scope.is_subgraph:
                 raise InputError(
                     path,
-                    "GRAPH_DANGLING_INPUT",
+                    GRAPH_DANGLING_INPUT,
                     f"output '{name}' of the {scope.where} is not defined by any node, input or "
                     "initializer",
                 )
@@ -207,14 +213,14 @@ def _raise_on_cycle(path: Path | None, scope: _Scope, reads: list[list[str]],
         shown += " -> ..."
     raise InputError(
         path,
-        "GRAPH_CYCLE",
+        GRAPH_CYCLE,
         f"the {scope.where} has a cycle: {shown}; an ONNX graph must be acyclic",
     )
 
 
 def _not_utf8(path: Path | None, scope: _Scope) -> InputError:
     """Protobuf hands back bytes for a string field that is not UTF-8: the file is damaged."""
-    return InputError(path, "CORRUPT_PROTOBUF",
+    return InputError(path, CORRUPT_PROTOBUF,
                       f"corrupt ONNX protobuf: a value name in the {scope.where} is not valid "
                       "UTF-8 text")
 

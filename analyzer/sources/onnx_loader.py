@@ -19,6 +19,7 @@ from pathlib import Path
 
 import onnx
 
+from analyzer.error_codes import FILE_TOO_LARGE, PROTOBUF_TOO_LARGE, WRONG_FORMAT
 from analyzer.errors import InputError
 from analyzer.limits import (
     DEFAULT_MAX_FILE_BYTES,
@@ -107,8 +108,8 @@ def _load_file(path: Path, max_file_bytes: int | None, limits: ModelLimits) -> L
         # Protobuf could not parse it anyway; name its format from the head instead of reading it.
         other = recognise_by_magic(path, read_head(path, 16, identity))
         if other is not None:
-            raise InputError(path, "WRONG_FORMAT", other)
-        raise InputError(path, "PROTOBUF_TOO_LARGE", _too_large_message(identity.size))
+            raise InputError(path, WRONG_FORMAT, other)
+        raise InputError(path, PROTOBUF_TOO_LARGE, _too_large_message(identity.size))
     check_not_empty(path, identity.size, _WHAT)
     data = read_bounded(path, max_file_bytes, identity)
     model = parse_model(path, data, limits.depth)
@@ -134,7 +135,7 @@ def _load_in_memory(
     if max_file_bytes is not None and size > max_file_bytes:
         raise InputError(
             None,
-            "FILE_TOO_LARGE",
+            FILE_TOO_LARGE,
             f"in-memory model is {format_size(size)} serialized, over the limit of "
             f"{format_size(max_file_bytes)} (file size); {raise_hint('file size')}",
         )

@@ -17,6 +17,18 @@ from pathlib import Path
 import onnx
 import onnx.defs
 
+from analyzer.error_codes import (
+    CORRUPT_PROTOBUF,
+    IR_VERSION_INVALID,
+    IR_VERSION_TOO_NEW,
+    NESTING_TOO_DEEP,
+    NOT_A_MODEL,
+    OPSET_DUPLICATE,
+    OPSET_INVALID,
+    OPSET_MISSING,
+    OPSET_TOO_NEW,
+    TOO_MANY_NODES,
+)
 from analyzer.errors import InputError
 from analyzer.limits import raise_hint
 from analyzer.sources.inference_guard import is_risky
@@ -53,7 +65,7 @@ class ModelSurvey:
 def vet_model(path: Path | None, model: onnx.ModelProto, limits: ModelLimits) -> ModelSurvey:
     """Check versions, opset imports, limits and graph structure; return the survey."""
     if not model.HasField("graph"):
-        raise InputError(path, "NOT_A_MODEL", "model has no graph; nothing to analyze")
+        raise InputError(path, NOT_A_MODEL, "model has no graph; nothing to analyze")
     _check_ir_version(path, model)
     model_imports = _check_opset_imports(path, model.opset_import, "the model")
     function_imports = [
@@ -67,7 +79,7 @@ def vet_model(path: Path | None, model: onnx.ModelProto, limits: ModelLimits) ->
         if uses is not None and "" not in function_imports[index]:
             raise InputError(
                 path,
-                "OPSET_MISSING",
+                OPSET_MISSING,
                 f"local function '{_function_id(fn)}' has no opset import for the default "
                 f"domain '' (ai.onnx) but {uses[0]} of its nodes use it (e.g. {uses[1]})",
             )
@@ -80,13 +92,13 @@ def _check_ir_version(path: Path | None, model: onnx.ModelProto) -> None:
         shown = "missing (0)" if model.ir_version == 0 else str(model.ir_version)
         raise InputError(
             path,
-            "IR_VERSION_INVALID",
+            IR_VERSION_INVALID,
             f"ir_version is {shown}; every ONNX model must record an IR version of 1 or more",
         )
     if model.ir_version > onnx.IR_VERSION:
         raise InputError(
             path,
-            "IR_VERSION_TOO_NEW",
+            IR_VERSION_TOO_NEW,
             f"ir_version {model.ir_version} is newer than the installed onnx {onnx.__version__} "
             f"supports (up to {onnx.IR_VERSION}); upgrade onnx or re-export with an older IR",
         )
@@ -116,14 +128,14 @@ def _check_opset_imports(
         if entry.version <= 0:
             raise InputError(
                 path,
-                "OPSET_INVALID",
+                OPSET_INVALID,
                 f"{owner} imports opset {entry.version} for domain {label}; opset versions "
                 "start at 1",
             )
         if domain in versions and versions[domain] != entry.version:
             raise InputError(
                 path,
-                "OPSET_DUPLICATE",
+                OPSET_DUPLICATE,
                 f"{owner} imports domain {label} twice, at versions {versions[domain]} and "
                 f"{entry.version}",
             )
@@ -131,7 +143,7 @@ def _check_opset_imports(
         if newest is not None and entry.version > newest:
             raise InputError(
                 path,
-                "OPSET_TOO_NEW",
+                OPSET_TOO_NEW,
                 f"{owner} imports opset {entry.version} for domain {label}, newer than the "
                 f"installed onnx {onnx.__version__} knows (up to {newest})",
             )
@@ -149,21 +161,21 @@ def _check_default_domain(
     if uses is not None and "" not in imports:
         raise InputError(
             path,
-            "OPSET_MISSING",
+            OPSET_MISSING,
             f"no opset import for the default domain '' (ai.onnx) but {uses[0]} node(s) use it "
             f"(e.g. {uses[1]})",
         )
     if not imports and model.ir_version >= 3:
         raise InputError(
             path,
-            "OPSET_MISSING",
+            OPSET_MISSING,
             "model imports no opset at all; ONNX (IR version 3 and later) requires at least one",
         )
 
 
 def _not_utf8(path: Path | None, what: str) -> InputError:
     """Protobuf hands back bytes for a string field that is not UTF-8: the file is damaged."""
-    return InputError(path, "CORRUPT_PROTOBUF",
+    return InputError(path, CORRUPT_PROTOBUF,
                       f"corrupt ONNX protobuf: {what} is not valid UTF-8 text")
 
 
@@ -204,7 +216,7 @@ def _survey(path: Path | None, model: onnx.ModelProto, limits: ModelLimits) -> M
         if limits.nodes is not None and survey.nodes > limits.nodes:
             raise InputError(
                 path,
-                "TOO_MANY_NODES",
+                TOO_MANY_NODES,
                 f"model has more than {limits.nodes} nodes (counting subgraphs and local "
                 f"functions), over the node count limit; {raise_hint('node count')}",
             )
@@ -255,7 +267,7 @@ def _survey(path: Path | None, model: onnx.ModelProto, limits: ModelLimits) -> M
     if deepest > limits.depth:
         raise InputError(
             path,
-            "NESTING_TOO_DEEP",
+            NESTING_TOO_DEEP,
             f"subgraph nesting depth {deepest} exceeds the limit {limits.depth} "
             f"(deepest at {deepest_at}); {raise_hint('subgraph depth')}",
         )

@@ -16,6 +16,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import (
+    TF_CHECKPOINT_DATA_MISSING,
+    TF_CORRUPT_PROTOBUF,
+    TF_NO_GRAPH,
+    TF_SIGNATURE_NOT_FOUND,
+)
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.tf_io import (
@@ -172,7 +178,7 @@ def _parse(message: Any, data: bytes, path: Path, what: str) -> None:
     try:
         message.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise InputError(path, "TF_CORRUPT_PROTOBUF",
+        raise InputError(path, TF_CORRUPT_PROTOBUF,
                          f"not a valid {what} protobuf ({str(exc).splitlines()[0][:120]})"
                          ) from None
 
@@ -270,7 +276,7 @@ def read_frozen_graph(path: str | Path, inputs: list[str] | None = None,
             saved = None
         hint = ("; it looks like a SavedModel's saved_model.pb: pass the SavedModel folder"
                 if saved is not None and saved.meta_graphs else "")
-        raise InputError(p, "TF_NO_GRAPH", f"parses as protobuf but holds no graph nodes{hint}")
+        raise InputError(p, TF_NO_GRAPH, f"parses as protobuf but holds no graph nodes{hint}")
     del tf
     return read_graph_def(graph_def, str(p), "graphdef", inputs=inputs, outputs=outputs)
 
@@ -288,10 +294,10 @@ def read_checkpoint(path: str | Path, inputs: list[str] | None = None,
     meta = meta_graph_pb2.MetaGraphDef()
     _parse(meta, data, p, "MetaGraphDef")
     if not meta.graph_def.node:
-        raise InputError(p, "TF_NO_GRAPH", "parses as protobuf but holds no graph nodes")
+        raise InputError(p, TF_NO_GRAPH, "parses as protobuf but holds no graph nodes")
     prefix = str(p)[: -len(".meta")] if str(p).endswith(".meta") else str(p)
     if not Path(prefix + ".index").exists():
-        raise InputError(p, "TF_CHECKPOINT_DATA_MISSING",
+        raise InputError(p, TF_CHECKPOINT_DATA_MISSING,
                          f"no checkpoint data next to the .meta ({Path(prefix).name}.index "
                          "missing); tf2onnx needs the variables to freeze the graph")
     signatures = _signatures(tf, meta)
@@ -327,10 +333,10 @@ def read_saved_model(path: str | Path, signature: str | None = None,
         try:
             text_format.Parse(data.decode("utf-8"), saved)
         except (text_format.ParseError, UnicodeDecodeError) as exc:
-            raise InputError(pbtxt, "TF_CORRUPT_PROTOBUF",
+            raise InputError(pbtxt, TF_CORRUPT_PROTOBUF,
                              f"not a valid SavedModel text protobuf ({exc})") from None
     if not saved.meta_graphs:
-        raise InputError(p, "TF_NO_GRAPH", "saved_model.pb holds no meta graph")
+        raise InputError(p, TF_NO_GRAPH, "saved_model.pb holds no meta graph")
     meta = next((m for m in saved.meta_graphs if tag in m.meta_info_def.tags),
                 saved.meta_graphs[0])
     signatures = _signatures(tf, meta)
@@ -346,7 +352,7 @@ def _choose_signature(path: Path, signatures: dict[str, Signature],
     if requested is not None:
         if requested not in signatures:
             known = ", ".join(sorted(signatures)) or "none"
-            raise InputError(path, "TF_SIGNATURE_NOT_FOUND",
+            raise InputError(path, TF_SIGNATURE_NOT_FOUND,
                              f"no signature {requested!r}; the SavedModel has: {known}")
         return requested
     if DEFAULT_SIGNATURE in signatures:
@@ -355,6 +361,6 @@ def _choose_signature(path: Path, signatures: dict[str, Signature],
         return next(iter(signatures))
     if not signatures:
         return None
-    raise InputError(path, "TF_SIGNATURE_NOT_FOUND",
+    raise InputError(path, TF_SIGNATURE_NOT_FOUND,
                      f"no {DEFAULT_SIGNATURE!r} signature; choose one with --signature: "
                      f"{', '.join(sorted(signatures))}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from analyzer.error_codes import TF_NOT_INSTALLED
 from analyzer.errors import InputError
 
 TfKind = Literal["saved_model", "graphdef", "checkpoint", "tflite", "keras"]
@@ -113,7 +114,7 @@ def import_tensorflow() -> Any:
         with _quiet_stderr():
             import tensorflow as tf
     except ImportError as exc:  # pragma: no cover - the tensorflow extra is not installed
-        raise InputError(None, "TF_NOT_INSTALLED",
+        raise InputError(None, TF_NOT_INSTALLED,
                          f"reading TensorFlow models needs tensorflow ({exc}); install the "
                          "'tensorflow' extra") from None
     return tf

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from analyzer.error_codes import TF_NO_GRAPH, TF_NOT_INSTALLED, TFLITE_CORRUPT
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.tf_io import TfGraph, TfNode, TfTensor
@@ -48,7 +49,7 @@ def schema() -> ModuleType:
             module = importlib.util.module_from_spec(loader_spec)
             loader_spec.loader.exec_module(module)
             return module
-    raise InputError(None, "TF_NOT_INSTALLED",
+    raise InputError(None, TF_NOT_INSTALLED,
                      "reading TFLite models needs tensorflow's TFLite schema; install the "
                      "'tensorflow' extra")
 
@@ -138,7 +139,7 @@ def read_tflite(path: str | Path, inputs: list[str] | None = None,
     data = bytearray(read_untrusted_file(p, "a TFLite model", max_file_bytes))
     fb = schema()
     if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
-        raise InputError(p, "TFLITE_CORRUPT",
+        raise InputError(p, TFLITE_CORRUPT,
                          "not a TFLite flatbuffer (file identifier 'TFL3' missing)")
     try:
         model = fb.Model.GetRootAs(data, 0)
@@ -176,10 +177,10 @@ def read_tflite(path: str | Path, inputs: list[str] | None = None,
         # flatbuffers reads with struct.unpack_from: an offset past the end is struct.error
         what = "an offset points past its end" if type(exc).__name__ in (
             "error", "IndexError") else type(exc).__name__
-        raise InputError(p, "TFLITE_CORRUPT",
+        raise InputError(p, TFLITE_CORRUPT,
                          f"truncated or corrupt TFLite flatbuffer ({what})") from None
     if model.SubgraphsLength() == 0:
-        raise InputError(p, "TF_NO_GRAPH", "the TFLite model holds no subgraph")
+        raise InputError(p, TF_NO_GRAPH, "the TFLite model holds no subgraph")
     missing_in = [n for n in inputs or [] if n not in all_tensors]
     missing_out = [n for n in outputs or [] if n not in all_tensors]
     return TfGraph(kind="tflite", path=str(p), nodes=nodes, inputs=ins, outputs=outs,

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from analyzer.finding_ids import EXP107
 from analyzer.findings import Finding
 from analyzer.sources.torch_capture import quiet_torch
 
@@ -30,8 +31,8 @@ def run_export(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None
         except Exception as exc:  # noqa: BLE001 - the export's failure is the report's subject
             first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()),
                          type(exc).__name__)
-            return Finding("EXP107", "error",
+            return Finding(EXP107.id, "error",
                            f"torch.onnx.export ({exporter}, opset {opset}) failed: {first[:300]}")
     if not path.exists():
-        return Finding("EXP107", "error", "torch.onnx.export wrote no file")
+        return Finding(EXP107.id, "error", "torch.onnx.export wrote no file")
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analyzer.error_codes import TORCH_INPUTS_MISMATCH
 from analyzer.errors import InputError
 
 
@@ -32,7 +33,7 @@ def check_inputs_fit(spec: str, module: Any, example: tuple[Any, ...]) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure of the eager call is the inputs' fault
         first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()),
                      type(exc).__name__)
-        raise InputError(spec, "TORCH_INPUTS_MISMATCH",
+        raise InputError(spec, TORCH_INPUTS_MISMATCH,
                          f"the model cannot run on the example inputs ({shapes}): "
                          f"{type(exc).__name__}: {first[:200]}; fix --input") from None
     finally:

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import (
+    TORCH_FACTORY_FAILED,
+    TORCH_FACTORY_INVALID,
+    TORCH_FACTORY_NOT_FOUND,
+    USAGE,
+)
 from analyzer.errors import InputError
 from analyzer.sources.torch_inputs import check_inputs_fit
 from analyzer.sources.torch_weights import load_weights
@@ -40,21 +46,21 @@ class InputSpec:
 def parse_input(text: str) -> InputSpec:
     match = _INPUT.match(text.strip())
     if not match:
-        raise InputError(None, "USAGE", f"--input {text!r}: expected NAME:DTYPE[D0,D1,...], e.g. "
+        raise InputError(None, USAGE, f"--input {text!r}: expected NAME:DTYPE[D0,D1,...], e.g. "
                          "x:float32[1,3,224,224]")
     dtype = match["dtype"]
     if dtype == "float":
         dtype = "float32"
     if dtype not in DTYPES:
-        raise InputError(None, "USAGE", f"--input {text!r}: dtype {dtype!r} is not one of "
+        raise InputError(None, USAGE, f"--input {text!r}: dtype {dtype!r} is not one of "
                          f"{', '.join(DTYPES)}")
     dims_text = match["dims"].strip()
     try:
         dims = tuple(int(d) for d in dims_text.split(",")) if dims_text else ()
     except ValueError:
-        raise InputError(None, "USAGE", f"--input {text!r}: dimensions must be integers") from None
+        raise InputError(None, USAGE, f"--input {text!r}: dimensions must be integers") from None
     if any(d < 0 for d in dims):
-        raise InputError(None, "USAGE", f"--input {text!r}: dimensions must be >= 0")
+        raise InputError(None, USAGE, f"--input {text!r}: dimensions must be >= 0")
     return InputSpec(match["name"], dtype, dims)
 
 
@@ -82,22 +88,22 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...] | None]:
     inputs if the factory returned a (module, inputs) pair)."""
     match = _SPEC.match(spec)
     if not match:
-        raise InputError(spec, "USAGE", "expected a model path or package.module:factory")
+        raise InputError(spec, USAGE, "expected a model path or package.module:factory")
     if "" not in sys.path and "." not in sys.path:
         sys.path.insert(0, "")  # like `python -m`: modules in the current folder are found
     try:
         module = importlib.import_module(match["module"])
     except ModuleNotFoundError as exc:
-        raise InputError(spec, "TORCH_FACTORY_NOT_FOUND",
+        raise InputError(spec, TORCH_FACTORY_NOT_FOUND,
                          f"cannot import module {match['module']!r} ({exc.msg})") from None
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
-        raise InputError(spec, "TORCH_FACTORY_FAILED",
+        raise InputError(spec, TORCH_FACTORY_FAILED,
                          f"importing {match['module']!r} raised {type(exc).__name__}: "
                          f"{str(exc).strip()[:200]}") from None
     target: Any = module
     for part in match["attr"].split("."):
         if not hasattr(target, part):
-            raise InputError(spec, "TORCH_FACTORY_NOT_FOUND",
+            raise InputError(spec, TORCH_FACTORY_NOT_FOUND,
                              f"module {match['module']!r} has no attribute {match['attr']!r}")
         target = getattr(target, part)
     import torch
@@ -105,11 +111,11 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...] | None]:
     if isinstance(target, torch.nn.Module):
         return target, None
     if not callable(target):
-        raise InputError(spec, "TORCH_FACTORY_INVALID", f"{match['attr']!r} is not callable")
+        raise InputError(spec, TORCH_FACTORY_INVALID, f"{match['attr']!r} is not callable")
     try:
         built = target()
     except Exception as exc:  # noqa: BLE001
-        raise InputError(spec, "TORCH_FACTORY_FAILED",
+        raise InputError(spec, TORCH_FACTORY_FAILED,
                          f"calling {match['attr']}() raised {type(exc).__name__}: "
                          f"{str(exc).strip()[:200]}") from None
     example = None
@@ -117,7 +123,7 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...] | None]:
         built, example = built
         example = tuple(example) if isinstance(example, (tuple, list)) else (example,)
     if not isinstance(built, torch.nn.Module):
-        raise InputError(spec, "TORCH_FACTORY_INVALID",
+        raise InputError(spec, TORCH_FACTORY_INVALID,
                          f"{match['attr']}() returned {type(built).__name__}, not a "
                          "torch.nn.Module (or a (module, example_inputs) pair)")
     return built, example
@@ -134,7 +140,7 @@ def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
     if specs:
         example, _ = make_inputs(specs)
     if example is None:
-        raise InputError(spec, "USAGE", "give the example inputs with --input NAME:DTYPE[DIMS] "
+        raise InputError(spec, USAGE, "give the example inputs with --input NAME:DTYPE[DIMS] "
                          "(or return (module, example_inputs) from the factory)")
     check_inputs_fit(spec, module, example)
     return module, example

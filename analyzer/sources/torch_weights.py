@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import TORCH_WEIGHTS_INVALID, TORCH_WEIGHTS_MISMATCH, TORCH_WEIGHTS_UNSAFE
 from analyzer.errors import InputError
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES
 from analyzer.sources.untrusted_file import check_not_empty, check_size, stat_regular_file
@@ -48,16 +49,16 @@ def load_weights(module: Any, path: str | os.PathLike[str], *,
         text = " ".join(str(exc).split())
         culprit = _culprit(text) or _pickle_global(file)
         if culprit:
-            raise InputError(file, "TORCH_WEIGHTS_UNSAFE", (
+            raise InputError(file, TORCH_WEIGHTS_UNSAFE, (
                 "checkpoint holds objects that weights-only loading refuses"
                 + (f" ({culprit})" if culprit else "")
                 + "; it was not unpickled, nothing in it ran (re-save it as a plain state dict: "
                 "torch.save(model.state_dict(), path))")) from None
-        raise InputError(file, "TORCH_WEIGHTS_INVALID",
+        raise InputError(file, TORCH_WEIGHTS_INVALID,
                          f"not a readable PyTorch checkpoint ({text[:160]})") from None
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ... on junk
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise InputError(file, "TORCH_WEIGHTS_INVALID",
+        raise InputError(file, TORCH_WEIGHTS_INVALID,
                          f"not a readable PyTorch checkpoint ({type(exc).__name__}: {first})"
                          ) from None
     state = _state_dict(file, loaded)
@@ -66,7 +67,7 @@ def load_weights(module: Any, path: str | os.PathLike[str], *,
     except (RuntimeError, KeyError, TypeError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         detail = " ".join(lines[1:3] or lines[:1])[:240]
-        raise InputError(file, "TORCH_WEIGHTS_MISMATCH",
+        raise InputError(file, TORCH_WEIGHTS_MISMATCH,
                          f"weights do not fit the model: {detail}") from None
 
 
@@ -117,6 +118,6 @@ def _state_dict(file: Path, loaded: Any) -> Mapping[str, Any]:
                 return inner
         if loaded and all(isinstance(v, torch.Tensor) for v in loaded.values()):
             return loaded
-    raise InputError(file, "TORCH_WEIGHTS_INVALID",
+    raise InputError(file, TORCH_WEIGHTS_INVALID,
                      f"holds a {type(loaded).__name__}, not a state dict of tensors (save one "
                      "with torch.save(model.state_dict(), path))")

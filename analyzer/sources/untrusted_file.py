@@ -19,6 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzer.error_codes import (
+    EMPTY_FILE,
+    FILE_NOT_FOUND,
+    FILE_TOO_LARGE,
+    IS_DIRECTORY,
+    NOT_A_FILE,
+    UNREADABLE,
+)
 from analyzer.errors import InputError
 from analyzer.limits import raise_hint
 
@@ -60,19 +68,19 @@ def stat_regular_file(
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InputError(path, "FILE_NOT_FOUND", _not_found_message(path, suggest_suffix)
+        raise InputError(path, FILE_NOT_FOUND, _not_found_message(path, suggest_suffix)
                          ) from None
     except OSError as exc:
         raise InputError(
-            path, "UNREADABLE", f"cannot access the file ({exc.strerror or exc})"
+            path, UNREADABLE, f"cannot access the file ({exc.strerror or exc})"
         ) from None
     if stat.S_ISDIR(st.st_mode):
         message = describe_directory(path) if describe_directory else f"is a directory, not {what}"
-        raise InputError(path, "IS_DIRECTORY", message)
+        raise InputError(path, IS_DIRECTORY, message)
     if not stat.S_ISREG(st.st_mode):
         raise InputError(
             path,
-            "NOT_A_FILE",
+            NOT_A_FILE,
             f"is a {special_file_kind(st.st_mode)}, not a regular file; {what} must be a file",
         )
     return FileIdentity.of(st)
@@ -83,7 +91,7 @@ def check_size(path: Path, size: int, max_bytes: int | None) -> None:
     if max_bytes is not None and size > max_bytes:
         raise InputError(
             path,
-            "FILE_TOO_LARGE",
+            FILE_TOO_LARGE,
             f"file is {format_size(size)}, over the limit of {format_size(max_bytes)} "
             f"(file size); {raise_hint('file size')}",
         )
@@ -92,7 +100,7 @@ def check_size(path: Path, size: int, max_bytes: int | None) -> None:
 def check_not_empty(path: Path, size: int, what: str) -> None:
     """A 0-byte file is refused: protobuf, for one, would parse it as an empty message."""
     if size == 0:
-        raise InputError(path, "EMPTY_FILE", f"file is empty (0 bytes), not {what}")
+        raise InputError(path, EMPTY_FILE, f"file is empty (0 bytes), not {what}")
 
 
 def read_bounded(path: Path, max_bytes: int | None, expected: FileIdentity) -> bytes:
@@ -110,7 +118,7 @@ def read_bounded(path: Path, max_bytes: int | None, expected: FileIdentity) -> b
     if max_bytes is not None and len(data) > max_bytes:
         raise InputError(
             path,
-            "FILE_TOO_LARGE",
+            FILE_TOO_LARGE,
             f"file grew past the limit of {format_size(max_bytes)} while being read",
         )
     if len(data) != expected.size or after != expected:
@@ -172,7 +180,7 @@ def _open(path: Path, expected: FileIdentity) -> io.BufferedReader:
         os.close(fd)
         raise InputError(
             path,
-            "UNREADABLE",
+            UNREADABLE,
             "the file was replaced by another between its check and its read; "
             "try again once nothing writes to it",
         )
@@ -181,7 +189,7 @@ def _open(path: Path, expected: FileIdentity) -> io.BufferedReader:
 
 def _unreadable(path: Path, exc: OSError) -> InputError:
     return InputError(
-        path, "UNREADABLE", f"cannot read the file ({exc.strerror or 'permission denied'})"
+        path, UNREADABLE, f"cannot read the file ({exc.strerror or 'permission denied'})"
     )
 
 
@@ -192,7 +200,7 @@ def _changed(path: Path, before: FileIdentity, after: FileIdentity, read: int) -
         detail = "it was written to meanwhile"
     return InputError(
         path,
-        "UNREADABLE",
+        UNREADABLE,
         f"the file changed while being read ({detail}); try again once nothing writes to it",
     )
 

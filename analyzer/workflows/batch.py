@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import BATCH_NO_MODELS, INTERNAL, WORKER_CRASHED
 from analyzer.errors import InputError
 from analyzer.findings import SEVERITY_RANK
 from analyzer.limits import DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
@@ -84,7 +85,7 @@ def expand(args: Sequence[str]) -> tuple[list[str], list[BatchRow]]:
         else:
             found = [arg]
         if not found:
-            empty.append(BatchRow(arg, error_code="BATCH_NO_MODELS",
+            empty.append(BatchRow(arg, error_code=BATCH_NO_MODELS.code,
                                   error_message="no .onnx file matches this argument"))
         paths += [p for p in found if p not in paths]
     return paths, empty
@@ -119,7 +120,7 @@ def analyze_one(path: str, options: Options) -> BatchRow:
                         error_message=exc.message)
     except Exception as exc:  # noqa: BLE001 - an internal error on one model is that model's row
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        return BatchRow(path, time.perf_counter() - start, error_code="INTERNAL",
+        return BatchRow(path, time.perf_counter() - start, error_code=INTERNAL.code,
                         error_message=f"{type(exc).__name__}: {first}")
     data = report.to_dict()
     counts = {s: sum(1 for f in report.findings if f.severity == s)
@@ -139,7 +140,7 @@ def add_load_check(report: Any, path: str, time_limit: float,
 
 
 def _crash_row(path: str) -> BatchRow:
-    return BatchRow(path, error_code="WORKER_CRASHED",
+    return BatchRow(path, error_code=WORKER_CRASHED.code,
                     error_message="the worker process died analyzing this model (a crash in "
                     "onnx or onnxruntime native code, or the OS killed it)")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer.finding_ids import EXP109
 from analyzer.findings import Finding, Fix
 from analyzer.isolation import IsolationResult, run_isolated
 from analyzer.sources.torch_exporter import run_export
@@ -122,6 +123,6 @@ def crash_finding(result: IsolationResult, exporter: str, opset: int) -> Finding
         fixes.append(Fix("source", hint="raise --memory-limit"))
     else:
         how = f"failed: {result.error_type}: {result.message}"
-    return Finding("EXP109", "error",
+    return Finding(EXP109.id, "error",
                    f"{what} {how} in its isolated child process; no file was written",
                    fixes=fixes)

@@ -16,6 +16,7 @@ from typing import Any
 
 import onnx
 
+from analyzer.finding_ids import EP303
 from analyzer.findings import SEVERITY_RANK
 from analyzer.report.model import Report
 from analyzer.workflows.onnx_preflight import analyze
@@ -26,7 +27,7 @@ from rewrites.registry import ONNX_RULES
 #: inlines its body at load time: expanding it in the file is exact and lets runtimes without
 #: that inlining run the model). Other info findings only list their fixes.
 ACT_ON = frozenset({"error", "warning"})
-ACT_ON_INFO = frozenset({"EP303"})
+ACT_ON_INFO = frozenset({EP303.id})
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.finding_ids import TFC620, TFC621, TFC622
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.report.model import Report, Target
 from analyzer.runtime.tf_reference import tf_source_kind
@@ -28,16 +29,16 @@ def conversion_findings(result: ConversionResult) -> list[Finding]:
     for op, count in sorted(result.unsupported.items()):
         nodes = result.unsupported_nodes.get(op, [])
         findings.append(Finding(
-            "TFC620", "error",
+            TFC620.id, "error",
             f"tf2onnx reported {op} as unsupported at opset {result.opset} ({count} node(s)); "
             "it is left unconverted in the model", op=op, nodes=nodes[:20],
             fixes=[Fix("source", hint="see the pre-flight's finding for this op")]))
     for node, op, reason in result.failed:
         findings.append(Finding(
-            "TFC621", "error", f"tf2onnx's {op} handler failed on node {node}: {reason}",
+            TFC621.id, "error", f"tf2onnx's {op} handler failed on node {node}: {reason}",
             op=op, nodes=[node]))
     if result.error:
-        findings.append(Finding("TFC622", "error", f"tf2onnx conversion failed: {result.error}"))
+        findings.append(Finding(TFC622.id, "error", f"tf2onnx conversion failed: {result.error}"))
     return findings
 
 

@@ -23,7 +23,9 @@ from analyzer.checks.tf_checks import (
     variable_findings,
 )
 from analyzer.environment import environment, tool_version
+from analyzer.error_codes import FILE_NOT_FOUND, TF_UNKNOWN_SOURCE, TOO_MANY_NODES, USAGE
 from analyzer.errors import InputError
+from analyzer.finding_ids import TFC610, TFC611, TFC612
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES, raise_hint
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
@@ -58,13 +60,13 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     kind = detect_tf_kind(path)
     if kind is None:
         if not path.exists():
-            raise InputError(path, "FILE_NOT_FOUND", "no such file or directory")
-        raise InputError(path, "TF_UNKNOWN_SOURCE",
+            raise InputError(path, FILE_NOT_FOUND, "no such file or directory")
+        raise InputError(path, TF_UNKNOWN_SOURCE,
                          "not a TensorFlow source: expected a SavedModel folder (with "
                          "saved_model.pb), a frozen GraphDef .pb, a checkpoint .meta, a "
                          ".tflite file or a Keras .keras / .h5 file")
     if signature is not None and kind != "saved_model":
-        raise InputError(path, "USAGE", "--signature applies to a SavedModel folder only")
+        raise InputError(path, USAGE, "--signature applies to a SavedModel folder only")
     if kind == "saved_model":
 
         return read_saved_model(path, signature, ins, outs, max_file_bytes=max_file_bytes)
@@ -109,13 +111,13 @@ def analyze_tensorflow(
     table = load_tf2onnx_handlers()
     target = opset if opset is not None else default_opset()
     if target < 1:
-        raise InputError(None, "USAGE", f"opset must be a positive opset version, got {target}")
+        raise InputError(None, USAGE, f"opset must be a positive opset version, got {target}")
     provider_names = [normalize_provider(p) for p in providers]
     graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs,
                            max_file_bytes=max_file_bytes)
     if max_nodes is not None and len(graph.nodes) > max_nodes:
 
-        raise InputError(graph.path, "TOO_MANY_NODES", f"graph has {len(graph.nodes)} nodes "
+        raise InputError(graph.path, TOO_MANY_NODES, f"graph has {len(graph.nodes)} nodes "
                          f"(functions included), over the node count limit of {max_nodes}; "
                          f"{raise_hint('node count')}")
     judged = judge_ops(graph, table, target, tuple(extra_opsets))
@@ -154,18 +156,18 @@ def _summary_findings(graph: TfGraph, lowest: int | None, target: int,
     findings = []
     if lowest is not None:
         findings.append(Finding(
-            "TFC610", "info",
+            TFC610.id, "info",
             f"lowest opset at which tf2onnx has a handler for every op: {lowest}",
             fixes=[Fix("opset", min=lowest)] if lowest > target else []))
     if target > table_max:
         findings.append(Finding(
-            "TFC611", "warning",
+            TFC611.id, "warning",
             f"opset {target} is above the highest tf2onnx {EXPORTER} knows ({table_max}); it "
             "converts with handlers up to its maximum", fixes=[Fix("opset", min=table_max)]))
     if len(graph.signatures) > 1 and graph.signature:
         others = ", ".join(k for k in sorted(graph.signatures) if k != graph.signature)
         findings.append(Finding(
-            "TFC612", "info",
+            TFC612.id, "info",
             f"signature {graph.signature!r} analyzed; the SavedModel also has: {others} "
             "(--signature)"))
     return findings

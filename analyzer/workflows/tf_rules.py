@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.finding_ids import TFC630
 from analyzer.findings import Finding, Fix
 from analyzer.report.model import RewritesBlock
 from analyzer.workflows.rule_fixes import attach_tf_fixes
@@ -35,7 +37,7 @@ def link_rules(findings: list[Finding], nodes: Sequence[Any], opset: int, rewrit
         chosen = plan([TFNode(n.name, n.op, dict(n.attrs), n.graph) for n in nodes], opset,
                       named)
     except UnknownRule as exc:
-        raise InputError(None, "USAGE", str(exc)) from None
+        raise InputError(None, USAGE, str(exc)) from None
     covered = {op: rule for rule, match in chosen.matches for op in match.payload.ops}
     final: list[Finding] = []
     for f in out:
@@ -47,7 +49,7 @@ def link_rules(findings: list[Finding], nodes: Sequence[Any], opset: int, rewrit
             continue
         kind = "exact" if rule.exact else "approximate"
         final.append(Finding(
-            "TFC630", "info",
+            TFC630.id, "info",
             f"rule {rule.id} ({kind}) converts {f.op} at opset {opset}: its tf2onnx handler is "
             f"installed for this conversion ({len(f.nodes)} node(s))",
             op=f.op, nodes=list(f.nodes), fixes=[Fix("rewrite", rule=rule.id)]))

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.finding_ids import EXP103, EXP104, EXP106, EXP110
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.report.model import Report, Target
 from analyzer.runtime.verify import merge_into_report, verify
@@ -58,7 +60,7 @@ def export_torch(
         try:
             source, source_rewrite = plan(module, exporter, opset, capture.ops, only=rules)
         except ValueError as exc:
-            raise InputError(None, "USAGE", str(exc)) from None
+            raise InputError(None, USAGE, str(exc)) from None
         pre.rewrites = source_rewrite.to_block()
         unanswered = _unanswered(pre.findings, source_rewrite, exporter)
         if unanswered and not force:
@@ -105,7 +107,7 @@ def export_torch(
         why = f" (lowering from {lowering['built_at']}: {lowering['error']})" if lowering.get(
             "error") else ""
         findings.append(Finding(
-            "EXP106", "error",
+            EXP106.id, "error",
             f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}{why}",
             fixes=[Fix("opset", min=delivered)] if delivered else []))
     findings += post.findings
@@ -136,7 +138,7 @@ def _unanswered(findings: list[Finding], rewrite: Any, exporter: str) -> list[Fi
     applied = {p.rule for p in rewrite.proposals if p.status == "proposed"}
     out = []
     for f in findings:
-        if f.severity != "error" or (f.id == "EXP103" and exporter == "dynamo"):
+        if f.severity != "error" or (f.id == EXP103.id and exporter == "dynamo"):
             continue
         if not any(x.kind == "rewrite" and x.rule in applied for x in f.fixes):
             out.append(f)
@@ -148,13 +150,13 @@ def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None
     opset, stay in the report as info saying which rule fixed them."""
     applied = set(rewrite.applied)
     for f in findings:
-        if f.id == "EXP104" and applied:
+        if f.id == EXP104.id and applied:
             f.message = f"without source rules, {f.message}"
             continue
         if f.severity != "error" or not f.id.startswith("EXP10"):
             continue
         rules = [x.rule for x in f.fixes if x.kind == "rewrite" and x.rule and x.rule in applied]
-        if f.id == "EXP103" and exporter == "dynamo":
+        if f.id == EXP103.id and exporter == "dynamo":
             rules.append("lowering from opset 18")
         if rules:
             f.severity = "info"
@@ -178,7 +180,7 @@ def _rewrite_summary(rewrite: Any, parity: dict[str, Any] | None) -> Finding:
                  f"{len(parity['samples'])} samples, {'pass' if parity['passed'] else 'FAIL'}")
     elif parity:
         text += f". Parity not measured: {parity.get('error')}"
-    return Finding("EXP110", "info", text)
+    return Finding(EXP110.id, "info", text)
 
 
 def _verify_against_module(report: Report, path: Path, module: Any) -> None:

@@ -19,7 +19,9 @@ from analyzer.checks.torch_checks import (
     warning_findings,
 )
 from analyzer.environment import environment, tool_version
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.finding_ids import EXP103, EXP104
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.torch_capture import (
@@ -125,7 +127,7 @@ def _preflight(module: Any, example_inputs: Any, opset: int, exporter: str, dyna
                both_exporters: bool) -> tuple[Report, TorchCapture]:
     """analyze_torch, also returning the capture (export's source rules read its ops)."""
     if exporter not in EXPORTERS:
-        raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
+        raise InputError(None, USAGE, f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
     # Below opset 18 whether the model can be delivered is decided by onnx's down-conversion of
@@ -165,7 +167,7 @@ def analyze_torch_opsets(
     """One pre-flight report per opset from a single capture (torch.export or the trace runs
     once): which opsets will this model export at?"""
     if exporter not in EXPORTERS:
-        raise InputError(None, "USAGE", f"exporter must be one of {', '.join(EXPORTERS)}")
+        raise InputError(None, USAGE, f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (
         example_inputs,)
     reports: dict[int, Report] = {}
@@ -234,7 +236,7 @@ def _delivery_findings(capture: TorchCapture, opset: int, mins: dict[str, int | 
     reason = (why or complaint or "").split("(", 1)[-1].rstrip(")") or "the converter failed"
     reason = reason.rsplit("failed: ", 1)[-1]  # drop onnx's "file.h:23: adapt: Assertion" prefix
     return [Finding(
-        "EXP103", "error",
+        EXP103.id, "error",
         f"the dynamo exporter builds at opset {DYNAMO_BASE_OPSET} and cannot convert this model "
         f"down to opset {opset}; torch.onnx.export would deliver opset {got} ({reason})",
         fixes=[Fix("opset", min=lowest),
@@ -269,7 +271,7 @@ def _min_opset_findings(mins: dict[str, int | None], opset: int) -> list[Finding
         if lowest is None:
             continue
         findings.append(Finding(
-            "EXP104", "info",
+            EXP104.id, "info",
             f"lowest opset at which the {exporter} exporter delivers this model: {lowest}",
             fixes=[Fix("opset", min=lowest)] if lowest > opset else []))
     return findings

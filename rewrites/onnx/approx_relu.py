@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analyzer.finding_ids import EP301, SCH202
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
@@ -29,7 +30,7 @@ class ApproxRelu(OnnxRuleBase):
     id = "approx-relu"
     summary = "HardSwish / SiLU (x*Sigmoid(x), Swish, QuickGelu) -> Relu (approximate)"
     exact = False
-    answers = ("SCH202", "EP301")
+    answers = (SCH202.id, EP301.id)
     targets = (Target("HardSwish"), Target("Swish"), Target("QuickGelu", "com.microsoft"),
                Target("Mul"))
 

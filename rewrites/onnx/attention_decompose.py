@@ -19,6 +19,7 @@ from typing import Any
 
 import onnx
 
+from analyzer.finding_ids import EP301, SCH202
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.emit import Emitter, attribute
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
@@ -43,7 +44,7 @@ class AttentionDecompose(OnnxRuleBase):
     summary = ("Attention-23 / com.microsoft MultiHeadAttention as MatMul/Transpose/Reshape/"
                "Softmax/Mul/Add (exact)")
     exact = True
-    answers = ("SCH202", "EP301")
+    answers = (SCH202.id, EP301.id)
     targets = (Target("Attention", "", (1, 22)), Target("MultiHeadAttention", "com.microsoft"),
                Target("Attention", "com.microsoft"))
 

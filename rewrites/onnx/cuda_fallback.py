@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import onnx
 import onnx.helper
 
+from analyzer.finding_ids import EP301, EP302
 from analyzer.inventory import NodeRecord
 from opsets.query import match_kernel, short_type
 from opsets.tables import SchemaVersion, load_kernels, load_schemas
@@ -71,7 +72,7 @@ class CudaFallback(OnnxRuleBase):
     summary = ("widen a node's element type to one CUDA has a kernel for, casting back after "
                "(exact for selection ops)")
     exact = True
-    answers: tuple[str, ...] = ("EP301", "EP302")
+    answers: tuple[str, ...] = (EP301.id, EP302.id)
     targets = tuple(Target(op, "", None, (CUDA,)) for op in SELECTION_OPS)
 
     def fits(self, node: NodeRecord, opsets: dict[str, int],
@@ -175,7 +176,7 @@ class CudaFallbackApprox(CudaFallback):
     summary = ("widen any CUDA-fallback node's types to ones CUDA has kernels for, casting "
                "back after (approximate)")
     exact = False
-    answers = ("EP302",)
+    answers = (EP302.id,)
 
     @property
     def targets(self) -> tuple[Target, ...]:  # type: ignore[override]

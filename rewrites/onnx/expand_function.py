@@ -20,6 +20,7 @@ import onnx
 import onnx.defs
 
 from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
+from analyzer.finding_ids import EP301, EP302, EP303, SCH202, SCH203
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
@@ -48,7 +49,7 @@ class ExpandFunction(OnnxRuleBase):
     id = "expand-function"
     summary = "replace an ONNX function op by its schema function body (exact)"
     exact = True
-    answers = ("SCH202", "EP301", "SCH203", "EP302", "EP303")
+    answers = (SCH202.id, EP301.id, SCH203.id, EP302.id, EP303.id)
 
     @property
     def targets(self) -> tuple[Target, ...]:

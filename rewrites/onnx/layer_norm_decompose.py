@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import onnx
 
+from analyzer.finding_ids import EP301, SCH202
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.emit import Emitter, attribute
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
@@ -40,7 +41,7 @@ class LayerNormDecompose(OnnxRuleBase):
     summary = ("LayerNormalization as ReduceMean/Sub/Mul/Add/Sqrt/Div/Mul/Add in the graph's "
                "ReduceMean form (exact)")
     exact = True
-    answers = ("SCH202", "EP301")
+    answers = (SCH202.id, EP301.id)
     targets = (Target("LayerNormalization", "", (1, 16)),)
 
     def check(self, model: RewriteModel, node: NodeRecord) -> Match[NormAxes] | Reason:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from analyzer.finding_ids import TFC601, TFC602, TFC613
 from rewrites.contract import Family, Match, Reason, Rule, Site
 
 
@@ -61,7 +62,7 @@ Handler = Callable[..., None]
 
 #: Pre-flight findings a TF rule answers: TFC601 (no handler), TFC602 (needs a higher opset),
 #: TFC613 (the handler refuses), for an op the rule targets at the target opset.
-ANSWERS = ("TFC601", "TFC602", "TFC613")
+ANSWERS = (TFC601.id, TFC602.id, TFC613.id)
 
 
 @runtime_checkable

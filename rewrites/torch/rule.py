@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from analyzer.finding_ids import EXP101, EXP102, EXP103, EXP105, EXP106
 from rewrites.contract import Family, Match, Reason, Rule, Site
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -89,8 +90,8 @@ TorchMatch = Match[SourceChange]
 #: Pre-flight findings a source rule answers: EXP101 / EXP102 / EXP105 by the op, EXP103 /
 #: EXP106 (the dynamo exporter cannot deliver the opset) by every proposed rule (each removes
 #: an op that blocks the conversion).
-BY_OP = ("EXP101", "EXP102", "EXP105")
-ANY_OP = ("EXP103", "EXP106")
+BY_OP = (EXP101.id, EXP102.id, EXP105.id)
+ANY_OP = (EXP103.id, EXP106.id)
 
 
 @runtime_checkable
