@@ -117,7 +117,6 @@ def _qualified(target: Any) -> tuple[str, str]:
 @lru_cache(maxsize=4)
 def _dynamo_registry(opset: int) -> Any:
     """The registry torch.onnx.export builds: torchlib at max(opset, 18) (_compat.export_compat)."""
-    import logging
 
     from torch.onnx._internal.exporter import _registration
 
@@ -407,12 +406,19 @@ def _translate(program: Any, registry: Any, capture: TorchCapture) -> None:
     assert isinstance(capture.onnx_model, onnx.ModelProto)
 
 
+def _onnxscript_loggers() -> list[logging.Logger]:
+    """onnxscript's logger and every child logger that exists now."""
+    manager = logging.Logger.manager
+    names = [n for n in list(manager.loggerDict)
+             if n == "onnxscript" or n.startswith("onnxscript.")]
+    return [logging.getLogger(n) for n in names]
+
+
 def delivered_opset(model: Any, requested: int) -> tuple[int, str | None]:
     """Convert the translated model to `requested` with the very call torch.onnx.export makes
     (`onnxscript_apis.convert_version`: onnxscript's converter, falling back to the onnx C API,
     leaving the model unchanged when both fail), and return the opset that export would deliver
     plus the converter's complaint when it could not convert."""
-    import logging
 
     import onnx_ir
     from torch.onnx._internal._lazy_import import onnxscript_apis
@@ -432,6 +438,13 @@ def delivered_opset(model: Any, requested: int) -> tuple[int, str | None]:
     propagate = logger.propagate
     logger.addHandler(handler)
     logger.propagate = False  # the converter logs a full traceback; we keep one line
+    # The complaint is read from the converter's log records, so a level the host application
+    # (or an earlier caller) set on onnxscript's loggers must not silence them for this call.
+    quieted = [(lg, lg.level, lg.disabled) for lg in _onnxscript_loggers()]
+    for lg, _, _ in quieted:
+        lg.disabled = False
+        if lg.level > logging.WARNING:
+            lg.setLevel(logging.WARNING)
     try:
         onnxscript_apis.convert_version(ir_model, requested)
     except Exception as exc:  # noqa: BLE001
@@ -439,6 +452,9 @@ def delivered_opset(model: Any, requested: int) -> tuple[int, str | None]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+        for lg, level, disabled in quieted:
+            lg.setLevel(level)
+            lg.disabled = disabled
     got = ir_model.opset_imports.get("")
     complaint = next((m for m in reversed(messages) if "Failed" in m or "not supported" in m),
                      None)

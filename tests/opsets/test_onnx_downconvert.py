@@ -132,21 +132,30 @@ def test_dynamo_export_keeps_opset_18_when_an_op_does_not_convert() -> None:
         def forward(self, x: Any) -> Any:
             return torch.relu(x) + 1
 
-    logging.getLogger("onnxscript.version_converter").setLevel(logging.CRITICAL)
-    logging.getLogger("torch.onnx._internal.exporter._compat").setLevel(logging.ERROR)
+    # quiet for this test only: a level left behind would silence the converter for every later
+    # test in this worker
+    quieted = [logging.getLogger("onnxscript.version_converter"),
+               logging.getLogger("torch.onnx._internal.exporter._compat")]
+    levels = [lg.level for lg in quieted]
+    quieted[0].setLevel(logging.CRITICAL)
+    quieted[1].setLevel(logging.ERROR)
     got = {}
-    for opset in (13, 14):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                ReluAdd().eval(),
-                (torch.randn(2, 3),),
-                dynamo=True,
-                opset_version=opset,
-                verbose=False,
-            )
-        ops = {n.op_type for n in program.model_proto.graph.node}
-        predicted = all(table.converts(op, to_opset=opset) for op in ops)
-        got[opset] = program.model_proto.opset_import[0].version
-        assert got[opset] == (opset if predicted else 18), (opset, ops)
+    try:
+        for opset in (13, 14):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(
+                    ReluAdd().eval(),
+                    (torch.randn(2, 3),),
+                    dynamo=True,
+                    opset_version=opset,
+                    verbose=False,
+                )
+            ops = {n.op_type for n in program.model_proto.graph.node}
+            predicted = all(table.converts(op, to_opset=opset) for op in ops)
+            got[opset] = program.model_proto.opset_import[0].version
+            assert got[opset] == (opset if predicted else 18), (opset, ops)
+    finally:
+        for lg, level in zip(quieted, levels, strict=True):
+            lg.setLevel(level)
     assert got == {13: 18, 14: 14}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import onnx
 import pytest
 import torch
@@ -13,6 +15,21 @@ from tests.fixtures import torch_models as fm
 
 def _ids(report):
     return {f.id: f for f in report.findings}
+
+
+def test_the_converter_complaint_survives_a_silenced_onnxscript_logger():
+    """The EXP103 reason is read from the converter's log records: an application (or an
+    earlier test in the same process) that silenced onnxscript's loggers must not blank it."""
+    module, args = fm.norm_act()
+    quiet = logging.getLogger("onnxscript.version_converter")
+    before = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        report = torch_api.analyze_torch(module, args, opset=13, exporter="dynamo")
+    finally:
+        quiet.setLevel(before)
+    assert "LayerNormalization" in _ids(report)["EXP103"].message
+    assert quiet.level == before
 
 
 def test_dynamo_below_18_predicts_the_silent_fallback_to_opset_18(tmp_path):
