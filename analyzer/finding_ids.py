@@ -28,6 +28,26 @@ FAMILIES: Mapping[str, str] = MappingProxyType({
     "TFC": "6xx: tf2onnx (TensorFlow / TFLite conversion)",
 })
 
+#: The verdict contract: `fail` <=> the target will fail. An error is a finding that makes it
+#: fail; a warning, something that runs but costs or risks what the message says (or that only
+#: a stricter tool rejects: `--strict` makes those errors); info never changes the verdict.
+SEVERITY_RULES: Mapping[str, str] = MappingProxyType({
+    "error": "error: the target fails",
+    "warning": ("warning: the model runs; the message names the cost or the risk "
+                "(`--fail-on warning` fails on it)"),
+    "info": "info: what the target will do; never changes the verdict",
+})
+#: The error rule of each family: what "the target fails" means there.
+FAMILY_RULES: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("SCH", "error"): "error: onnxruntime refuses to create a session for the model",
+    ("EP", "error"): ("error: onnxruntime cannot create a session on the listed providers (no "
+                      "kernel, or a real session failed)"),
+    ("EXP", "error"): ("error: the export fails, or does not deliver the requested opset"),
+    ("TRC", "error"): "error: the capture fails, so the export does",
+    ("TFC", "error"): "error: the tf2onnx conversion fails or leaves an op unconverted",
+    ("RUN", "error"): "error: the model's outputs differ from the reference (verify's verdict)",
+})
+
 _ID = re.compile(r"^([A-Z]{2,4})(\d{3})$")
 
 
@@ -54,6 +74,8 @@ class FindingKind:
     fixes: str = ""
     also: tuple[Severity, ...] = ()
     why: str = ""
+    #: when the usual severity applies, where the family's rule (FAMILY_RULES) does not say it
+    rule: str = ""
 
     def __post_init__(self) -> None:
         match = _ID.match(self.id)
@@ -75,6 +97,13 @@ class FindingKind:
     def severities(self) -> tuple[Severity, ...]:
         """Every severity a finding of this kind may carry, the usual one first."""
         return (self.severity, *self.also)
+
+    @property
+    def severity_rule(self) -> str:
+        """Why a finding of this kind has its severity: the verdict contract applied to it."""
+        rule = self.rule or FAMILY_RULES.get((self.family, self.severity)) \
+            or SEVERITY_RULES[self.severity]
+        return f"{rule}; {self.why}" if self.why else rule
 
 
 _KINDS: dict[str, FindingKind] = {}
@@ -113,18 +142,31 @@ SCH202: FindingKind = _register(FindingKind(
 
 
 SCH203: FindingKind = _register(FindingKind(
-    "SCH203", "warning", "schema",
+    "SCH203", "error", "schema",
     title="deprecated op",
-    doc="the op version in force is deprecated",
+    doc=("the op version in force is deprecated; onnxruntime runs onnx's node check at load, "
+         "which refuses it"),
     fixes=("the replacement op where ONNX names one; rewrite `expand-function` for a deprecated "
            "function op"),
 ))
 
 
 SCH204: FindingKind = _register(FindingKind(
-    "SCH204", "error", "schema",
+    "SCH204", "warning", "schema",
     title="onnx.checker rejects the model",
-    doc="`onnx.checker.check_model` rejects the model's structure",
+    doc=("`onnx.checker.check_model` rejects the model's structure; the message says whether "
+         "onnxruntime refuses it too (`analyzer/checks/ort_load_rules.py`)"),
+    fixes="the named field or node",
+    also=("error",),
+    why=("error when onnxruntime refuses the model too: a check it shares with onnx.checker "
+         "fails (onnx's node check, which it runs on every node: unknown or missing attributes, "
+         "a deprecated op; an initializer whose data does not match its shape; a graph input "
+         "without a type; an undefined element type; a graph output without a name; no "
+         "ir_version or opset import), and with `--strict`"),
+    rule=("warning: onnx.checker's other demands (a `shape` field on a declared type, a type "
+          "on a graph output, names of graphs, functions and initializers, nodes in "
+          "topological order) are not checked by onnxruntime, which loads the model; the "
+          "message says who rejects it"),
 ))
 
 
@@ -133,17 +175,29 @@ SCH205: FindingKind = _register(FindingKind(
     title="unknown custom-domain op",
     doc="a custom domain op with no schema in onnx or onnxruntime and no kernel",
     fixes="register a custom-op library, or express it in ONNX ops",
+    rule=("warning: nothing validates the op; the session failure without its library is "
+          "EP301 (error)"),
 ))
 
 
 SCH206: FindingKind = _register(FindingKind(
-    "SCH206", "warning", "schema",
+    "SCH206", "error", "schema",
     title="shape/type inference failed",
-    doc=("strict ONNX shape/type inference failed; for models with ops whose inference is known "
-         "to crash onnx (ai.onnx.ml ops, RegexFullMatch; `analyzer/sources/inference_guard.py`) "
-         "inference runs in a child process, and a crash there (\"crashed: signal 11\") is "
-         "reported here while the analysis goes on untyped"),
+    doc=("strict ONNX shape/type inference failed on a node (one finding per node error); for "
+         "models with ops whose inference is known to crash onnx (ai.onnx.ml ops, "
+         "RegexFullMatch; `analyzer/sources/inference_guard.py`) inference runs in a child "
+         "process, and a crash there (\"crashed: signal 11\") is reported here while the "
+         "analysis goes on untyped"),
     fixes="fix the named types/shapes",
+    also=("warning",),
+    why=("warning when onnxruntime tolerates the complaint: a declared shape that differs from "
+         "the inferred one (ORT keeps the inferred shape; a differing element type stays an "
+         "error), an input of unknown type (a consequence of another failure, an op without a "
+         "schema, or nodes out of order, which ORT sorts), or inference that could not run "
+         "(a crash in the child, a failed inliner); `--strict` makes these errors"),
+    rule=("error: onnxruntime runs the same op inference at load and refuses the model "
+          "(incompatible dimensions, a type outside the op's constraints, an invalid "
+          "attribute, a declared element type that differs)"),
 ))
 
 
@@ -163,7 +217,10 @@ EP302: FindingKind = _register(FindingKind(
     "EP302", "warning", "provider",
     title="falls back from the accelerator",
     doc="a node falls back from the first (accelerator) provider to a later one",
-    fixes="change types or replace the op; rewrite `cuda-fallback` (lossless widening Casts)",
+    fixes=("the situation's fix (`analyzer/checks/fix_texts.py`: ai.onnx.ml ops stay on CPU, "
+           "dynamic quantization -> static QDQ, float64 -> float32), else change types or "
+           "replace the op; rewrite `cuda-fallback` (lossless widening Casts)"),
+    rule="warning: the session loads and the node runs, on a slower provider",
 ))
 
 
@@ -296,6 +353,8 @@ EXP107: FindingKind = _register(FindingKind(
 EXP108: FindingKind = _register(FindingKind(
     "EXP108", "warning", "export (PyTorch)",
     title="TorchScript symbolic may raise",
+    rule=("warning: whether the export fails is decided only by the export itself (then "
+          "EXP107 is the error)"),
     doc=("the TorchScript symbolic at this opset raises for some inputs (e.g. "
          "`align_corners=True`, index_put below 11); whether this call is one of them is not "
          "decided before export"),

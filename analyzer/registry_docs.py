@@ -46,18 +46,31 @@ Fixes of kind `rewrite` name a rule of docs/rewrites.md; they are added after th
 _FINDINGS_OUTRO = """\
 Severity drives the verdict: any error -> `fail`, else any warning -> `warn`, else `pass`.
 `--fail-on warning` makes the CLI exit 1 on a `warn` verdict too.
+
+## The verdict contract
+
+`fail` means the target will fail: onnxruntime cannot create a session on a listed provider,
+the exporter or converter fails, or the delivered opset is not the requested one (for `verify`:
+the outputs differ from the reference). Each id's severity rule (the table's column) applies
+this contract to what the id reports. Violations of the ONNX spec that onnxruntime tolerates
+(SCH204, SCH206 as warnings) are warnings whose message says who rejects them; `analyze
+--strict` (Python: `analyze(..., strict=True)`) makes them errors, for pipelines whose other
+consumers validate with onnx.checker. What onnxruntime refuses of onnx's complaints is modelled
+in `analyzer/checks/ort_load_rules.py` and tested against real sessions
+(`tests/analyzer/test_verdict_contract.py`).
 """
 
 
 def _finding_row(kind: FindingKind) -> list[str]:
     return [kind.id, " / ".join(kind.severities), kind.area, kind.title, kind.doc,
-            kind.fixes or "—"]
+            kind.fixes or "—", kind.severity_rule]
 
 
 def findings_markdown() -> str:
     """The text of docs/findings.md."""
     lines = [_GENERATED.format(source="finding_ids.py"), "", _FINDINGS_INTRO]
-    lines += _table(("id", "severity", "family", "title", "meaning", "fixes offered"),
+    lines += _table(("id", "severity", "family", "title", "meaning", "fixes offered",
+                     "severity rule"),
                     (_finding_row(k) for k in FINDINGS.values()))
     lines += ["", "## Ids with more than one severity", "",
               "The first severity is the usual one.", ""]
@@ -155,8 +168,8 @@ _FINDING_NOT_ERROR: tuple[tuple[str, str, str], ...] = (
      "missing"),
     ("an op name the default domain lacks", "SCH201 (error), with close matches",
      "a compatibility problem, the report's subject"),
-    ("nodes out of topological order, acyclic", "SCH204 (error, onnx.checker)",
-     "onnxruntime sorts them itself; the analysis is well defined"),
+    ("nodes out of topological order, acyclic", "SCH204 (warning, onnx.checker)",
+     "onnxruntime sorts them itself and loads the model; the analysis is well defined"),
     ("a SavedModel whose graph writes files or calls Python (`WriteFile`, `EagerPyFunc`)",
      "a report (TensorFlow findings)",
      "the graph is read as data and never run (`tests/reliability/test_tf_inputs.py`)"),

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 import onnx
 import onnx.checker
 
+from analyzer.checks.ort_load_rules import inference_verdict, load_blockers
 from analyzer.finding_ids import SCH201, SCH202, SCH203, SCH204, SCH205, SCH206
-from analyzer.findings import Finding, Fix
+from analyzer.findings import Finding, Fix, Severity
 from analyzer.inventory import Inventory, NodeRecord
 from opsets.tables import KernelTable, SchemaTable
 
@@ -69,7 +70,8 @@ def check_schemas(
             findings.append(
                 Finding.of(
                     SCH203,
-                    f"{op}-{resolved.since_version} is deprecated in {_dom(domain)}opset {opset}",
+                    f"{op}-{resolved.since_version} is deprecated in {_dom(domain)}opset {opset}: "
+                    "onnxruntime runs onnx's node check at load, which refuses it",
                     op=op, domain=domain, nodes=names, location=location, fixes=fixes,
                 )
             )
@@ -114,8 +116,18 @@ def _unknown(
     ]
 
 
-def check_structure(model: onnx.ModelProto, path: str | None = None) -> list[Finding]:
+#: Who rejects what onnxruntime tolerates (the warnings' messages say so).
+OTHERS_REJECT = ("onnx.checker rejects it, and so does any tool that validates with it "
+                 "(converters, other runtimes)")
+
+
+def check_structure(
+    model: onnx.ModelProto, path: str | None = None, *, strict: bool = False
+) -> list[Finding]:
     """SCH204: onnx.checker's structural check (types are covered by strict inference).
+
+    An error when onnxruntime refuses the model too (analyzer.checks.ort_load_rules: the checks
+    it shares with onnx.checker) or with `strict`; else a warning that says who rejects it.
 
     With external data the checker must be given the file's path: on a ModelProto it resolves
     external locations against the current directory. The proto it re-reads is small (the
@@ -123,16 +135,34 @@ def check_structure(model: onnx.ModelProto, path: str | None = None) -> list[Fin
     try:
         onnx.checker.check_model(path if path is not None else model, full_check=False)
     except (onnx.checker.ValidationError, ValueError) as exc:
-        first = " ".join(str(exc).strip().splitlines()[:2])
-        return [Finding.of(SCH204, f"onnx.checker: {first[:400]}")]
+        first = " ".join(str(exc).strip().splitlines()[:2])[:400]
+        blockers = load_blockers(model)
+        if blockers:
+            return [Finding.of(SCH204, f"onnx.checker: {first}; onnxruntime refuses the model "
+                               f"too: {'; '.join(blockers)}", severity="error")]
+        return [Finding.of(SCH204, f"onnx.checker: {first} (onnxruntime does not check this and "
+                           f"loads the model; {OTHERS_REJECT})",
+                           severity="error" if strict else "warning")]
     return []
 
 
-def check_inference(errors: list[str]) -> list[Finding]:
-    """SCH206: strict shape/type inference failed; ORT is likely to reject the graph too."""
-    return [
-        Finding.of(SCH206, f"shape/type inference: {e}",
-                   fixes=[Fix("source", hint="fix the types or shapes that inference names")])
-        for e in errors
-        if "No Op registered" not in e and "No opset import" not in e
-    ]
+def check_inference(errors: list[str], *, strict: bool = False) -> list[Finding]:
+    """SCH206, one per inference error: an error when onnxruntime's own inference refuses the
+    model for it (or with `strict`), else a warning that says why ORT tolerates it."""
+    findings = []
+    for e in errors:
+        if "No Op registered" in e or "No opset import" in e:
+            continue
+        verdict = inference_verdict(e)
+        severity: Severity
+        if verdict.fatal:
+            message, severity = f"shape/type inference: {e} ({verdict.why})", "error"
+        else:
+            message = (f"shape/type inference: {e} (onnxruntime tolerates it: {verdict.why}; "
+                       "onnx.checker's full check and runtimes that run onnx's strict inference "
+                       "reject it)")
+            severity = "error" if strict else "warning"
+        findings.append(Finding.of(
+            SCH206, message, severity=severity,
+            fixes=[Fix("source", hint="fix the types or shapes that inference names")]))
+    return findings

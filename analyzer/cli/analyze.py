@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_output(p, ("text", "json", "md", "html"))
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="lowest finding severity that makes the exit status 1 (default: error)")
+    p.add_argument("--strict", action="store_true",
+                   help="ONNX-spec violations that onnxruntime tolerates (onnx.checker "
+                   "complaints, declared shapes that differ from inference) are errors, not "
+                   "warnings")
     add_limits(p)
     p.add_argument("--load-check", action="store_true",
                    help="also create a real onnxruntime CPU session in an isolated child process "
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                                both_exporters=args.both_exporters)
     else:
         report = analyze(args.model, opset=args.opset, providers=providers,
-                         **limits_from(args))
+                         strict=args.strict, **limits_from(args))
         if args.load_check:
 
             add_load_check(report, args.model, args.time_limit, args.memory_limit)
@@ -157,7 +161,7 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     limits = limits_from(args)  # each worker applies them to its own model
     options = batch.Options(args.opset, tuple(providers), limits["max_file_bytes"],
                             args.load_check, args.time_limit, args.memory_limit,
-                            limits["max_nodes"], limits["max_subgraph_depth"])
+                            limits["max_nodes"], limits["max_subgraph_depth"], args.strict)
     rows = batch.run_batch(models, options, jobs=args.jobs)
     if args.format == "json":
         text = json.dumps([r.to_dict() for r in rows], indent=2) + "\n"

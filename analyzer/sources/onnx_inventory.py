@@ -16,6 +16,7 @@ import onnx
 import onnx.inliner
 import onnx.shape_inference
 
+from analyzer.checks.ort_load_rules import split_inference_error
 from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
 from opsets.query import ABSENT
@@ -71,7 +72,7 @@ def prepare(
     try:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for bad graphs
-        errors.append(_first_line(exc))
+        errors.extend(split_inference_error(str(exc) or type(exc).__name__))
         try:
             inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
         except Exception as exc2:  # noqa: BLE001
@@ -88,7 +89,7 @@ def _prepare_by_path(model: onnx.ModelProto, path: str) -> PreparedModel:
         try:
             onnx.shape_inference.infer_shapes_path(path, out, check_type=True, strict_mode=True)
         except Exception as exc:  # noqa: BLE001
-            errors.append(_first_line(exc))
+            errors.extend(split_inference_error(str(exc) or type(exc).__name__))
             try:
                 onnx.shape_inference.infer_shapes_path(path, out)
             except Exception as exc2:  # noqa: BLE001

@@ -103,6 +103,7 @@ class Options:
     memory_limit_mb: int | None
     max_nodes: int | None = DEFAULT_MAX_NODES
     max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH
+    strict: bool = False
 
 
 def analyze_one(path: str, options: Options) -> BatchRow:
@@ -112,7 +113,7 @@ def analyze_one(path: str, options: Options) -> BatchRow:
     try:
         report = analyze(path, opset=options.opset, providers=options.providers,
                          max_file_bytes=options.max_file_bytes, max_nodes=options.max_nodes,
-                         max_subgraph_depth=options.max_subgraph_depth)
+                         max_subgraph_depth=options.max_subgraph_depth, strict=options.strict)
         if options.load_check:
             add_load_check(report, path, options.time_limit, options.memory_limit_mb)
     except InputError as exc:

@@ -117,3 +117,39 @@ def test_demo_writes_reports(tmp_path):
     data = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert data["placement"]["CUDAExecutionProvider"]["fallback_nodes"]
     assert (tmp_path / "demo" / "report.md").exists()
+
+
+def test_strict_fails_on_what_onnxruntime_tolerates(tmp_path):
+    """Issue 16's false FAIL: Relu-6 whose output has an element type but no `shape` field.
+    onnxruntime runs it, so the verdict is warn (exit 0); --strict makes the checker's complaint
+    an error (exit 1), in a batch too."""
+    model = parse("""<ir_version: 8, opset_import: ["" : 6]>
+        g (float[2,3] x) => (float[2,3] y) { y = Relu(x) }""")
+    model.graph.output[0].type.tensor_type.ClearField("shape")
+    path = tmp_path / "no_shape.onnx"
+    onnx.save_model(model, path)
+    res = cli("analyze", str(path), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["verdict"] == "warn" and "strict" not in data
+    (sch204,) = [f for f in data["findings"] if f["id"] == "SCH204"]
+    assert sch204["severity"] == "warning" and "onnx.checker rejects it" in sch204["message"]
+    strict = cli("analyze", str(path), "--format", "json", "--strict")
+    assert strict.returncode == 1
+    data = json.loads(strict.stdout)
+    assert data["verdict"] == "fail" and data["strict"] is True
+    onnx.save_model(model, tmp_path / "copy.onnx")
+    batch = cli("analyze", str(tmp_path), "--format", "json", "--strict", "--jobs", "1")
+    assert batch.returncode == 1
+    assert {row["report"]["verdict"] for row in json.loads(batch.stdout)} == {"fail"}
+
+
+def test_shape_inference_error_onnxruntime_refuses_fails(tmp_path):
+    """Issue 16's false PASS: MatMul of two float [2,3] inputs."""
+    path = tmp_path / "matmul.onnx"
+    onnx.save_model(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[2,3] a, float[2,3] b) => (float[2,3] y) { y = MatMul(a, b) }"""), path)
+    res = cli("analyze", str(path), "--format", "json")
+    assert res.returncode == 1
+    (sch206,) = [f for f in json.loads(res.stdout)["findings"] if f["id"] == "SCH206"]
+    assert sch206["severity"] == "error" and "Incompatible dimensions" in sch206["message"]
