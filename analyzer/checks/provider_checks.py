@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from analyzer.checks.fix_texts import fallback_fix
 from analyzer.checks.placement import CPU, NodePlacement, Placement
 from analyzer.finding_ids import EP301, EP302, EP303, EP304, EP305, EP306, FindingKind
 from analyzer.findings import Finding, Fix
@@ -45,7 +46,7 @@ def check_providers(placement: Placement, schemas: SchemaTable) -> list[Finding]
         )
     primary = placement.providers[0]
     if primary != CPU:
-        findings.extend(_fallbacks(placement, primary))
+        findings.extend(_fallbacks(placement, primary, schemas))
     findings.extend(_by_how(placement, "expanded", EP303))
     findings.extend(_by_how(placement, "cast", EP304))
     findings.extend(_partitions(placement, primary))
@@ -84,7 +85,7 @@ def _alternatives(leaf: NodePlacement, providers: list[str], schemas: SchemaTabl
     return fixes
 
 
-def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
+def _fallbacks(placement: Placement, primary: str, schemas: SchemaTable) -> list[Finding]:
     groups: dict[tuple[str, str, int | None, str], list[NodePlacement]] = defaultdict(list)
     for node in placement.nodes:
         status = node.statuses.get(primary)
@@ -104,8 +105,7 @@ def _fallbacks(placement: Placement, primary: str) -> list[Finding]:
                 f"{short_provider(to)}: {reason}",
                 op=op, domain=domain, nodes=[n.node.name for n in nodes],
                 location=nodes[0].node.location, provider=primary,
-                fixes=[Fix("source", hint="change the op's input types or replace the op with ops "
-                           f"that {short_provider(primary)} has kernels for")],
+                fixes=[Fix("source", hint=fallback_fix(nodes[0].node, primary, schemas))],
             )
         )
     return findings
