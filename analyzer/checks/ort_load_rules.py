@@ -16,7 +16,10 @@ against onnxruntime 1.32, tests/analyzer/test_verdict_contract.py):
   Two kinds of inference complaint are not: a declared shape that differs from the inferred one
   (ORT merges leniently and keeps the inferred shape; only a declared element type that differs
   is fatal), and an input of unknown type (a consequence of another failure, an op without a
-  schema, or nodes out of order, which ORT sorts first).
+  schema, or nodes out of order, which ORT sorts first). Nor is an error inside a function op's
+  body (onnx infers MeanVarianceNormalization through its body, ORT does not at load: it runs
+  the op's kernel, or inlines the body, which the placement prediction checks). An error
+  inside an If / Loop / Scan body is fatal: ORT infers subgraphs.
 
 `load_blockers` lists what ORT refuses of a model that onnx.checker rejects; `inference_verdict`
 classifies one inference error.
@@ -24,6 +27,7 @@ classifies one inference error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -45,6 +49,10 @@ _TOLERATED: tuple[tuple[str, str], ...] = (
      "without a schema or nodes out of order); onnxruntime infers it in its own order"),
     ("Element type of input", "an input's element type is unknown to onnx's inference"),
 )
+#: An error reported inside another node's inference: "(op_type:OUTER, ...): [..] (op_type:".
+_NESTED = re.compile(r"^\(op_type:(\w+)[^)]*\): \[\w+\] (?:Inference error\(s\): )?\(op_type:")
+#: Ops whose nested errors come from subgraph attributes, which onnxruntime infers.
+_CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 #: Inference that did not run to a verdict: an isolated crash, a failed inliner.
 _UNDECIDED = ("in an isolated child process", "inlining local functions failed")
 
@@ -64,6 +72,11 @@ def inference_verdict(error: str) -> InferenceVerdict:
     for marker, why in _TOLERATED:
         if marker in error:
             return InferenceVerdict(False, why)
+    nested = _NESTED.match(error)
+    if nested and nested.group(1) not in _CONTROL_FLOW:
+        return InferenceVerdict(False, f"the error is inside {nested.group(1)}'s function body, "
+                                "which onnxruntime does not infer at load (it runs the op's "
+                                "kernel or inlines the body; the placement checks that)")
     return InferenceVerdict(True, "onnxruntime runs the op's inference at load and refuses the "
                             "model for this error")
 
