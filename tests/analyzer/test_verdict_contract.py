@@ -109,6 +109,11 @@ CASES = [
     Case("declared-elem-type-differs", lambda: _model(
         """<ir_version: 8, opset_import: ["" : 13]>
         g (float[2,3] a) => (int64[2,3] y) { y = Relu(a) }"""), "SCH206", False),
+    # an error inside a function op's body: onnx infers through it, onnxruntime runs the kernel
+    Case("function-body-inference", lambda: _model(
+        """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[2,3,4,4] x) => (float[2,3,4,4] y) { y = MeanVarianceNormalization(x) }"""),
+        "SCH206", True),
     # a declared shape that differs from the inferred one: onnxruntime keeps the inferred one
     Case("declared-shape-differs", lambda: _model(
         """<ir_version: 8, opset_import: ["" : 13]>
