@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from analyzer.cli.common import add_output, add_providers, write_atomically
+from analyzer.cli.common import add_output, add_providers, output_format, write_atomically
 from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.error_codes import USAGE, VERIFY_REFERENCE
 from analyzer.errors import InputError
@@ -30,6 +30,8 @@ from analyzer.runtime.tf_reference import tf_source_kind
 from analyzer.runtime.verify import EVALUATOR, merge_into_report, render_text, verify
 from analyzer.sources.torch_spec import is_torch_spec, load_factory, parse_input
 from analyzer.workflows.onnx_preflight import analyze
+
+FORMATS = ("text", "json", "html")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atol", type=float, metavar="A", help="absolute tolerance (all outputs)")
     p.add_argument("--localize", action="store_true",
                    help="on failure, name the first node whose output diverges")
-    add_output(p, ("text", "json", "html"))
+    add_output(p, FORMATS)
 
 
 def _dims(items: Sequence[str]) -> dict[str, int]:
@@ -86,19 +88,19 @@ def _dims(items: Sequence[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-
+    args.format = output_format(args.output, args.format, FORMATS)
     if args.samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {args.samples}")
     for name in ("rtol", "atol"):
         value = getattr(args, name)
         if value is not None and not value >= 0:
             raise InputError(None, USAGE, f"--{name} must be >= 0, got {value}")
-    shapes = {}
+    shapes, dtypes = {}, {}
     for text in args.input:
         spec = parse_input(text)
         if spec.name is None:
             raise InputError(None, USAGE, f"--input {text!r}: give the input's name")
-        shapes[spec.name] = spec.shape
+        shapes[spec.name], dtypes[spec.name] = spec.shape, spec.dtype
     reference: Any = None
     inputs: Any = args.inputs
     if args.source:
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
     guard_sessions(args, [args.model, args.reference])
     result = verify(args.model, reference=reference, providers=providers, samples=args.samples,
                     seed=args.seed, inputs=inputs, rtol=args.rtol, atol=args.atol,
-                    localize=args.localize, dims=_dims(args.dim), shapes=shapes)
+                    localize=args.localize, dims=_dims(args.dim), shapes=shapes,
+                    dtypes=dtypes)
     for note in result.notes:
         if note.startswith("dynamic dim"):
             print(f"onnx-preflight: {note}", file=sys.stderr)

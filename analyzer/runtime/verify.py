@@ -51,6 +51,7 @@ from analyzer.runtime.compare import (
 from analyzer.runtime.inputs import (
     Feeds,
     InputSet,
+    check_feeds,
     graph_inputs,
     load_npz,
     load_test_data,
@@ -67,7 +68,14 @@ from analyzer.runtime.runners import (
     is_torch_module,
     load_model,
 )
-from analyzer.runtime.session import CPU, SessionSpec, resolve_provider
+from analyzer.runtime.session import (
+    CPU,
+    GUARD_MEMORY_LIMIT_MB,
+    GUARD_TIME_LIMIT,
+    SessionSpec,
+    guard_session_creation,
+    resolve_provider,
+)
 from analyzer.runtime.tf_reference import tf_source_kind
 
 __all__ = [
@@ -241,20 +249,35 @@ def _same_model(loaded: LoadedModel, provider: str) -> OnnxrtRunner:
     return runner
 
 
+def _onnx_models(model: Any, reference: Any) -> list[Any]:
+    """The ONNX models verify will create sessions for: the model, and an ONNX reference."""
+    path = Path(os.fspath(reference)) if isinstance(reference, (str, os.PathLike)) else None
+    onnx_file = path is not None and path.is_file() and path.suffix.lower() == ".onnx"
+    return [model, reference] if isinstance(reference, onnx.ModelProto) or onnx_file else [model]
+
+
 def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, seed: int,
-            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None
-            ) -> InputSet:
+            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None,
+            dtypes: Mapping[str, str] | None = None) -> InputSet:
     if inputs is None and isinstance(reference, (str, os.PathLike)) and Path(
             os.fspath(reference)).is_dir() and not (Path(os.fspath(reference))
                                                     / "saved_model.pb").is_file():
         inputs = reference
     if inputs is None:
-        return random_inputs(model, samples, seed, dims=dims, shapes=shapes)
+        return random_inputs(model, samples, seed, dims=dims, shapes=shapes, dtypes=dtypes)
+    if dims or shapes or dtypes:
+        raise InputError(None, USAGE, "--dim and --input shape random inputs; the given data "
+                         "(--inputs / --test-data) brings its own shapes: drop them")
     if isinstance(inputs, InputSet):
+        for feeds in inputs.samples:
+            check_feeds(model, feeds)
         return inputs
     if isinstance(inputs, Mapping):
+        check_feeds(model, inputs)
         return InputSet([dict(inputs)], None, "given feeds")
     if isinstance(inputs, (list, tuple)):
+        for feeds in inputs:
+            check_feeds(model, feeds)
         return InputSet([dict(x) for x in inputs], None, f"given feeds ({len(inputs)} samples)")
     path = Path(os.fspath(inputs))
     if path.is_dir():
@@ -281,6 +304,10 @@ def verify(
     *,
     dims: Mapping[str, int] | None = None,
     shapes: Mapping[str, Sequence[int]] | None = None,
+    dtypes: Mapping[str, str] | None = None,
+    isolate: bool = False,
+    time_limit: float = GUARD_TIME_LIMIT,
+    memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB,
 ) -> ParityResult:
     """Run `model` on each of `providers` and compare its outputs with `reference`.
 
@@ -290,10 +317,17 @@ def verify(
     inputs: None (seeded random, `samples` of them, dims from `dims`/`shapes` or 1), an .npz,
     a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults
     (`DEFAULT_TOLERANCES` when the reference is ONNX, `FRAMEWORK_TOLERANCES` for torch and
-    TensorFlow)."""
+    TensorFlow). dims / shapes / dtypes set random inputs (`--dim`, `--input`) and must name
+    the model's symbols and inputs. isolate: create each ONNX model's session in a child
+    process first (as the CLI does), so an onnxruntime crash or hang there is ORT_SESSION_CRASHED
+    instead of the end of this process (time_limit seconds, memory_limit_mb)."""
     loaded = load_model(model)
     names = [_provider(p) for p in providers] or ["CPUExecutionProvider"]
-    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes)
+    if isolate:
+        for onnx_model in _onnx_models(model, reference):
+            guard_session_creation(onnx_model, time_limit=time_limit,
+                                   memory_limit_mb=memory_limit_mb)
+    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes, dtypes)
     ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:
