@@ -5,12 +5,16 @@ Reference (one of): --source package.module:factory (a torch module fed the same
 --source PATH (a TensorFlow SavedModel folder, Keras .keras/.h5 file loaded with safe_mode, or
 .tflite file, run by TensorFlow on the same inputs),
 --reference OTHER.onnx (e.g. the model before a rewrite, run on ORT CPU), --test-data DIR
-(test_data_set_N/input_K.pb and output_K.pb), --reference-evaluator (onnx.reference). With none,
-expected outputs in --inputs DIR are used if present, else the first of several --providers
-(CPU vs CUDA), else onnx.reference.
+(test_data_set_N/input_K.pb and output_K.pb), --reference-evaluator (onnx.reference; where it
+disagrees with unoptimized onnxruntime and any shipped outputs, the evaluator is reported as the
+suspect side, RUN504). With none, expected outputs in --inputs DIR are used if present, else
+onnxruntime itself: every --providers entry against the CPU provider with graph optimizations
+disabled.
 
-Default tolerances (rtol / atol): float64 1e-7 / 1e-10, float32 1e-4 / 1e-5, float16 1e-2 /
-1e-3, bfloat16 5e-2 / 1e-2; integers, bool and strings exact.
+Default tolerances (rtol / atol): float64 1e-7 / 1e-10, float32 1e-5 / 1e-5 when both sides are
+ONNX and 1e-4 / 1e-5 against torch or TensorFlow, float16 1e-2 / 1e-3, bfloat16 5e-2 / 1e-2;
+integers, bool and strings exact. Every output shows its margin (worst |a-e| / (atol + rtol|e|))
+and that element's error in ulps. -o FILE: the suffix (.json, .html) picks the format.
 
 Exit status: 0 every output within tolerance, 1 a parity failure, 2 bad input or usage."""
 

@@ -160,7 +160,8 @@ def _margin(diff: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
     worst = int(np.argmax(ratio))
     kind = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float32)
     spacing = float(np.spacing(np.abs(expected[worst]).astype(kind)))
-    ulps = float(diff[worst] / spacing) if spacing > 0 else None
+    with np.errstate(over="ignore"):  # a subnormal spacing: inf ulps says it plainly
+        ulps = float(np.float64(diff[worst]) / spacing) if spacing > 0 else None
     return float(ratio[worst]), ulps
 
 

@@ -271,8 +271,11 @@ def test_bad_reference_is_input_error(tmp_path: Path) -> None:
 @pytest.mark.gpu
 def test_cuda_against_cpu() -> None:
     result = verify(_mlp(), providers=("cpu", "cuda"), dims={"N": 64})
-    assert result.providers == ["CUDAExecutionProvider"]
-    assert "CPUExecutionProvider" in result.reference
+    # issue 15: with no reference every provider is tested against unoptimized CPU
+    assert result.providers == ["CPUExecutionProvider", "CUDAExecutionProvider"]
+    assert "CPUExecutionProvider" in result.reference and "disabled" in result.reference
+    explicit = verify(_mlp(), reference="cpu", providers=("cuda",), dims={"N": 64})
+    assert explicit.providers == ["CUDAExecutionProvider"]
     assert any("TF32" in n for n in result.notes)
     assert result.passed or all(o.max_rel < 1e-2 for s in result.samples for o in s.outputs)
 
