@@ -487,7 +487,8 @@ BENCH_SESSION: ErrorCode = _register(ErrorCode(
 BENCH_INPUTS: ErrorCode = _register(ErrorCode(
     "BENCH_INPUTS", "other",
     title="inputs do not match the model",
-    doc="the given inputs (.npz) do not match the model's inputs",
+    doc=("the given inputs (.npz) do not match the model's inputs: a name the model lacks, a "
+         "wrong dtype, rank or fixed dimension (the model's inputs are listed)"),
     raised_by=("analyzer.runtime.bench",),
 ))
 
@@ -513,7 +514,8 @@ VERIFY_INPUTS: ErrorCode = _register(ErrorCode(
     "VERIFY_INPUTS", "other",
     title="unreadable inputs",
     doc=("`verify --inputs`: not an .npz file or a test-data folder, an .npz that cannot be "
-         "read, or one that lacks some of the model's inputs"),
+         "read, or one that lacks some of the model's inputs; an `--input` name or `.npz` key "
+         "the model lacks, or a `--dim` symbol no input has (the model's inputs are listed)"),
     raised_by=("analyzer.runtime.verify", "analyzer.runtime.inputs"),
 ))
 
@@ -531,18 +533,20 @@ VERIFY_TEST_DATA: ErrorCode = _register(ErrorCode(
 
 VERIFY_INPUT_SHAPE: ErrorCode = _register(ErrorCode(
     "VERIFY_INPUT_SHAPE", "other",
-    title="input without a shape",
-    doc=("`verify`: random inputs are asked for but a model input has no shape; give it with "
-         "`--input NAME:DTYPE[D0,...]`"),
+    title="input shape does not fit",
+    doc=("`verify`: random inputs are asked for but a model input has no shape (give it with "
+         "`--input NAME:DTYPE[D0,...]`), or given data or `--input` has the wrong rank or a "
+         "wrong fixed dimension (the model's inputs are listed)"),
     raised_by=("analyzer.runtime.inputs",),
 ))
 
 
 VERIFY_INPUT_TYPE: ErrorCode = _register(ErrorCode(
     "VERIFY_INPUT_TYPE", "other",
-    title="input not a tensor",
-    doc=("`verify`: random inputs are asked for but a model input is not a tensor; give the data "
-         "with `--inputs`"),
+    title="input type does not fit",
+    doc=("`verify`: random inputs are asked for but a model input is not a tensor (give the data "
+         "with `--inputs`), or given data or `--input` has another dtype than the model's input "
+         "(the model's inputs are listed)"),
     raised_by=("analyzer.runtime.inputs",),
 ))
 
@@ -572,7 +576,7 @@ ORT_SESSION_CRASHED: ErrorCode = _register(ErrorCode(
     doc=("`verify` / `bench` (`--isolate`, the default): onnxruntime crashed (signal N), hung "
          "past `--time-limit` or ran out of `--memory-limit` creating the model's session in a "
          "child process, before the run creates its own"),
-    raised_by=("analyzer.cli.session_guard",),
+    raised_by=("analyzer.runtime.session", "analyzer.cli.session_guard"),
 ))
 
 

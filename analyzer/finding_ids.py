@@ -404,6 +404,16 @@ RUN503: FindingKind = _register(FindingKind(
 ))
 
 
+RUN504: FindingKind = _register(FindingKind(
+    "RUN504", "warning", "runtime",
+    title="onnx.reference is the suspect side",
+    doc=("`verify --reference-evaluator`: onnx.reference disagrees with onnxruntime without "
+         "graph optimizations (and with the shipped expected outputs, when there are any) while "
+         "the model under test agrees with them; the output is compared with unoptimized "
+         "onnxruntime instead and the node where the evaluator's values first differ is named"),
+))
+
+
 # ---- PyTorch capture (TRC4xx) --------------------------------------------------------------------
 
 TRC401: FindingKind = _register(FindingKind(

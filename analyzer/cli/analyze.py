@@ -27,6 +27,7 @@ from analyzer.cli.common import (
     add_providers,
     add_torch_source,
     load_torch_source,
+    output_format,
     parse_providers,
     write_atomically,
 )
@@ -43,6 +44,8 @@ from analyzer.workflows.batch import add_load_check, is_batch
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
+FORMATS = ("text", "json", "md", "html")
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -57,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--opset", type=int, metavar="N",
                    help="check the default-domain ops as if the model targeted opset N")
     add_providers(p)
-    add_output(p, ("text", "json", "md", "html"))
+    add_output(p, FORMATS)
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="lowest finding severity that makes the exit status 1 (default: error)")
     p.add_argument("--strict", action="store_true",
@@ -82,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
 
+    args.format = output_format(args.output, args.format, FORMATS)
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
     args.protect = list(models)  # -o must never land on an input model

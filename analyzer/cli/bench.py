@@ -13,10 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analyzer.cli.common import add_output, add_providers, parse_providers, write_atomically
+from analyzer.cli.common import (
+    add_output,
+    add_providers,
+    output_format,
+    parse_providers,
+    write_atomically,
+)
 from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.runtime.bench import BenchResult, bench
 from analyzer.safe_write import refuse_overwrite
+
+FORMATS = ("text", "json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,12 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--plot", metavar="PNG", help="write a latency box plot (needs matplotlib)")
     p.add_argument("--no-placement", action="store_true",
                    help="skip the predicted vs actual placement check")
-    add_output(p, ("text", "json"))
+    add_output(p, FORMATS)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-
+    args.format = output_format(args.output, args.format, FORMATS)
     inputs = [p for p in (args.model, args.compare, args.inputs) if p]
     if args.plot:
         refuse_overwrite(args.plot, inputs)

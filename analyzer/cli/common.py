@@ -1,11 +1,15 @@
-"""Argument groups shared by the subcommands, and safe output writing."""
+"""Argument groups shared by the subcommands, the report-file format rule, and safe output
+writing."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 from analyzer import safe_write
+from analyzer.error_codes import USAGE
+from analyzer.errors import InputError
 from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
 
@@ -25,11 +29,54 @@ def parse_providers(text: str) -> list[str]:
     return resolve_providers(names, available=False)
 
 
+#: report formats a file name implies, for every subcommand's report file
+SUFFIX_FORMATS = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html",
+                  ".htm": "html", ".txt": "text"}
+
+
+def add_format(parser: argparse.ArgumentParser, formats: tuple[str, ...],
+               file_flag: str = "-o") -> None:
+    """--format with no default: `output_format` decides (the report file's suffix, else
+    the first format)."""
+    parser.add_argument("--format", choices=formats, default=None,
+                        help=f"report format (default: from the suffix of {file_flag} FILE, "
+                        f".json .md .html, else {formats[0]})")
+
+
 def add_output(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
-    parser.add_argument("--format", choices=formats, default=formats[0],
-                        help=f"report format (default: {formats[0]})")
+    add_format(parser, formats)
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the report to FILE (written atomically) instead of stdout")
+                        help="write the report to FILE (written atomically) instead of stdout; "
+                        "FILE's suffix (.json, .md, .html) picks the format unless --format "
+                        "says otherwise")
+
+
+def output_format(path: str | None, given: str | None, formats: Sequence[str],
+                  flag: str = "-o") -> str:
+    """The one rule for every subcommand's report file: --format when given; else what FILE's
+    suffix says (.json, .md, .html, .txt); else the first of `formats`. A suffix that names
+    another format than --format, or one this subcommand cannot write, is USAGE (exit 2):
+    `bench m.onnx -o results.json` writes JSON, never a text report named .json."""
+    implied = SUFFIX_FORMATS.get(Path(path).suffix.lower()) if path else None
+    if implied is not None and implied not in formats:
+        raise InputError(None, USAGE, f"{flag} {path}: a .{Path(path or '').suffix[1:]} file "
+                         f"means {implied}, which this subcommand does not write (formats: "
+                         f"{', '.join(formats)})")
+    if given is not None and implied is not None and given != implied:
+        raise InputError(None, USAGE, f"{flag} {path} names a {implied} file but --format is "
+                         f"{given}; drop one or make them agree")
+    return given or implied or formats[0]
+
+
+def refuse_report_suffix(path: str | None, flag: str = "-o",
+                         report_flag: str = "--report") -> None:
+    """For subcommands whose -o is the model they write (export, rewrite): a report suffix
+    there is a mistake, not a request for a report (USAGE)."""
+    implied = SUFFIX_FORMATS.get(Path(path).suffix.lower()) if path else None
+    if implied is not None:
+        raise InputError(None, USAGE, f"{flag} {path} is where the ONNX model is written, but "
+                         f"its suffix names a {implied} report; write the report with "
+                         f"{report_flag} FILE")
 
 
 def write_atomically(path: str, text: str | bytes, protect: Sequence[str] = ()) -> None:

@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 
 from analyzer.cli.analyze import emit
-from analyzer.cli.common import add_providers, add_torch_source, load_torch_source, parse_providers
+from analyzer.cli.common import (
+    add_format,
+    add_providers,
+    add_torch_source,
+    load_torch_source,
+    output_format,
+    parse_providers,
+    refuse_report_suffix,
+)
 from analyzer.cli.isolate_args import add_isolation, isolation_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
 from analyzer.error_codes import USAGE
@@ -21,6 +29,8 @@ from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows.torch_export import export_torch
 from rewrites.contract import UnknownRule
 from rewrites.registry import named
+
+FORMATS = ("text", "json", "md", "html")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,9 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="where to write the exported model (atomically)")
     p.add_argument("--opset", type=int, default=18, metavar="N", help="opset (default: 18)")
     add_providers(p)
-    p.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
-                   help="report format (default: text)")
-    p.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stdout")
+    add_format(p, FORMATS, "--report")
+    p.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stdout; "
+                   "its suffix (.json, .md, .html) picks the format unless --format says "
+                   "otherwise")
     p.add_argument("--fail-on", choices=("error", "warning"), default="error")
     p.add_argument("--force", action="store_true",
                    help="export even when the pre-flight predicts failure")
@@ -56,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-
+    args.format = output_format(args.report, args.format, FORMATS, "--report")
+    refuse_report_suffix(args.output)
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))

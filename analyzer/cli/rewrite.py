@@ -19,7 +19,14 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from analyzer.cli.common import add_providers, parse_providers, write_atomically
+from analyzer.cli.common import (
+    add_format,
+    add_providers,
+    output_format,
+    parse_providers,
+    refuse_report_suffix,
+    write_atomically,
+)
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.report.html import render_html
@@ -35,6 +42,9 @@ if TYPE_CHECKING:
     from rewrites.passes import RewriteResult
 
 
+FORMATS = ("text", "json", "html")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("rewrite", help="apply verified rewrite rules to an ONNX model",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,9 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--target-opset", type=int, metavar="N",
                    help="convert to this ai.onnx opset (up or down), after the rules that "
                    "remove ops it lacks")
-    p.add_argument("--format", choices=("text", "json", "html"), default="text",
-                   help="html: the analysis of the result with the rewrite log and the "
-                   "inserted nodes marked in the graph (to stdout)")
+    add_format(p, FORMATS, "--report")
+    p.add_argument("--report", metavar="FILE",
+                   help="write the report (text, json or html: the analysis of the result with "
+                   "the rewrite log and the inserted nodes marked in the graph) to FILE instead "
+                   "of stdout; its suffix picks the format unless --format says otherwise")
     add_providers(p)
     p.set_defaults(run=run)
 
@@ -58,11 +70,15 @@ def run(args: argparse.Namespace) -> int:
     import onnx
 
 
+    args.format = output_format(args.report, args.format, FORMATS, "--report")
+    refuse_report_suffix(args.output)
     if not args.dry_run and not args.output:
         raise InputError(None, USAGE, "give -o OUT.onnx (or --dry-run)")
     if args.output and not args.dry_run:
 
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
+    if args.report:
+        refuse_overwrite(args.report, [args.model, *([args.output] if args.output else [])])
     loaded = load_onnx(args.model)
     if loaded.external_data:
         raise InputError(args.model, USAGE, "rewriting models with external data is not "
@@ -82,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
         write_atomically(args.output, data, protect=[args.model])
     log = [dataclasses.asdict(e) for e in result.log]
     if args.format == "html":
-        sys.stdout.write(_html(args, loaded.model, result))
+        text = _html(args, loaded.model, result)
     elif args.format == "json":
-        json.dump({"model": args.model, "output": None if args.dry_run else args.output,
+        text = json.dumps({"model": args.model, "output": None if args.dry_run else args.output,
                    "dry_run": args.dry_run, "target_opset": args.target_opset,
                    "verified_with": result.verified_with,
                    "max_abs_error": result.max_abs_error,
@@ -94,20 +110,25 @@ def run(args: argparse.Namespace) -> int:
                                 "after": [f.to_dict() for f in passed.after.findings]},
                    "nodes": {"before": passed.before.model.nodes,
                              "after": passed.after.model.nodes}},
-                  sys.stdout, indent=2)
-        sys.stdout.write("\n")
+                          indent=2) + "\n"
     else:
+        lines = []
         for e in result.log:
             change = f" -{'/'.join(e.removed)} +{'/'.join(e.added)}" if e.removed else ""
             error = f" max abs error {e.max_abs_error:.3g}" if e.max_abs_error is not None else ""
             why = f" ({e.reason})" if e.reason else ""
-            print(f"{e.status:<12} {e.rule:<18} {e.node}{change}{error}{why}")
+            lines.append(f"{e.status:<12} {e.rule:<18} {e.node}{change}{error}{why}")
         if not result.log:
-            print("no rule applies to this model")
-        _print_placement(passed.placement())
-        if not args.dry_run:
-            print(f"wrote {args.output} ({len(result.applied)} rewrite(s) applied)",
-                  file=sys.stderr)
+            lines.append("no rule applies to this model")
+        lines += _placement_lines(passed.placement())
+        text = "\n".join(lines) + "\n"
+    if args.report:
+        write_atomically(args.report, text, protect=[args.model])
+        print(f"wrote {args.report}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if not args.dry_run and args.format == "text":
+        print(f"wrote {args.output} ({len(result.applied)} rewrite(s) applied)", file=sys.stderr)
     return 0
 
 
@@ -121,15 +142,18 @@ def _check_target_opset(opset: int | None) -> None:
                          f"opsets 1 to {newest}")
 
 
-def _print_placement(placement: dict[str, dict[str, dict[str, object]]]) -> None:
+def _placement_lines(placement: dict[str, dict[str, dict[str, object]]]) -> list[str]:
     """Fallback nodes and partitions per provider, before -> after."""
+    lines = []
     for provider, before in placement["before"].items():
         after = placement["after"].get(provider, {})
         fb, fa = list(before.get("fallback_nodes") or ()), list(after.get("fallback_nodes") or ())  # type: ignore[call-overload]
-        print(f"placement {provider}: nodes {before.get('predicted_nodes')} -> "
-              f"{after.get('predicted_nodes')}, fallbacks {len(fb)} -> {len(fa)}, "
-              f"partitions {before.get('partitions')} -> {after.get('partitions')}, "
-              f"device copies {before.get('device_copies')} -> {after.get('device_copies')}")
+        lines.append(f"placement {provider}: nodes {before.get('predicted_nodes')} -> "
+                     f"{after.get('predicted_nodes')}, fallbacks {len(fb)} -> {len(fa)}, "
+                     f"partitions {before.get('partitions')} -> {after.get('partitions')}, "
+                     f"device copies {before.get('device_copies')} -> "
+                     f"{after.get('device_copies')}")
+    return lines
 
 
 def _html(args: argparse.Namespace, original: onnx.ModelProto, result: RewriteResult) -> str:

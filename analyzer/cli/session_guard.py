@@ -16,12 +16,16 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
-from analyzer.error_codes import ORT_SESSION_CRASHED, USAGE
+from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
-from analyzer.runtime.session import check_loads_in_child
+from analyzer.runtime.session import (
+    GUARD_MEMORY_LIMIT_MB,
+    GUARD_TIME_LIMIT,
+    guard_session_creation,
+)
 
-DEFAULT_TIME_LIMIT = 300.0
-DEFAULT_MEMORY_LIMIT_MB = 16384
+DEFAULT_TIME_LIMIT = GUARD_TIME_LIMIT
+DEFAULT_MEMORY_LIMIT_MB = GUARD_MEMORY_LIMIT_MB
 
 
 def add_session_guard(parser: argparse.ArgumentParser) -> None:
@@ -48,19 +52,10 @@ def guard_sessions(args: argparse.Namespace, models: Iterable[str | None]) -> No
     for model in models:
         if not model or not Path(model).is_file() or Path(model).suffix.lower() != ".onnx":
             continue
-        result = check_loads_in_child(model, time_limit=args.time_limit,
-                                      memory_limit_mb=args.memory_limit)
-        if result.status == "crashed":
-            what = f"signal {result.signal}" if result.signal is not None else result.message
-            raise InputError(model, ORT_SESSION_CRASHED,
-                             f"onnxruntime crashed creating a session for this model: {what}")
-        if result.status == "timed_out":
-            raise InputError(model, ORT_SESSION_CRASHED, "onnxruntime did not finish creating "
-                             f"a session within {args.time_limit:.0f} s (raise --time-limit)")
-        # under a low address-space limit the child cannot even map onnxruntime's library
-        starved = result.status == "raised" and result.error_type in ("ImportError",
-                                                                      "MemoryError")
-        if result.status == "out_of_memory" or starved:
-            raise InputError(model, ORT_SESSION_CRASHED, "onnxruntime ran out of memory "
-                             f"creating a session (over {args.memory_limit} MB; raise "
-                             "--memory-limit)")
+        try:
+            guard_session_creation(model, time_limit=args.time_limit,
+                                   memory_limit_mb=args.memory_limit)
+        except InputError as exc:  # the CLI names its own flags
+            raise InputError(exc.path, exc.code, exc.message.replace(
+                "the time limit", "--time-limit").replace("the memory limit", "--memory-limit")
+            ) from None

@@ -5,12 +5,16 @@ Reference (one of): --source package.module:factory (a torch module fed the same
 --source PATH (a TensorFlow SavedModel folder, Keras .keras/.h5 file loaded with safe_mode, or
 .tflite file, run by TensorFlow on the same inputs),
 --reference OTHER.onnx (e.g. the model before a rewrite, run on ORT CPU), --test-data DIR
-(test_data_set_N/input_K.pb and output_K.pb), --reference-evaluator (onnx.reference). With none,
-expected outputs in --inputs DIR are used if present, else the first of several --providers
-(CPU vs CUDA), else onnx.reference.
+(test_data_set_N/input_K.pb and output_K.pb), --reference-evaluator (onnx.reference; where it
+disagrees with unoptimized onnxruntime and any shipped outputs, the evaluator is reported as the
+suspect side, RUN504). With none, expected outputs in --inputs DIR are used if present, else
+onnxruntime itself: every --providers entry against the CPU provider with graph optimizations
+disabled.
 
-Default tolerances (rtol / atol): float64 1e-7 / 1e-10, float32 1e-4 / 1e-5, float16 1e-2 /
-1e-3, bfloat16 5e-2 / 1e-2; integers, bool and strings exact.
+Default tolerances (rtol / atol): float64 1e-7 / 1e-10, float32 1e-5 / 1e-5 when both sides are
+ONNX and 1e-4 / 1e-5 against torch or TensorFlow, float16 1e-2 / 1e-3, bfloat16 5e-2 / 1e-2;
+integers, bool and strings exact. Every output shows its margin (worst |a-e| / (atol + rtol|e|))
+and that element's error in ulps. -o FILE: the suffix (.json, .html) picks the format.
 
 Exit status: 0 every output within tolerance, 1 a parity failure, 2 bad input or usage."""
 
@@ -21,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from analyzer.cli.common import add_output, add_providers, write_atomically
+from analyzer.cli.common import add_output, add_providers, output_format, write_atomically
 from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.error_codes import USAGE, VERIFY_REFERENCE
 from analyzer.errors import InputError
@@ -30,6 +34,8 @@ from analyzer.runtime.tf_reference import tf_source_kind
 from analyzer.runtime.verify import EVALUATOR, merge_into_report, render_text, verify
 from analyzer.sources.torch_spec import is_torch_spec, load_factory, parse_input
 from analyzer.workflows.onnx_preflight import analyze
+
+FORMATS = ("text", "json", "html")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atol", type=float, metavar="A", help="absolute tolerance (all outputs)")
     p.add_argument("--localize", action="store_true",
                    help="on failure, name the first node whose output diverges")
-    add_output(p, ("text", "json", "html"))
+    add_output(p, FORMATS)
 
 
 def _dims(items: Sequence[str]) -> dict[str, int]:
@@ -86,19 +92,19 @@ def _dims(items: Sequence[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-
+    args.format = output_format(args.output, args.format, FORMATS)
     if args.samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {args.samples}")
     for name in ("rtol", "atol"):
         value = getattr(args, name)
         if value is not None and not value >= 0:
             raise InputError(None, USAGE, f"--{name} must be >= 0, got {value}")
-    shapes = {}
+    shapes, dtypes = {}, {}
     for text in args.input:
         spec = parse_input(text)
         if spec.name is None:
             raise InputError(None, USAGE, f"--input {text!r}: give the input's name")
-        shapes[spec.name] = spec.shape
+        shapes[spec.name], dtypes[spec.name] = spec.shape, spec.dtype
     reference: Any = None
     inputs: Any = args.inputs
     if args.source:
@@ -128,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     guard_sessions(args, [args.model, args.reference])
     result = verify(args.model, reference=reference, providers=providers, samples=args.samples,
                     seed=args.seed, inputs=inputs, rtol=args.rtol, atol=args.atol,
-                    localize=args.localize, dims=_dims(args.dim), shapes=shapes)
+                    localize=args.localize, dims=_dims(args.dim), shapes=shapes,
+                    dtypes=dtypes)
     for note in result.notes:
         if note.startswith("dynamic dim"):
             print(f"onnx-preflight: {note}", file=sys.stderr)

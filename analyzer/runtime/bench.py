@@ -31,7 +31,15 @@ from analyzer.runtime.bench_inputs import Feeds, InputSpec, make_inputs
 from analyzer.runtime.bench_plot import write_plot
 from analyzer.runtime.bench_stats import NS_PER_MS, LatencyStats, RatioEstimate, p50_ratio
 from analyzer.runtime.placement_actual import PlacementCheck, actual_ops, compare_placement
-from analyzer.runtime.session import SessionSpec, create_session, first_line, resolve_providers
+from analyzer.runtime.session import (
+    GUARD_MEMORY_LIMIT_MB,
+    GUARD_TIME_LIMIT,
+    SessionSpec,
+    create_session,
+    first_line,
+    guard_session_creation,
+    resolve_providers,
+)
 from analyzer.sources.onnx_loader import load_onnx
 
 CUDA = "CUDAExecutionProvider"
@@ -226,14 +234,23 @@ def bench(
     placement: bool = True,
     plot: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    isolate: bool = False,
+    time_limit: float = GUARD_TIME_LIMIT,
+    memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB,
 ) -> BenchResult:
     """Benchmark `model` on each provider ("cpu", "cuda" or full names), in order.
 
     `duration` (seconds) replaces `iterations` when given. `progress=None` shows a bar only when
-    stderr is a terminal and the run is expected to be long. Raises InputError for bad input.
+    stderr is a terminal and the run is expected to be long. `isolate`: create each model's
+    session in a child process first (as the CLI does), so an onnxruntime crash or hang there is
+    ORT_SESSION_CRASHED, not the end of this process. Raises InputError for bad input.
     """
     _check_counts(warmup, iterations, duration, threads)
     full = resolve_providers(providers, flag="providers") or [CPU]
+    if isolate:
+        for m in (model, compare):
+            if m is not None:
+                guard_session_creation(m, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
     proto, source, label = _load(model)
     feeds, specs, notes = make_inputs(proto, inputs, seed)
     other: tuple[onnx.ModelProto, bytes | str, str] | None = None

@@ -16,7 +16,7 @@ import onnx
 
 from analyzer.error_codes import BENCH_INPUTS
 from analyzer.errors import InputError
-from analyzer.runtime.inputs import graph_inputs, random_inputs
+from analyzer.runtime.inputs import check_feeds, graph_inputs, random_inputs
 
 Feeds = dict[str, np.ndarray]
 
@@ -49,9 +49,9 @@ def make_inputs(
     benchmark and a parity check of one model see the same data; user arrays override them."""
     given = _load_user(user)
     declared = graph_inputs(model)
-    unknown = sorted(set(given) - {v.name for v in declared})
-    if unknown:
-        raise InputError(None, BENCH_INPUTS, f"inputs not in the model: {', '.join(unknown)}")
+    where = user if isinstance(user, (str, os.PathLike)) else None
+    check_feeds(model, given, where, names_code=BENCH_INPUTS, shape_code=BENCH_INPUTS,
+                type_code=BENCH_INPUTS)
     feeds: Feeds = {}
     notes: list[str] = []
     if any(v.name not in given for v in declared):

@@ -3,13 +3,18 @@ user's .npz, or the onnx test-data layout (test_data_set_N/input_K.pb, output_K.
 
 Random integer inputs stay in a small valid range ([0, 16)) or, where the input indexes an
 embedding table held as an initializer, below the table's row count, so Gather never reads
-out of bounds. Dynamic dimensions default to 1 and every default is reported as a note."""
+out of bounds. Dynamic dimensions default to 1 and every default is reported as a note.
+
+What the caller names is checked against the model before anything runs (`check_names`,
+`check_dims`, `check_feeds`): an input the model lacks, a `--dim` symbol no input has, a wrong
+rank, fixed dimension or dtype is bad input whose one line lists the model's real inputs with
+their types and shapes (onnxruntime's own message for these is long and cut short)."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from analyzer.error_codes import (
     VERIFY_INPUT_TYPE,
     VERIFY_INPUTS,
     VERIFY_TEST_DATA,
+    ErrorCode,
 )
 from analyzer.errors import InputError
 
@@ -49,6 +55,96 @@ def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     return [i for i in model.graph.input if i.name not in inits]
 
 
+def _dims_text(vi: onnx.ValueInfoProto) -> str:
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return "[?]"
+    return "[" + ",".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?")
+                          for d in tt.shape.dim) + "]"
+
+
+def _type_name(vi: onnx.ValueInfoProto) -> str:
+    if not vi.type.HasField("tensor_type"):
+        return vi.type.WhichOneof("value") or "?"
+    try:
+        return str(np.dtype(onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)))
+    except (KeyError, TypeError, ValueError):
+        return onnx.TensorProto.DataType.Name(vi.type.tensor_type.elem_type).lower()
+
+
+def describe_inputs(model: onnx.ModelProto) -> str:
+    """The model's inputs as `name dtype[dims]`, for error messages: 'x float32[N,3,224,224]'."""
+    parts = [f"{vi.name} {_type_name(vi)}" + (_dims_text(vi) if vi.type.HasField(
+        "tensor_type") else "") for vi in graph_inputs(model)]
+    return "the model's inputs: " + (", ".join(parts) if parts else "none")
+
+
+def check_names(model: onnx.ModelProto, names: Iterable[str], what: str,
+                code: ErrorCode = VERIFY_INPUTS, where: str | os.PathLike[str] | None = None
+                ) -> None:
+    """Bad input when `names` (of `what`, e.g. '--input') include one the model lacks."""
+    known = {vi.name for vi in graph_inputs(model)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(where, code, f"{what} names {', '.join(map(repr, unknown))}, not an "
+                         f"input of the model; {describe_inputs(model)}")
+
+
+def dim_symbols(model: onnx.ModelProto) -> set[str]:
+    """The symbols `--dim` can set: named dynamic dims, and `input[k]` for unnamed ones."""
+    out: set[str] = set()
+    for vi in graph_inputs(model):
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+            continue
+        for k, d in enumerate(tt.shape.dim):
+            if not (d.HasField("dim_value") and d.dim_value >= 0):
+                out.add(d.dim_param if d.HasField("dim_param") else f"{vi.name}[{k}]")
+    return out
+
+
+def check_dims(model: onnx.ModelProto, dims: Mapping[str, int]) -> None:
+    """Bad input when a `--dim` symbol is none of the model's dynamic dimensions."""
+    unknown = sorted(set(dims) - dim_symbols(model))
+    if unknown:
+        have = sorted(dim_symbols(model))
+        raise InputError(None, VERIFY_INPUTS, f"--dim {', '.join(unknown)}: no input has that "
+                         f"dimension (symbols: {', '.join(have) if have else 'none'}); "
+                         f"{describe_inputs(model)}")
+
+
+def check_feeds(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray],
+                where: str | os.PathLike[str] | None = None, *,
+                names_code: ErrorCode = VERIFY_INPUTS, shape_code: ErrorCode = VERIFY_INPUT_SHAPE,
+                type_code: ErrorCode = VERIFY_INPUT_TYPE) -> None:
+    """Bad input when an array has a name the model lacks, or the wrong dtype, rank or fixed
+    dimension for its input (symbolic dimensions take any size)."""
+    check_names(model, feeds, "the data", names_code, where)
+    for vi in graph_inputs(model):
+        if vi.name not in feeds or not vi.type.HasField("tensor_type"):
+            continue
+        arr = np.asarray(feeds[vi.name])
+        want = _type_name(vi)
+        if arr.dtype.kind not in "OUS" and str(arr.dtype) != want:
+            raise InputError(where, type_code, f"input {vi.name!r} is {arr.dtype}, the model "
+                             f"takes {want}; {describe_inputs(model)}")
+        _check_shape(model, vi, tuple(arr.shape), where, shape_code)
+
+
+def _check_shape(model: onnx.ModelProto, vi: onnx.ValueInfoProto, shape: Sequence[int],
+                 where: str | os.PathLike[str] | None, code: ErrorCode) -> None:
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return
+    declared = list(tt.shape.dim)
+    fixed = [d.dim_value if d.HasField("dim_value") else None for d in declared]
+    wrong = len(shape) != len(declared) or any(
+        f is not None and f != s for f, s in zip(fixed, shape, strict=False))
+    if wrong:
+        raise InputError(where, code, f"input {vi.name!r} has shape {list(shape)}, the model "
+                         f"takes {_dims_text(vi)}; {describe_inputs(model)}")
+
+
 def _embedding_limits(model: onnx.ModelProto) -> dict[str, int]:
     """Input name -> exclusive upper bound, for inputs used as Gather indices into an
     initializer (a vocabulary size read off the embedding table)."""
@@ -67,10 +163,12 @@ def _embedding_limits(model: onnx.ModelProto) -> dict[str, int]:
     return limits
 
 
-def _shape(vi: onnx.ValueInfoProto, dims: Mapping[str, int],
+def _shape(model: onnx.ModelProto, vi: onnx.ValueInfoProto, dims: Mapping[str, int],
            shapes: Mapping[str, Sequence[int]], notes: list[str]) -> tuple[int, ...]:
     if vi.name in shapes:
-        return tuple(int(d) for d in shapes[vi.name])
+        shape = tuple(int(d) for d in shapes[vi.name])
+        _check_shape(model, vi, shape, None, VERIFY_INPUT_SHAPE)
+        return shape
     tt = vi.type.tensor_type
     if not tt.HasField("shape"):
         raise InputError(None, VERIFY_INPUT_SHAPE,
@@ -107,11 +205,22 @@ def _random(elem: int, shape: tuple[int, ...], rng: np.random.Generator, high: i
 
 def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
                   dims: Mapping[str, int] | None = None,
-                  shapes: Mapping[str, Sequence[int]] | None = None) -> InputSet:
+                  shapes: Mapping[str, Sequence[int]] | None = None,
+                  dtypes: Mapping[str, str] | None = None) -> InputSet:
     """`samples` seeded feed dicts; sample i uses seed + i, so one failing sample can be
-    reproduced alone."""
+    reproduced alone. `shapes` / `dtypes` (from `--input NAME:DTYPE[DIMS]`) and `dims` (from
+    `--dim SYM=N`) must name the model's inputs and symbols, with its ranks and dtypes."""
     if samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {samples}")
+    check_names(model, list(shapes or {}) + [n for n in (dtypes or {}) if n not in (
+        shapes or {})], "--input")
+    check_dims(model, dims or {})
+    by_name = {vi.name: vi for vi in graph_inputs(model)}
+    for name, dtype in (dtypes or {}).items():
+        want = _type_name(by_name[name])
+        if ("float32" if dtype == "float" else dtype) != want:
+            raise InputError(None, VERIFY_INPUT_TYPE, f"--input {name}: dtype {dtype}, the model "
+                             f"takes {want}; {describe_inputs(model)}")
     notes: list[str] = []
     limits = _embedding_limits(model)
     specs = []
@@ -119,7 +228,7 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
         if not vi.type.HasField("tensor_type"):
             raise InputError(None, VERIFY_INPUT_TYPE,
                              f"input {vi.name!r} is not a tensor; give the data with --inputs")
-        shape = _shape(vi, dims or {}, shapes or {}, notes)
+        shape = _shape(model, vi, dims or {}, shapes or {}, notes)
         high = limits.get(vi.name, INT_HIGH)
         if vi.name in limits:
             notes.append(f"integer input {vi.name!r} drawn below {high} (embedding rows)")
@@ -140,11 +249,15 @@ def load_npz(path: str | os.PathLike[str], model: onnx.ModelProto) -> InputSet:
     except (OSError, ValueError) as exc:
         raise InputError(p, VERIFY_INPUTS, f"cannot read .npz: {exc}") from None
     names = [vi.name for vi in graph_inputs(model)]
+    check_names(model, arrays, "the .npz", VERIFY_INPUTS, p)
     missing = [n for n in names if n not in arrays]
     if missing:
         raise InputError(p, VERIFY_INPUTS,
-                         f"missing input(s) {', '.join(missing)}; keys are {sorted(arrays)}")
-    return InputSet([{n: arrays[n] for n in names}], None, f"npz {p.name}")
+                         f"missing input(s) {', '.join(missing)}; keys are {sorted(arrays)}; "
+                         f"{describe_inputs(model)}")
+    feeds = {n: arrays[n] for n in names}
+    check_feeds(model, feeds, p)
+    return InputSet([feeds], None, f"npz {p.name}")
 
 
 def _read_pb(path: Path) -> np.ndarray:
@@ -188,7 +301,9 @@ def load_test_data(folder: str | os.PathLike[str], model: onnx.ModelProto) -> In
         if len(arrays) != len(names):
             raise InputError(ds, VERIFY_TEST_DATA,
                              f"{len(arrays)} input_K.pb files for {len(names)} model inputs")
-        samples.append(dict(zip(names, arrays, strict=True)))
+        feeds = dict(zip(names, arrays, strict=True))
+        check_feeds(model, feeds, ds)
+        samples.append(feeds)
         expected.append([_read_pb(p) for p in _numbered(ds, "output")])
     has_expected = all(expected) and len(expected) == len(samples)
     return InputSet(samples, expected if has_expected else None,

@@ -28,6 +28,7 @@ import onnx
 
 from analyzer.error_codes import VERIFY_REFERENCE, VERIFY_RUN, VERIFY_SESSION, VERIFY_TEST_DATA
 from analyzer.errors import InputError
+from analyzer.runtime.compare import DEFAULT_TOLERANCES, FRAMEWORK_TOLERANCES, Tolerances
 from analyzer.runtime.inputs import Feeds, InputSet, graph_inputs
 from analyzer.runtime.session import CPU, SessionSpec, create_session, first_line
 from analyzer.runtime.tf_reference import TFReference
@@ -72,6 +73,8 @@ class Runner:
 
     name = "runner"
     description = "runner"
+    #: default tolerances per dtype when this runner is the reference (analyzer.runtime.compare)
+    tolerances: Tolerances = DEFAULT_TOLERANCES
 
     def __init__(self) -> None:
         self.is_active = False
@@ -118,6 +121,8 @@ class OnnxrtRunner(Runner):
         self.provider = provider
         self.spec = spec or SessionSpec(providers=(provider,))
         self.description = f"ONNX model {self.model.path or '<in memory>'} on {provider}"
+        if self.spec.graph_optimization != "default":
+            self.description += f" (graph optimizations: {self.spec.graph_optimization})"
         self.session = make_session(self.model.source, provider, self.spec)
 
     def _infer(self, feed: Feeds) -> Outputs:
@@ -199,6 +204,7 @@ class TorchRunner(Runner):
     """A torch nn.Module called with the graph inputs in order, in eval mode, no autograd."""
 
     name = "torch"
+    tolerances = FRAMEWORK_TOLERANCES
 
     def __init__(self, module: Any, input_names: Sequence[str],
                  output_names: Sequence[str] = ()) -> None:
@@ -247,6 +253,7 @@ class TensorFlowRunner(Runner):
     names (analyzer.runtime.tf_reference does the name matching)."""
 
     name = "tensorflow"
+    tolerances = FRAMEWORK_TOLERANCES
 
     def __init__(self, path: Path, model: onnx.ModelProto) -> None:
         super().__init__()

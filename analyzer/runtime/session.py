@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import onnx
 
-from analyzer.error_codes import PROVIDER_UNAVAILABLE, USAGE
+from analyzer.error_codes import ORT_SESSION_CRASHED, PROVIDER_UNAVAILABLE, USAGE
 from analyzer.errors import InputError
 from analyzer.finding_ids import EP310, EP311
 from analyzer.findings import Finding
@@ -162,15 +162,15 @@ def resolve_providers(names: Sequence[str], *, available: bool = True,
 CHILD_SPEC = SessionSpec(providers=(CPU,), cpu_fallback=False, intra_op_threads=1)
 
 
-def _timed_create(path: str, spec: SessionSpec) -> float:
+def _timed_create(model: str | bytes, spec: SessionSpec) -> float:
     """In the child: create the session; the milliseconds it took."""
     start = time.perf_counter()
-    create_session(path, spec)
+    create_session(model, spec)
     return (time.perf_counter() - start) * 1000.0
 
 
 def check_loads_in_child(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | onnx.ModelProto,
     providers: Sequence[str] = (CPU,),
     *,
     spec: SessionSpec | None = None,
@@ -179,12 +179,45 @@ def check_loads_in_child(
 ) -> IsolationResult:
     """Create a session for the model at `path` in an isolated child (analyzer.isolation), so
     a crash, hang or memory blow-up in ORT becomes a result; on success the value is the
-    creation time in ms. `spec` overrides `providers` (default: CHILD_SPEC on `providers`)."""
+    creation time in ms. `spec` overrides `providers` (default: CHILD_SPEC on `providers`). An
+    in-memory ModelProto is sent to the child serialized."""
     if spec is None:
         spec = SessionSpec(providers=tuple(providers), cpu_fallback=False,
                            intra_op_threads=CHILD_SPEC.intra_op_threads)
-    return run_isolated(_timed_create, str(Path(path)), spec, time_limit=time_limit,
+    model = path.SerializeToString() if isinstance(path, onnx.ModelProto) else str(Path(path))
+    return run_isolated(_timed_create, model, spec, time_limit=time_limit,
                         memory_limit_mb=memory_limit_mb)
+
+
+#: limits of `guard_session_creation` (verify / bench `isolate`): a real model's session, not
+#: the load check's quick try
+GUARD_TIME_LIMIT = 300.0
+GUARD_MEMORY_LIMIT_MB = 16384
+
+
+def guard_session_creation(model: str | os.PathLike[str] | onnx.ModelProto, *,
+                           time_limit: float = GUARD_TIME_LIMIT,
+                           memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB) -> None:
+    """Create `model`'s session in an isolated child first (verify's and bench's `isolate`):
+    raise ORT_SESSION_CRASHED when onnxruntime crashes, hangs or runs out of memory there, so
+    this process never creates a session that would end it. A model that merely fails to load
+    is left to the caller's own session, which says why in its own words."""
+    if time_limit <= 0 or memory_limit_mb <= 0:
+        raise InputError(None, USAGE, "the isolation time and memory limits must be positive")
+    where = None if isinstance(model, onnx.ModelProto) else model
+    result = check_loads_in_child(model, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
+    if result.status == "crashed":
+        what = f"signal {result.signal}" if result.signal is not None else result.message
+        raise InputError(where, ORT_SESSION_CRASHED,
+                         f"onnxruntime crashed creating a session for this model: {what}")
+    if result.status == "timed_out":
+        raise InputError(where, ORT_SESSION_CRASHED, "onnxruntime did not finish creating a "
+                         f"session within {time_limit:.0f} s (raise the time limit)")
+    # under a low address-space limit the child cannot even map onnxruntime's library
+    starved = result.status == "raised" and result.error_type in ("ImportError", "MemoryError")
+    if result.status == "out_of_memory" or starved:
+        raise InputError(where, ORT_SESSION_CRASHED, "onnxruntime ran out of memory creating a "
+                         f"session (over {memory_limit_mb} MB; raise the memory limit)")
 
 
 def load_check_finding(result: IsolationResult) -> Finding:

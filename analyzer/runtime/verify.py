@@ -4,9 +4,17 @@ References (each a runner of analyzer.runtime.runners): expected outputs in the 
 layout, another ONNX model (before/after a rewrite, run on ORT CPU),
 onnx.reference.ReferenceEvaluator, a torch module fed the same inputs, a TensorFlow model, or
 another execution provider (CPU vs CUDA). Per output, analyzer.runtime.compare's metrics: max
-abs / rel error, mismatch % under np.isclose(actual, expected, rtol, atol), cosine similarity
-and NaN/Inf counts, with its per-dtype default tolerances. With `localize`, the first node
-(graph order) whose output diverges is named."""
+abs / rel error, mismatch % under np.isclose(actual, expected, rtol, atol), cosine similarity,
+NaN/Inf counts and the margin (how close the worst element came to its tolerance), with its
+per-dtype default tolerances (tighter when both sides are ONNX than against a framework).
+
+With no reference (and no shipped expected outputs) the reference is onnxruntime itself: the
+same model on the CPU provider with graph optimizations disabled, so optimizer and provider
+bugs show without depending on a second implementation. onnx.reference is used only when asked
+for, and where it disagrees with unoptimized onnxruntime (and with shipped expected outputs)
+while the model under test agrees with them, the evaluator is reported as the suspect side
+instead of failing the model. With `localize`, the first node (graph order) whose output
+diverges is named."""
 
 from __future__ import annotations
 
@@ -28,19 +36,22 @@ from analyzer.error_codes import (
     VERIFY_TEST_DATA,
 )
 from analyzer.errors import InputError
-from analyzer.finding_ids import RUN501, RUN502, RUN503
+from analyzer.finding_ids import RUN501, RUN502, RUN503, RUN504
 from analyzer.findings import Finding
 from analyzer.runtime.compare import (
     DEFAULT_TOLERANCES,
     EXACT,
+    FRAMEWORK_TOLERANCES,
     OTHER_FLOAT_TOLERANCE,
     OutputParity,
+    Tolerances,
     compare,
     default_tolerance,
 )
 from analyzer.runtime.inputs import (
     Feeds,
     InputSet,
+    check_feeds,
     graph_inputs,
     load_npz,
     load_test_data,
@@ -57,12 +68,20 @@ from analyzer.runtime.runners import (
     is_torch_module,
     load_model,
 )
-from analyzer.runtime.session import resolve_provider
+from analyzer.runtime.session import (
+    CPU,
+    GUARD_MEMORY_LIMIT_MB,
+    GUARD_TIME_LIMIT,
+    SessionSpec,
+    guard_session_creation,
+    resolve_provider,
+)
 from analyzer.runtime.tf_reference import tf_source_kind
 
 __all__ = [
-    "DEFAULT_TOLERANCES", "EVALUATOR", "EXACT", "OTHER_FLOAT_TOLERANCE", "TF32_NOTE",
-    "Localization", "OutputParity", "ParityResult", "SampleParity", "compare",
+    "DEFAULT_TOLERANCES", "EVALUATOR", "EXACT", "FRAMEWORK_TOLERANCES", "OTHER_FLOAT_TOLERANCE",
+    "TF32_NOTE", "UNOPTIMIZED", "EvaluatorSuspect", "Localization", "OutputParity",
+    "ParityResult", "SampleParity", "compare",
     "default_tolerance", "expose_intermediates", "localize_divergence", "merge_into_report",
     "parity_findings", "render_text", "verify",
 ]
@@ -72,6 +91,9 @@ TF32_NOTE = ("CUDA may compute float32 MatMul / Gemm / Conv in TF32 (10-bit mant
              "that, not a wrong kernel (check with NVIDIA_TF32_OVERRIDE=0)")
 
 EVALUATOR = "reference-evaluator"
+#: the default reference: onnxruntime's CPU provider with every graph optimization off
+UNOPTIMIZED = SessionSpec(providers=(CPU,), graph_optimization="disable")
+UNOPTIMIZED_DESCRIPTION = f"the same model on {CPU} with graph optimizations disabled"
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,6 +141,26 @@ class Localization:
 
 
 @dataclass
+class EvaluatorSuspect:
+    """An output where onnx.reference (the reference asked for) disagrees with unoptimized
+    onnxruntime, and with the shipped expected outputs when there are any, while the model
+    under test agrees with them: the evaluator is the suspect side, and the output was compared
+    with unoptimized onnxruntime instead. `node` / `op`: where the evaluator's intermediates
+    first part from onnxruntime's, when that could be found."""
+
+    provider: str
+    sample: int
+    output: str
+    evaluator_max_abs: float
+    with_expected: bool
+    node: str | None = None
+    op: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
 class ParityResult:
     model: str | None
     reference: str
@@ -128,6 +170,7 @@ class ParityResult:
     notes: list[str] = field(default_factory=list)
     localization: Localization | None = None
     localized: bool = False
+    evaluator_suspects: list[EvaluatorSuspect] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -141,6 +184,7 @@ class ParityResult:
             "pass" if self.passed else "fail", "notes": list(self.notes),
             "samples": [s.to_dict() for s in self.samples],
             "localization": self.localization.to_dict() if self.localization else None,
+            "evaluator_suspect": [e.to_dict() for e in self.evaluator_suspects],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -163,9 +207,7 @@ def _reference(reference: Any, loaded: LoadedModel, data: InputSet, providers: l
     if reference is None:
         if data.expected is not None:
             return ExpectedOutputsRunner(data, out_names), None
-        if len(providers) > 1:
-            return _same_model(loaded, providers[0]), providers[0]
-        return OnnxReferenceRunner(loaded.model), None
+        return unoptimized_runner(loaded), None
     if is_torch_module(reference):
         return TorchRunner(reference, [vi.name for vi in graph_inputs(loaded.model)],
                            out_names), None
@@ -194,26 +236,48 @@ def _reference(reference: Any, loaded: LoadedModel, data: InputSet, providers: l
                      f"{EVALUATOR!r}")
 
 
+def unoptimized_runner(loaded: LoadedModel) -> OnnxrtRunner:
+    """The default reference: this model on the CPU provider, graph optimizations disabled."""
+    runner = OnnxrtRunner(loaded, CPU, UNOPTIMIZED)
+    runner.description = UNOPTIMIZED_DESCRIPTION
+    return runner
+
+
 def _same_model(loaded: LoadedModel, provider: str) -> OnnxrtRunner:
     runner = OnnxrtRunner(loaded, provider)
     runner.description = f"the same model on {provider}"
     return runner
 
 
+def _onnx_models(model: Any, reference: Any) -> list[Any]:
+    """The ONNX models verify will create sessions for: the model, and an ONNX reference."""
+    path = Path(os.fspath(reference)) if isinstance(reference, (str, os.PathLike)) else None
+    onnx_file = path is not None and path.is_file() and path.suffix.lower() == ".onnx"
+    return [model, reference] if isinstance(reference, onnx.ModelProto) or onnx_file else [model]
+
+
 def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, seed: int,
-            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None
-            ) -> InputSet:
+            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None,
+            dtypes: Mapping[str, str] | None = None) -> InputSet:
     if inputs is None and isinstance(reference, (str, os.PathLike)) and Path(
             os.fspath(reference)).is_dir() and not (Path(os.fspath(reference))
                                                     / "saved_model.pb").is_file():
         inputs = reference
     if inputs is None:
-        return random_inputs(model, samples, seed, dims=dims, shapes=shapes)
+        return random_inputs(model, samples, seed, dims=dims, shapes=shapes, dtypes=dtypes)
+    if dims or shapes or dtypes:
+        raise InputError(None, USAGE, "--dim and --input shape random inputs; the given data "
+                         "(--inputs / --test-data) brings its own shapes: drop them")
     if isinstance(inputs, InputSet):
+        for feeds in inputs.samples:
+            check_feeds(model, feeds)
         return inputs
     if isinstance(inputs, Mapping):
+        check_feeds(model, inputs)
         return InputSet([dict(inputs)], None, "given feeds")
     if isinstance(inputs, (list, tuple)):
+        for feeds in inputs:
+            check_feeds(model, feeds)
         return InputSet([dict(x) for x in inputs], None, f"given feeds ({len(inputs)} samples)")
     path = Path(os.fspath(inputs))
     if path.is_dir():
@@ -240,17 +304,30 @@ def verify(
     *,
     dims: Mapping[str, int] | None = None,
     shapes: Mapping[str, Sequence[int]] | None = None,
+    dtypes: Mapping[str, str] | None = None,
+    isolate: bool = False,
+    time_limit: float = GUARD_TIME_LIMIT,
+    memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB,
 ) -> ParityResult:
     """Run `model` on each of `providers` and compare its outputs with `reference`.
 
-    reference: None (expected outputs when the inputs ship them; else the first provider when
-    several are given; else onnx.reference), "reference-evaluator", a provider name ("cuda"),
+    reference: None (expected outputs when the inputs ship them; else this model on the CPU
+    provider with graph optimizations disabled), "reference-evaluator", a provider name ("cuda"),
     another .onnx path or ModelProto, a test-data folder, or a torch nn.Module.
     inputs: None (seeded random, `samples` of them, dims from `dims`/`shapes` or 1), an .npz,
-    a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults."""
+    a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults
+    (`DEFAULT_TOLERANCES` when the reference is ONNX, `FRAMEWORK_TOLERANCES` for torch and
+    TensorFlow). dims / shapes / dtypes set random inputs (`--dim`, `--input`) and must name
+    the model's symbols and inputs. isolate: create each ONNX model's session in a child
+    process first (as the CLI does), so an onnxruntime crash or hang there is ORT_SESSION_CRASHED
+    instead of the end of this process (time_limit seconds, memory_limit_mb)."""
     loaded = load_model(model)
     names = [_provider(p) for p in providers] or ["CPUExecutionProvider"]
-    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes)
+    if isolate:
+        for onnx_model in _onnx_models(model, reference):
+            guard_session_creation(onnx_model, time_limit=time_limit,
+                                   memory_limit_mb=memory_limit_mb)
+    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes, dtypes)
     ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:
@@ -260,10 +337,13 @@ def verify(
                           under_test, data.source, notes=list(data.notes))
     with ref:
         expected_all = [list(ref.infer(feeds).values()) for feeds in data.samples]
+    table = ref.tolerances
+    actual_all: dict[tuple[str, int], list[Any]] = {}
     for provider in under_test:
         runner = OnnxrtRunner(loaded, provider)
         for i, feeds in enumerate(data.samples):
             actual = list(runner.infer(feeds).values())
+            actual_all[(provider, i)] = actual
             expected = expected_all[i]
             if len(actual) != len(expected):
                 note = (f"{provider}: {len(actual)} outputs vs {len(expected)} in the "
@@ -271,12 +351,15 @@ def verify(
                 if note not in result.notes:
                     result.notes.append(note)
             outs = [compare(out_names[k] if k < len(out_names) else f"output_{k}", a, e, rtol,
-                            atol) for k, (a, e) in enumerate(zip(actual, expected, strict=False))]
+                            atol, table)
+                    for k, (a, e) in enumerate(zip(actual, expected, strict=False))]
             result.samples.append(SampleParity(i, provider, outs))
         cuda = "CUDAExecutionProvider" in (provider, ref_provider)
         if cuda and TF32_NOTE not in result.notes and any(
                 o.dtype == "float32" for s in result.samples for o in s.outputs):
             result.notes.append(TF32_NOTE)
+    if isinstance(ref, OnnxReferenceRunner) and not result.passed:
+        _arbitrate_evaluator(result, loaded, data, expected_all, actual_all, rtol, atol)
     if localize:
         result.localized = True
         failing = next((s for s in result.samples if not s.passed), None)
@@ -286,7 +369,7 @@ def verify(
             try:
                 result.localization = localize_divergence(
                     loaded, ref, failing.provider, data.samples[failing.index], failing.index,
-                    rtol, atol)
+                    rtol, atol, table)
             except InputError as exc:
                 result.notes.append(f"localize: not possible: {exc.message}")
             else:
@@ -294,6 +377,97 @@ def verify(
                     result.notes.append("localize: no intermediate differs beyond tolerance; "
                                         "the difference appears only at the graph outputs")
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# onnx.reference as the suspect side
+
+
+def _arbitrate_evaluator(result: ParityResult, loaded: LoadedModel, data: InputSet,
+                         evaluated: list[list[Any]], actual: dict[tuple[str, int], list[Any]],
+                         rtol: float | None, atol: float | None) -> None:
+    """onnx.reference is a second implementation, not ground truth (it has computed Softmax-1
+    on a 4-D input over the wrong axes). For each failing output, ask unoptimized onnxruntime
+    and any shipped expected outputs: when the evaluator disagrees with all of them and the
+    model under test agrees with all of them, the output is compared with unoptimized
+    onnxruntime instead and the evaluator is named as the suspect (with the node where its
+    intermediates first part from onnxruntime's)."""
+    try:
+        with unoptimized_runner(loaded) as arbiter:
+            arbitrated = [list(arbiter.infer(f).values()) for f in data.samples]
+    except InputError as exc:
+        result.notes.append(f"onnx.reference disagrees, but unoptimized onnxruntime could not "
+                            f"arbitrate: {exc.message}")
+        return
+    for s in result.samples:
+        for k, o in enumerate(s.outputs):
+            if o.passed or k >= len(arbitrated[s.index]):
+                continue
+            ev, ort_v, act = evaluated[s.index][k], arbitrated[s.index][k], actual[
+                (s.provider, s.index)][k]
+            shipped = (data.expected[s.index][k] if data.expected is not None
+                       and k < len(data.expected[s.index]) else None)
+            sides = [ort_v] + ([shipped] if shipped is not None else [])
+            if any(compare(o.name, ev, side, rtol, atol).passed for side in sides):
+                continue  # the evaluator agrees with a witness: the model is at fault
+            against = [compare(o.name, act, side, rtol, atol) for side in sides]
+            if not all(p.passed for p in against):
+                continue
+            s.outputs[k] = against[0]
+            result.evaluator_suspects.append(EvaluatorSuspect(
+                s.provider, s.index, o.name, compare(o.name, ev, ort_v).max_abs,
+                shipped is not None))
+    if not result.evaluator_suspects:
+        return
+    first = result.evaluator_suspects[0]
+    where = _evaluator_divergence(loaded, data.samples[first.sample], rtol, atol)
+    for suspect in result.evaluator_suspects:
+        suspect.node, suspect.op = where
+    result.notes.append(evaluator_note(result.evaluator_suspects))
+
+
+def _evaluator_divergence(loaded: LoadedModel, feeds: Feeds, rtol: float | None,
+                          atol: float | None) -> tuple[str | None, str | None]:
+    """The first node whose onnx.reference output parts from unoptimized onnxruntime's."""
+    try:
+        ort_values = _values(loaded.model, feeds)
+        ort_values.update(_intermediates_ort(loaded, CPU, feeds, UNOPTIMIZED))
+        ev_values = _values(loaded.model, feeds)
+        ev_values.update(_intermediates_evaluator(loaded.model, feeds))
+    except InputError:
+        return None, None
+    found = _first_divergence(loaded.model, ort_values, ev_values, rtol, atol,
+                              DEFAULT_TOLERANCES)
+    if found is None:
+        return None, None
+    index, node, _, _, _ = found
+    return node.name or f"#{index}", node.op_type
+
+
+def _read_names(graph: onnx.GraphProto) -> set[str]:
+    """Every value name some node reads, in this graph or any subgraph (outer-scope reads)."""
+    names: set[str] = set()
+    for node in graph.node:
+        names.update(n for n in node.input if n)
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                names |= _read_names(sub)
+                names.update(o.name for o in sub.output)
+    return names
+
+
+def evaluator_note(suspects: Sequence[EvaluatorSuspect]) -> str:
+    """One line for the report: which outputs, against what, and where the evaluator parts."""
+    names = sorted({s.output for s in suspects})
+    witnesses = "unoptimized onnxruntime" + (
+        " and the shipped expected outputs" if any(s.with_expected for s in suspects) else "")
+    where = (f"; its values first differ at node {suspects[0].node!r} ({suspects[0].op})"
+             if suspects[0].node else "")
+    worst = max(s.evaluator_max_abs for s in suspects)
+    return (f"onnx.reference disagrees with {witnesses} on {', '.join(map(repr, names))} "
+            f"(max abs {worst:.3g}) while the model under test agrees with them: the evaluator "
+            f"is the suspect side{where}; those outputs were compared with unoptimized "
+            "onnxruntime instead")
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,9 +495,10 @@ def expose_intermediates(model: onnx.ModelProto) -> onnx.ModelProto:
     return copy
 
 
-def _intermediates_ort(loaded: LoadedModel, provider: str, feeds: Feeds) -> dict[str, Any]:
+def _intermediates_ort(loaded: LoadedModel, provider: str, feeds: Feeds,
+                       spec: SessionSpec | None = None) -> dict[str, Any]:
     exposed = expose_intermediates(loaded.model)
-    return OnnxrtRunner(LoadedModel(exposed, exposed, None), provider).infer(feeds)
+    return OnnxrtRunner(LoadedModel(exposed, exposed, None), provider, spec).infer(feeds)
 
 
 def _intermediates_evaluator(model: onnx.ModelProto, feeds: Feeds) -> dict[str, Any]:
@@ -350,8 +525,8 @@ def _values(model: onnx.ModelProto, feeds: Feeds) -> dict[str, Any]:
 
 
 def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: Feeds,
-                        sample: int, rtol: float | None = None, atol: float | None = None
-                        ) -> Localization | None:
+                        sample: int, rtol: float | None = None, atol: float | None = None,
+                        table: Tolerances | None = None) -> Localization | None:
     """Compare intermediates in graph (topological) order and return the first node whose
     output is outside tolerance. Against another ONNX model or provider the reference's own
     intermediates are used where tensor names match; otherwise ORT is compared with
@@ -360,7 +535,7 @@ def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: 
     actual.update(_intermediates_ort(loaded, provider, feeds))
     if isinstance(ref, OnnxrtRunner):
         expected = _values(ref.model.model, feeds)
-        expected.update(_intermediates_ort(ref.model, ref.provider, feeds))
+        expected.update(_intermediates_ort(ref.model, ref.provider, feeds, ref.spec))
         compared_with = f"{ref.description} (intermediates matched by tensor name)"
     elif (own := ref.intermediates(loaded.model, feeds)) is not None and own[0]:
         expected = _values(loaded.model, feeds)
@@ -370,16 +545,35 @@ def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: 
         expected = _values(loaded.model, feeds)
         expected.update(_intermediates_evaluator(loaded.model, feeds))
         compared_with = "onnx.reference.ReferenceEvaluator on this model, node by node"
-    for index, node in enumerate(loaded.model.graph.node):
+    found = _first_divergence(loaded.model, actual, expected, rtol, atol, table)
+    if found is None:
+        return None
+    index, node, name, parity, errs = found
+    return Localization(node.name or f"#{index}", node.op_type, index, name, parity.max_abs,
+                        parity.max_rel, parity.mismatch_pct, errs, compared_with, provider,
+                        sample)
+
+
+def _first_divergence(model: onnx.ModelProto, actual: Mapping[str, Any],
+                      expected: Mapping[str, Any], rtol: float | None, atol: float | None,
+                      table: Tolerances | None
+                      ) -> tuple[int, onnx.NodeProto, str, OutputParity,
+                                 dict[str, float | None]] | None:
+    """The first node (graph order) with an output outside tolerance, that output's name and
+    parity, and each of its inputs' max abs error. Outputs nothing reads (Dropout's mask, the
+    running statistics of an old BatchNormalization) cannot change the result and are not
+    compared: an evaluator that types them otherwise would be blamed for nothing."""
+    live = _read_names(model.graph) | {o.name for o in model.graph.output}
+    for index, node in enumerate(model.graph.node):
         for name in node.output:
-            if not name or name not in actual or name not in expected:
+            if not name or name not in live or name not in actual or name not in expected:
                 continue
             a, e = actual[name], expected[name]
             if not isinstance(a, np.ndarray) or not isinstance(e, np.ndarray):
                 continue
             if a.shape != e.shape:  # a same-named value in another layout: not comparable
                 continue
-            parity = compare(name, a, e, rtol, atol)
+            parity = compare(name, a, e, rtol, atol, table)
             if parity.passed:
                 continue
             errs: dict[str, float | None] = {}
@@ -391,9 +585,7 @@ def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: 
                     errs[inp] = compare(inp, ai, ei, 0.0, 0.0).max_abs
                 else:
                     errs[inp] = None
-            return Localization(node.name or f"#{index}", node.op_type, index, name,
-                                parity.max_abs, parity.max_rel, parity.mismatch_pct, errs,
-                                compared_with, provider, sample)
+            return index, node, name, parity, errs
     return None
 
 
@@ -421,7 +613,8 @@ def parity_findings(result: ParityResult) -> list[Finding]:
     for (provider, name), (o, count) in worst.items():
         detail = o.note or (f"max abs {o.max_abs:.3g}, max rel {o.max_rel:.3g}, "
                             f"{o.mismatch_pct:.2f}% of {o.total} elements outside rtol {o.rtol:g}"
-                            f" / atol {o.atol:g}, cosine {_fmt(o.cosine)}")
+                            f" / atol {o.atol:g} (margin {_fmt(o.margin)}), cosine "
+                            f"{_fmt(o.cosine)}")
         findings.append(Finding(
             RUN501.id, "error",
             f"output {name!r} differs from {result.reference} in {count} of {total} samples: "
@@ -431,6 +624,11 @@ def parity_findings(result: ParityResult) -> list[Finding]:
             RUN502.id, "warning",
             f"output {name!r} has NaN/Inf: NaN {o.nan_actual} (reference {o.nan_expected}), "
             f"Inf {o.inf_actual} (reference {o.inf_expected})", provider=provider))
+    if result.evaluator_suspects:
+        first = result.evaluator_suspects[0]
+        findings.append(Finding(
+            RUN504.id, "warning", evaluator_note(result.evaluator_suspects),
+            op=first.op, nodes=[first.node] if first.node else []))
     loc = result.localization
     if loc is not None:
         inputs = ", ".join(f"{k} {_fmt(v)}" for k, v in loc.inputs_max_abs.items())
@@ -453,19 +651,31 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.6g}"
 
 
+def _short(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3g}"
+
+
 def render_text(result: ParityResult) -> str:
     """A plain-text summary: one line per provider, sample and output, then notes."""
     lines = [f"model:     {result.model or '<in memory>'}",
              f"reference: {result.reference}", f"inputs:    {result.inputs}", ""]
     lines.append(f"{'provider':<22} {'s':>2} {'output':<20} {'max abs':>10} {'max rel':>10} "
-                 f"{'mismatch':>9} {'cosine':>9} {'nan/inf':>8}  result")
+                 f"{'mismatch':>9} {'cosine':>9} {'nan/inf':>8} {'margin':>8} {'ulp':>8}  "
+                 "result")
     for s in result.samples:
         for o in s.outputs:
             nf = f"{o.nan_actual + o.inf_actual}/{o.nan_expected + o.inf_expected}"
             lines.append(
                 f"{s.provider:<22} {s.index:>2} {o.name[:20]:<20} {o.max_abs:>10.3g} "
                 f"{o.max_rel:>10.3g} {o.mismatch_pct:>8.2f}% {_fmt(o.cosine)[:9]:>9} "
-                f"{nf:>8}  {'ok' if o.passed else 'FAIL'}{' ' + o.note if o.note else ''}")
+                f"{nf:>8} {_short(o.margin):>8} {_short(o.ulps):>8}  "
+                f"{'ok' if o.passed else 'FAIL'}{' ' + o.note if o.note else ''}")
+    tolerances = sorted({(o.dtype, o.rtol, o.atol) for s in result.samples for o in s.outputs})
+    if tolerances:
+        lines.append("tolerances: " + ", ".join(f"{d} rtol {r:g} / atol {a:g}"
+                                                 for d, r, a in tolerances)
+                     + "; margin = max |a - e| / (atol + rtol |e|), > 1 fails; ulp = that "
+                     "element's error in units of the last place at its magnitude")
     for note in result.notes:
         lines.append(f"note: {note}")
     if result.localization:
