@@ -21,7 +21,12 @@ from analyzer.checks.schema_checks import check_inference, check_schemas, check_
 from analyzer.environment import TOOL_NAME, environment, tool_version
 from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.inventory import Inventory
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
+from analyzer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_SUBGRAPH_DEPTH,
+    check_opset,
+)
 from analyzer.report.graph import GraphSource, build_graph
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.inference_guard import prepare_guarded
@@ -72,6 +77,7 @@ def _analyze(
     attach_fixes: FixAttacher | None,
     graph: bool,
 ) -> Report:
+    check_opset(opset)
     provider_names = [normalize_provider(p) for p in providers]
     loaded = load_onnx(model, **limits)
     schemas, kernels = load_schemas(), load_kernels()

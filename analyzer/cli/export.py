@@ -16,6 +16,7 @@ from analyzer.cli.isolate_args import add_isolation, isolation_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.limits import check_opset
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows.torch_export import export_torch
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
 
+    check_opset(args.opset, "--opset")
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
