@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
@@ -70,6 +71,11 @@ def default_max_input_bytes() -> int:
     return total // INPUT_MEMORY_SHARE if total > 0 else FALLBACK_MAX_INPUT_BYTES
 
 
+#: Bytes of example inputs (all of them, all samples) allocated by verify, bench and the PyTorch
+#: export: a quarter of this machine's physical memory (default_max_input_bytes).
+DEFAULT_MAX_INPUT_BYTES = default_max_input_bytes()
+
+
 def human_bytes(count: int) -> str:
     """1536 -> '1.5 KiB' (binary units, as memory is counted)."""
     size = float(count)
@@ -80,17 +86,40 @@ def human_bytes(count: int) -> str:
     return f"{count} B"  # pragma: no cover - the loop always returns
 
 
-def check_input_bytes(path: str | os.PathLike[str] | None, name: str, shape: Sequence[int],
-                      dtype: str, itemsize: int, limit: int | None) -> None:
-    """Refuse an input whose `shape` of `itemsize`-byte elements needs more than `limit` bytes
-    (None or 0: no limit), before it is allocated: numpy would fail (MemoryError) or, worse, the
-    machine would swap. The message names the input, its shape and the bytes it would need."""
-    if not limit:
+@dataclass(frozen=True)
+class PlannedInput:
+    """An input about to be allocated: its name, concrete shape, dtype name and element size."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    itemsize: int
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.itemsize
+
+
+def check_input_bytes(path: str | os.PathLike[str] | None, inputs: Sequence[PlannedInput],
+                      limit: int | None, samples: int = 1) -> None:
+    """Refuse inputs that would need more than `limit` bytes (None or 0: no limit) before any
+    is allocated: numpy would fail (MemoryError) or, worse, the machine would swap. One input
+    over the limit is named with its shape and bytes; else `samples` sets of them all together
+    are checked, naming the largest."""
+    if not limit or not inputs:
         return
-    needed = math.prod(int(d) for d in shape) * itemsize
-    if needed > limit:
-        raise InputError(
-            Path(path) if path is not None else None, INPUT_TOO_LARGE,
-            f"input '{name}' of shape {list(shape)} ({dtype}) needs {human_bytes(needed)} "
-            f"({needed} bytes), over the limit of {human_bytes(limit)}; "
-            f"{raise_hint('input bytes')}")
+    where = Path(path) if path is not None else None
+    hint = f"over the limit of {human_bytes(limit)}; {raise_hint('input bytes')}"
+    for item in inputs:
+        if item.nbytes > limit:
+            raise InputError(where, INPUT_TOO_LARGE,
+                             f"input '{item.name}' of shape {list(item.shape)} ({item.dtype}) "
+                             f"needs {human_bytes(item.nbytes)} ({item.nbytes} bytes), {hint}")
+    total = samples * sum(item.nbytes for item in inputs)
+    if total > limit:
+        big = max(inputs, key=lambda item: item.nbytes)
+        raise InputError(where, INPUT_TOO_LARGE,
+                         f"{len(inputs)} input(s) x {samples} sample(s) need "
+                         f"{human_bytes(total)} ({total} bytes), the largest input '{big.name}' "
+                         f"of shape {list(big.shape)} ({big.dtype}) {human_bytes(big.nbytes)}; "
+                         f"{hint}")

@@ -30,7 +30,7 @@ from analyzer.cli.common import (
     parse_providers,
     write_atomically,
 )
-from analyzer.cli.limit_args import add_limits, limits_from
+from analyzer.cli.limit_args import add_limits, input_limit_from, limits_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_analyze
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if args.load_check:
             raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
 
-        module, example = load_torch_source(args.model, args.input, args.weights)
+        module, example = load_torch_source(args.model, args.input, args.weights,
+                                            input_limit_from(args))
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
                                exporter=args.exporter, name=args.model, thorough=args.thorough,
                                both_exporters=args.both_exporters)

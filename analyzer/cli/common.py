@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from analyzer import safe_write
+from analyzer.cli.limit_args import add_input_limit
 from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
 
@@ -58,3 +59,4 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--thorough", action="store_true",
                        help="dynamo: also run the exporter's own decomposition, translation and "
                        "down-conversion (sees translation-time errors; costs about an export)")
+    add_input_limit(group)

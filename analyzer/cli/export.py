@@ -13,6 +13,7 @@ import argparse
 from analyzer.cli.analyze import emit
 from analyzer.cli.common import add_providers, add_torch_source, load_torch_source, parse_providers
 from analyzer.cli.isolate_args import add_isolation, isolation_from
+from analyzer.cli.limit_args import input_limit_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         refuse_overwrite(args.report, [*inputs, args.output])
     rules = _rule_ids(args.rules) if args.rules else None
-    module, example = load_torch_source(args.source, args.input, args.weights)
+    module, example = load_torch_source(args.source, args.input, args.weights,
+                                        input_limit_from(args))
     report = export_torch(module, example, args.output, opset=args.opset,
                           exporter=args.exporter, providers=providers, force=args.force,
                           name=args.source, thorough=args.thorough,

@@ -30,6 +30,7 @@ from analyzer.error_codes import (
 from analyzer.errors import InputError
 from analyzer.finding_ids import RUN501, RUN502, RUN503
 from analyzer.findings import Finding
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES
 from analyzer.runtime.compare import (
     DEFAULT_TOLERANCES,
     EXACT,
@@ -201,14 +202,16 @@ def _same_model(loaded: LoadedModel, provider: str) -> OnnxrtRunner:
 
 
 def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, seed: int,
-            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None
-            ) -> InputSet:
+            dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None,
+            max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+            path: str | os.PathLike[str] | None = None) -> InputSet:
     if inputs is None and isinstance(reference, (str, os.PathLike)) and Path(
             os.fspath(reference)).is_dir() and not (Path(os.fspath(reference))
                                                     / "saved_model.pb").is_file():
         inputs = reference
     if inputs is None:
-        return random_inputs(model, samples, seed, dims=dims, shapes=shapes)
+        return random_inputs(model, samples, seed, dims=dims, shapes=shapes,
+                             max_input_bytes=max_input_bytes, path=path)
     if isinstance(inputs, InputSet):
         return inputs
     if isinstance(inputs, Mapping):
@@ -240,6 +243,7 @@ def verify(
     *,
     dims: Mapping[str, int] | None = None,
     shapes: Mapping[str, Sequence[int]] | None = None,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> ParityResult:
     """Run `model` on each of `providers` and compare its outputs with `reference`.
 
@@ -247,10 +251,13 @@ def verify(
     several are given; else onnx.reference), "reference-evaluator", a provider name ("cuda"),
     another .onnx path or ModelProto, a test-data folder, or a torch nn.Module.
     inputs: None (seeded random, `samples` of them, dims from `dims`/`shapes` or 1), an .npz,
-    a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults."""
+    a test-data folder, a feed dict or a list of them. rtol/atol override the dtype defaults.
+    Random inputs larger than `max_input_bytes` in all (None: no limit) are refused before
+    they are allocated (InputError INPUT_TOO_LARGE)."""
     loaded = load_model(model)
     names = [_provider(p) for p in providers] or ["CPUExecutionProvider"]
-    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes)
+    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes,
+                   max_input_bytes, loaded.path)
     ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:
