@@ -379,6 +379,29 @@ USAGE: ErrorCode = _register(ErrorCode(
 ))
 
 
+OPSET_OUT_OF_RANGE: ErrorCode = _register(ErrorCode(
+    "OPSET_OUT_OF_RANGE", "other",
+    title="an opset onnx does not know",
+    doc=("`--opset` / `--target-opset` (`opset=` / `target_opset=` in the Python API) below 1 or "
+         "above the newest ai.onnx opset of the installed onnx (`onnx.defs.onnx_opset_version()`)"),
+    raised_by=("analyzer.limits",),
+    example="--opset 99: onnx 1.23.2 knows ai.onnx opsets 1 to 28",
+))
+
+
+INPUT_TOO_LARGE: ErrorCode = _register(ErrorCode(
+    "INPUT_TOO_LARGE", "other",
+    title="an input too large to allocate",
+    doc=("an example or random input (verify, bench, the PyTorch export's `--input`) would need "
+         "more bytes than `--max-input-bytes` (default: a quarter of the machine's memory); "
+         "checked before anything is allocated"),
+    raised_by=("analyzer.limits",),
+    example=("m.onnx: input 'x' of shape [1099511627776, 8] (float32) needs 32.0 TiB "
+             "(35184372088832 bytes), over the limit of 4.0 GiB; raise it with "
+             "--max-input-bytes BYTES (max_input_bytes= in the Python API)"),
+))
+
+
 OUTPUT_PATH: ErrorCode = _register(ErrorCode(
     "OUTPUT_PATH", "other",
     title="bad output path",

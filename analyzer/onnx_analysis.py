@@ -21,8 +21,13 @@ from analyzer.checks.schema_checks import check_inference, check_schemas, check_
 from analyzer.environment import TOOL_NAME, environment, tool_version
 from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.inventory import Inventory
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
-from analyzer.report.graph import build_graph
+from analyzer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_SUBGRAPH_DEPTH,
+    check_opset,
+)
+from analyzer.report.graph import GraphSource, build_graph
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.inference_guard import prepare_guarded
 from analyzer.sources.onnx_inventory import build_inventory
@@ -43,13 +48,16 @@ def analyze_onnx(
     max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH,
     attach_fixes: FixAttacher | None = None,
     strict: bool = False,
+    graph: bool = False,
 ) -> Report:
     """Analyze an ONNX model against the ONNX schemas and ORT's kernels for `providers` (in
     priority order, "cpu"/"cuda" accepted). Raises InputError for input that cannot be read or
     that exceeds a limit (analyzer.limits; None lifts the file size or node count limit).
     `attach_fixes` adds the fixes of layers above the core (rewrite rules) to the findings.
     `strict` makes the ONNX-spec violations that onnxruntime tolerates errors (SCH204, SCH206),
-    for pipelines whose other consumers validate with onnx.checker."""
+    for pipelines whose other consumers validate with onnx.checker.
+    The node graph of the HTML report is built when it is drawn (`Report.graph_payload()`);
+    `graph=True` builds it now into `extras["graph"]`, so that the JSON carries it too."""
     # The analysis builds millions of small acyclic objects; CPython's cyclic collector would
     # rescan the growing heap again and again (measured: 1.8 s of 5.3 s on 100k nodes) for
     # nothing it could free, so it is paused for the call and restored after.
@@ -58,7 +66,8 @@ def analyze_onnx(
     try:
         return _analyze(model, opset, providers,
                         dict(max_file_bytes=max_file_bytes, max_nodes=max_nodes,
-                             max_subgraph_depth=max_subgraph_depth), attach_fixes, strict)
+                             max_subgraph_depth=max_subgraph_depth), attach_fixes, strict,
+                        graph)
     finally:
         if was_enabled:
             gc.enable()
@@ -70,8 +79,10 @@ def _analyze(
     providers: Sequence[str],
     limits: dict[str, Any],
     attach_fixes: FixAttacher | None,
-    strict: bool = False,
+    strict: bool,
+    graph: bool,
 ) -> Report:
+    check_opset(opset)
     provider_names = [normalize_provider(p) for p in providers]
     loaded = load_onnx(model, **limits)
     schemas, kernels = load_schemas(), load_kernels()
@@ -96,7 +107,9 @@ def _analyze(
     extras: dict[str, Any] = {"loadable": placement.loadable} if placement else {}
     if strict:
         extras["strict"] = True
-    extras["graph"] = build_graph(inventory, ops)  # nodes, module groups, edges (HTML graph)
+    source = GraphSource.of(inventory)  # what the HTML graph is drawn from, when it is drawn
+    if graph:
+        extras["graph"] = build_graph(source, ops)  # nodes, module groups, edges
     return Report(
         tool={"name": TOOL_NAME, "version": tool_version()},
         environment=environment(),
@@ -107,6 +120,7 @@ def _analyze(
         findings=findings,
         placement={p: s.to_dict() for p, s in placement.summaries.items()} if placement else {},
         extras=extras,
+        graph_source=source,
     )
 
 

@@ -6,13 +6,19 @@ hard link: compared by device and inode).
 ONNX models with external data are written the same way: the model and its data file are
 written into a temporary folder beside the target and renamed into place, data first, so the
 data file always sits beside the model that names it and never anywhere else.
+
+The file that lands has the permissions `cp` or `onnx.save` would give it: an existing target's
+mode is kept, a new file gets 0666 less the umask (a temporary file is created 0600, which no CI
+artifact upload or other user could read).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -59,6 +65,37 @@ def _folder_of(target: Path) -> Path:
     return folder
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask. Linux shows it in /proc/self/status; elsewhere it can only be read
+    by setting it, which is done under a lock and undone at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def final_mode(target: Path) -> int:
+    """The permission bits `cp` would leave on `target`: an existing file's own, else 0666 less
+    the umask."""
+    try:
+        info = os.stat(target)
+        if stat.S_ISREG(info.st_mode):
+            return stat.S_IMODE(info.st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~current_umask()
+
+
 def _write_via_temp(target: Path, write: Callable[[Path], None]) -> None:
     """Call write(temp path) for a temp file beside target, then rename it onto target."""
     folder = _folder_of(target)
@@ -67,6 +104,7 @@ def _write_via_temp(target: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, final_mode(target))
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -120,9 +158,12 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
             onnx.save_model(copy, staged, save_as_external_data=True,
                             all_tensors_to_one_file=True, location=data_name)
             if (tmp / data_name).exists():
-                os.replace(tmp / data_name, target.with_name(data_name))
+                data_target = target.with_name(data_name)
+                os.chmod(tmp / data_name, final_mode(data_target))
+                os.replace(tmp / data_name, data_target)
         else:
             onnx.save_model(model, staged)
+        os.chmod(staged, final_mode(target))
         os.replace(staged, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -31,10 +31,11 @@ from analyzer.cli.common import (
     parse_providers,
     write_atomically,
 )
-from analyzer.cli.limit_args import add_limits, limits_from
+from analyzer.cli.limit_args import add_limits, input_limit_from, limits_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_analyze
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.limits import check_opset
 from analyzer.report.html import render_html
 from analyzer.report.model import Report
 from analyzer.report.text import build_renderable, render_text
@@ -89,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
     args.protect = list(models)  # -o must never land on an input model
-    if args.opset is not None and args.opset < 1:
-        raise InputError(None, USAGE,
-                         f"--opset must be a positive opset version, got {args.opset}")
+    check_opset(args.opset, "--opset")
     if args.time_limit <= 0 or args.memory_limit <= 0:
         raise InputError(None, USAGE, "--time-limit and --memory-limit must be positive")
     if args.jobs is not None and args.jobs < 1:
@@ -108,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         if args.load_check:
             raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
 
-        module, example = load_torch_source(args.model, args.input, args.weights)
+        module, example = load_torch_source(args.model, args.input, args.weights,
+                                            input_limit_from(args))
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
                                exporter=args.exporter, name=args.model, thorough=args.thorough,
                                both_exporters=args.both_exporters)

@@ -20,6 +20,7 @@ from analyzer.cli.common import (
     parse_providers,
     write_atomically,
 )
+from analyzer.cli.limit_args import add_input_limit, input_limit_from
 from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.runtime.bench import BenchResult, bench
 from analyzer.safe_write import refuse_overwrite
@@ -52,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--inputs", metavar="DATA.npz",
                    help="input arrays by name (default: seeded random, dynamic dims set to 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated inputs")
+    add_input_limit(p)
     p.add_argument("--plot", metavar="PNG", help="write a latency box plot (needs matplotlib)")
     p.add_argument("--no-placement", action="store_true",
                    help="skip the predicted vs actual placement check")
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         placement=not args.no_placement,
         plot=args.plot,
+        max_input_bytes=input_limit_from(args),
     )
     text = result.to_json() + "\n" if args.format == "json" else render_text(result)
     if args.output:

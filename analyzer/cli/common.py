@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analyzer import safe_write
+from analyzer.cli.limit_args import add_input_limit
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.runtime.session import resolve_providers
@@ -105,3 +106,4 @@ def add_torch_source(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--thorough", action="store_true",
                        help="dynamo: also run the exporter's own decomposition, translation and "
                        "down-conversion (sees translation-time errors; costs about an export)")
+    add_input_limit(group)

@@ -21,9 +21,11 @@ from analyzer.cli.common import (
     refuse_report_suffix,
 )
 from analyzer.cli.isolate_args import add_isolation, isolation_from
+from analyzer.cli.limit_args import input_limit_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.limits import check_opset
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows.torch_export import export_torch
@@ -69,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     args.format = output_format(args.report, args.format, FORMATS, "--report")
     refuse_report_suffix(args.output)
+    check_opset(args.opset, "--opset")
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
@@ -84,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         refuse_overwrite(args.report, [*inputs, args.output])
     rules = _rule_ids(args.rules) if args.rules else None
-    module, example = load_torch_source(args.source, args.input, args.weights)
+    module, example = load_torch_source(args.source, args.input, args.weights,
+                                        input_limit_from(args))
     report = export_torch(module, example, args.output, opset=args.opset,
                           exporter=args.exporter, providers=providers, force=args.force,
                           name=args.source, thorough=args.thorough,

@@ -1,5 +1,6 @@
 """The resource-limit flags (--max-file-size, --max-nodes, --max-subgraph-depth) and their
-parsing, shared by the subcommands that load untrusted models."""
+parsing, shared by the subcommands that load untrusted models; --max-input-bytes for those that
+allocate example inputs (verify, bench, a PyTorch source's --input)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
+from analyzer.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_INPUT_BYTES,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_SUBGRAPH_DEPTH,
+    INPUT_MEMORY_SHARE,
+    human_bytes,
+)
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -50,3 +58,17 @@ def limits_from(args: argparse.Namespace) -> dict[str, Any]:
         "max_nodes": args.max_nodes or None,
         "max_subgraph_depth": depth if depth else 10**6,
     }
+
+
+def add_input_limit(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--max-input-bytes", type=parse_size, default=DEFAULT_MAX_INPUT_BYTES,
+                        metavar="BYTES",
+                        help="refuse (exit 2) example inputs that would need more memory in all, "
+                        "before allocating them, e.g. 2G; 0 lifts the limit (default: "
+                        f"1/{INPUT_MEMORY_SHARE} of this machine's memory, "
+                        f"{human_bytes(DEFAULT_MAX_INPUT_BYTES)})")
+
+
+def input_limit_from(args: argparse.Namespace) -> int | None:
+    """max_input_bytes= for the API from --max-input-bytes (0: no limit)."""
+    return args.max_input_bytes or None

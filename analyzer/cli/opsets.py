@@ -13,6 +13,7 @@ from typing import Any
 
 from analyzer.error_codes import UNKNOWN_OP
 from analyzer.errors import InputError
+from analyzer.limits import check_opset
 from opsets.query import describe_op, short_type
 from opsets.tables import load_kernels, load_schemas, short_provider
 
@@ -38,6 +39,7 @@ def _types(tc: dict[str, tuple[str, ...]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
 
+    check_opset(args.opset, "--opset")
     if args.op is None:
         return _list_tables(load_schemas(), load_kernels(), args.format)
     try:

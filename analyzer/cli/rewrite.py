@@ -29,6 +29,7 @@ from analyzer.cli.common import (
 )
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
+from analyzer.limits import check_opset
 from analyzer.report.html import render_html
 from analyzer.report.rewrite_extras import rewrite_block
 from analyzer.safe_write import refuse_overwrite
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.model, USAGE, "rewriting models with external data is not "
                          "supported yet")
     only = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else None
-    _check_target_opset(args.target_opset)
+    check_opset(args.target_opset, "--target-opset")
     try:
         passed = run_pass(loaded.model, target_opset=args.target_opset, only=only,
                           dry_run=args.dry_run, providers=parse_providers(args.providers))
@@ -130,16 +131,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run and args.format == "text":
         print(f"wrote {args.output} ({len(result.applied)} rewrite(s) applied)", file=sys.stderr)
     return 0
-
-
-def _check_target_opset(opset: int | None) -> None:
-    import onnx.defs
-
-
-    newest = onnx.defs.onnx_opset_version()
-    if opset is not None and not 1 <= opset <= newest:
-        raise InputError(None, USAGE, f"--target-opset {opset}: onnx {onnx.__version__} knows "
-                         f"opsets 1 to {newest}")
 
 
 def _placement_lines(placement: dict[str, dict[str, dict[str, object]]]) -> list[str]:

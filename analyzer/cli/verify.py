@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from analyzer.cli.common import add_output, add_providers, output_format, write_atomically
+from analyzer.cli.limit_args import add_input_limit, input_limit_from
 from analyzer.cli.session_guard import add_session_guard, guard_sessions
 from analyzer.error_codes import USAGE, VERIFY_REFERENCE
 from analyzer.errors import InputError
@@ -64,6 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_providers(p)
 
     add_session_guard(p)
+    add_input_limit(p)
     p.add_argument("--samples", type=int, default=3, metavar="N",
                    help="random samples (default: 3)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     result = verify(args.model, reference=reference, providers=providers, samples=args.samples,
                     seed=args.seed, inputs=inputs, rtol=args.rtol, atol=args.atol,
                     localize=args.localize, dims=_dims(args.dim), shapes=shapes,
-                    dtypes=dtypes)
+                    dtypes=dtypes, max_input_bytes=input_limit_from(args))
     for note in result.notes:
         if note.startswith("dynamic dim"):
             print(f"onnx-preflight: {note}", file=sys.stderr)

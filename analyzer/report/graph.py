@@ -18,9 +18,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from analyzer.inventory import Inventory, NodeRecord
+from analyzer.inventory import Inventory
 
 if TYPE_CHECKING:  # annotations only: analyzer.report.model imports the renderers
     from analyzer.report.model import OpEntry
@@ -28,13 +29,47 @@ if TYPE_CHECKING:  # annotations only: analyzer.report.model imports the rendere
 MAX_GRAPH_NODES = 100_000  # beyond this the payload keeps the first nodes and says how many not
 CHUNK = 64  # most direct nodes one group shows before they are split into chunks
 MAX_CHILDREN = 60  # most direct subgroups before they are gathered into ranges
+MAX_PATH_PARTS = 32  # module levels kept from a node's name or scopes (deeper ones share one)
 
 _SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 _STACK_KEY = "pkg.torch.onnx.stack_trace"
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
-def build_graph(inventory: Inventory, ops: Sequence[OpEntry]) -> dict[str, Any]:
+class GraphNode(NamedTuple):
+    """What the graph payload needs of one node, kept instead of the model (no protobuf)."""
+
+    domain: str
+    op: str
+    name: str
+    graph: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    meta: dict[str, str] | None  # the node's metadata_props, when it has any
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """The nodes, in graph order, from which `build_graph` makes the payload when a report is
+    rendered as HTML: analysis keeps this (references to names it already holds) instead of
+    building a payload that most output formats never show."""
+
+    nodes: tuple[GraphNode, ...]
+    total: int  # nodes in the model (the source keeps at most MAX_GRAPH_NODES)
+
+    @classmethod
+    def of(cls, inventory: Inventory) -> GraphSource:
+        kept = []
+        for record in inventory.nodes[:MAX_GRAPH_NODES]:
+            proto = record.proto
+            meta = ({prop.key: prop.value for prop in proto.metadata_props}
+                    if proto is not None and len(proto.metadata_props) else None)
+            kept.append(GraphNode(record.domain, record.op, record.name, record.graph,
+                                  record.inputs, record.outputs, meta))
+        return cls(tuple(kept), len(inventory.nodes))
+
+
+def build_graph(source: GraphSource | Inventory, ops: Sequence[OpEntry]) -> dict[str, Any]:
     """The payload, compact because it grows with the model (one small list per node, names
     not repeated: they are in ops[].nodes[]):
 
@@ -47,7 +82,9 @@ def build_graph(inventory: Inventory, ops: Sequence[OpEntry]) -> dict[str, Any]:
     modules    [node, "module.path"] for nodes whose one-node group was folded into its parent
     omitted_nodes  nodes past MAX_GRAPH_NODES, not listed
     """
-    records = inventory.nodes[:MAX_GRAPH_NODES]
+    if isinstance(source, Inventory):
+        source = GraphSource.of(source)
+    records = source.nodes
     op_index = {(o.domain, o.op): i for i, o in enumerate(ops)}
     sizes = [len(o.nodes) for o in ops]
     taken = [0] * len(ops)
@@ -66,10 +103,8 @@ def build_graph(inventory: Inventory, ops: Sequence[OpEntry]) -> dict[str, Any]:
         for name in record.outputs:
             if name:
                 producer[name] = i
-        proto = record.proto
-        meta = None
-        if proto is not None and len(proto.metadata_props):
-            meta = {prop.key: prop.value for prop in proto.metadata_props}
+        meta = record.meta
+        if meta is not None:
             location = _location(meta.get(_STACK_KEY))
             if location:
                 locations.append([i, location])
@@ -84,7 +119,7 @@ def build_graph(inventory: Inventory, ops: Sequence[OpEntry]) -> dict[str, Any]:
                 edges.append([src, i])
     groups, modules = group_nodes(nodes, paths)
     return {"nodes": nodes, "edges": edges, "groups": groups, "locations": locations,
-            "modules": modules, "omitted_nodes": len(inventory.nodes) - len(records)}
+            "modules": modules, "omitted_nodes": source.total - len(records)}
 
 
 def graph_from_ops(ops: Sequence[OpEntry]) -> dict[str, Any]:
@@ -109,25 +144,31 @@ def group_nodes(nodes: list[list[int]], paths: Sequence[tuple[str, ...]]) -> tup
         list[dict[str, Any]], list[list[Any]]]:
     """Set each node's group (nodes[i][2]) from its path; returns (groups, modules). A group
     that would hold a single node is dropped (the node moves up; `modules` keeps the module
-    name), then long runs are chunked (see _Groups.chunk)."""
-    per_path: dict[tuple[str, ...], int] = {}
+    name), then long runs are chunked (see _Groups.chunk).
+
+    Paths are interned in a trie (one entry per distinct prefix), so the work is proportional
+    to the distinct paths' lengths, not to their lengths squared, however deep they nest."""
+    trie = _Trie()
+    leaf_of: dict[tuple[str, ...], int] = {}
     for path in paths:
-        per_path[path] = per_path.get(path, 0) + 1
-    counts: dict[tuple[str, ...], int] = {}
-    for path, n in per_path.items():
-        for k in range(1, len(path) + 1):
-            counts[path[:k]] = counts.get(path[:k], 0) + n
-    groups = _Groups()
-    placed: dict[tuple[str, ...], tuple[int, str | None]] = {}
+        leaf = leaf_of.get(path)
+        if leaf is None:
+            leaf = leaf_of[path] = trie.intern(path)
+        if leaf >= 0:  # -1: the top level, which is no group
+            trie.count[leaf] += 1
+    trie.sum_up()
+    groups = _Groups(trie)
+    placed: dict[int, tuple[int, str | None]] = {}
     modules: list[list[Any]] = []
     for i, (node, path) in enumerate(zip(nodes, paths, strict=True)):
-        found = placed.get(path)
+        leaf = leaf_of[path]
+        found = placed.get(leaf)
         if found is None:
-            kept = path
-            while kept and counts[kept] < 2:
-                kept = kept[:-1]
-            module = ".".join(p for p in path if not p.startswith("⟨")) if kept != path else None
-            found = placed[path] = (groups.ensure(kept), module)
+            kept = leaf
+            while kept >= 0 and trie.count[kept] < 2:
+                kept = trie.parent[kept]
+            module = ".".join(p for p in path if not p.startswith("⟨")) if kept != leaf else None
+            found = placed[leaf] = (groups.ensure(kept), module)
         node[2] = found[0]
         if found[1]:
             modules.append([i, found[1]])
@@ -135,7 +176,36 @@ def group_nodes(nodes: list[list[int]], paths: Sequence[tuple[str, ...]]) -> tup
     return groups.to_list(), modules
 
 
-def _scope_path(record: NodeRecord, meta: dict[str, str] | None,
+class _Trie:
+    """Distinct path prefixes as integers: -1 is the empty path (the whole graph); an entry's
+    parent is always interned before it."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.part: list[str] = []
+        self.count: list[int] = []
+        self._child: dict[tuple[int, str], int] = {}
+
+    def intern(self, path: tuple[str, ...]) -> int:
+        at = -1
+        for part in path:
+            found = self._child.get((at, part))
+            if found is None:
+                found = self._child[(at, part)] = len(self.parent)
+                self.parent.append(at)
+                self.part.append(part)
+                self.count.append(0)
+            at = found
+        return at
+
+    def sum_up(self) -> None:
+        """count[i]: the nodes at or below prefix i (children come after their parent)."""
+        for i in range(len(self.parent) - 1, -1, -1):
+            if self.parent[i] >= 0:
+                self.count[self.parent[i]] += self.count[i]
+
+
+def _scope_path(record: GraphNode, meta: dict[str, str] | None,
                 cache: dict[tuple[str, str], tuple[str, ...]]) -> tuple[str, ...]:
     """Group path: subgraph (when not the main graph), then the module path segments."""
     prefix: tuple[str, ...] = ()
@@ -151,7 +221,8 @@ def _scope_path(record: NodeRecord, meta: dict[str, str] | None,
                 names = []
             # ['', 'blocks', 'blocks.0', 'blocks.0.attn', 'linear']: the last is the FX node.
             modules = [n for n in names[:-1] if isinstance(n, str) and n]
-            found = cache[("scopes", scopes)] = tuple(modules[-1].split(".")) if modules else ()
+            found = tuple(modules[-1].split("."))[:MAX_PATH_PARTS] if modules else ()
+            cache[("scopes", scopes)] = found
         return prefix + found
     folder = record.name.rpartition("/")[0]
     if not folder:
@@ -165,7 +236,7 @@ def _scope_path(record: NodeRecord, meta: dict[str, str] | None,
                 path.extend(part[len(dotted) + 1:].split("."))
             else:
                 path.append(part)
-        found = cache[("name", folder)] = tuple(path)
+        found = cache[("name", folder)] = tuple(path[:MAX_PATH_PARTS])
     return prefix + found
 
 
@@ -180,13 +251,15 @@ def _location(stack: str | None) -> str | None:
 
 
 class _Groups:
-    """The group tree: index 0 is never used; -1 is the root (the whole graph)."""
+    """The group tree: -1 is the root (the whole graph); groups are made for trie prefixes."""
 
-    def __init__(self) -> None:
+    def __init__(self, trie: _Trie | None = None) -> None:
         self.names: list[str] = []
         self.parents: list[int] = []
         self.kinds: list[str] = []
-        self._by_path: dict[tuple[str, ...], int] = {}
+        self._trie = trie or _Trie()
+        self._by_prefix: dict[int, int] = {}
+        self._dotted: dict[int, str] = {-1: ""}  # module path of a prefix, "⟨...⟩" parts left out
 
     def _add(self, name: str, parent: int, kind: str) -> int:
         self.names.append(name)
@@ -194,19 +267,27 @@ class _Groups:
         self.kinds.append(kind)
         return len(self.names) - 1
 
-    def ensure(self, path: tuple[str, ...]) -> int:
-        if not path:
-            return -1
-        found = self._by_path.get(path)
-        if found is not None:
-            return found
-        parent = self.ensure(path[:-1])
-        label = ".".join(p for p in path if not p.startswith("⟨")) or path[-1]
-        if path[-1].startswith("⟨"):
-            label = path[-1]
-        index = self._add(label, parent, "subgraph" if path[-1].startswith("⟨") else "module")
-        self._by_path[path] = index
-        return index
+    def ensure(self, prefix: int) -> int:
+        """The group of a trie prefix, made (with its missing ancestors, parents first) when
+        new; iterative, so nesting depth is no limit."""
+        missing: list[int] = []
+        at = prefix
+        while at >= 0 and at not in self._by_prefix:
+            missing.append(at)
+            at = self._trie.parent[at]
+        for at in reversed(missing):
+            parent_prefix = self._trie.parent[at]
+            parent = self._by_prefix[parent_prefix] if parent_prefix >= 0 else -1
+            part = self._trie.part[at]
+            outer = self._dotted[parent_prefix]
+            if part.startswith("⟨"):
+                self._dotted[at] = outer
+                label, kind = part, "subgraph"
+            else:
+                self._dotted[at] = label = f"{outer}.{part}" if outer else part
+                kind = "module"
+            self._by_prefix[at] = self._add(label, parent, kind)
+        return self._by_prefix[prefix] if prefix >= 0 else -1
 
     def chunk(self, nodes: list[list[int]]) -> None:
         """Split long runs of direct members into chunk groups, and many subgroups into ranges,

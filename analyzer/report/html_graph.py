@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from analyzer.report.graph import graph_from_ops
-
 if TYPE_CHECKING:  # annotations only: analyzer.report.model imports this renderer
     from analyzer.report.model import NodeDetail, OpEntry, Report
 
@@ -54,9 +52,7 @@ def node_status(entry: OpEntry, detail: NodeDetail | None, preferred: str | None
 def view_data(report: Report) -> dict[str, Any]:
     """Columns for report.js: names, op, group, status, detail and location index per node;
     groups; edges as a flat [src, dst, ...] list; findings by node name."""
-    graph = report.extras.get("graph")
-    if not isinstance(graph, dict) or "nodes" not in graph:
-        graph = graph_from_ops(report.ops)
+    graph = report.graph_payload()
     providers = list(report.target.providers)
     preferred = providers[0] if providers else None
     blocked = {n for f in report.findings if f.severity == "error" for n in f.nodes}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.findings import SEVERITY_RANK, Finding
+from analyzer.report.graph import GraphSource, build_graph, graph_from_ops
 from analyzer.report.html import render_html
 from analyzer.report.markdown import render_markdown
 
@@ -176,6 +177,23 @@ class Report:
     placement: dict[str, dict[str, Any]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     rewrites: RewritesBlock | None = None
+    #: What the HTML graph is drawn from when `extras` holds no "graph" payload: built on the
+    #: first `graph_payload()` (to_html), never part of the JSON (docs/design.md).
+    graph_source: GraphSource | None = field(default=None, repr=False, compare=False)
+    _graph_built: dict[str, Any] | None = field(default=None, init=False, repr=False,
+                                                compare=False)
+
+    def graph_payload(self) -> dict[str, Any]:
+        """The node graph the HTML report draws (analyzer.report.graph): `extras["graph"]` when
+        the analysis was asked for it (graph=True), else built now from `graph_source` (and
+        kept), else the ops grouped by module (reports without an ONNX graph)."""
+        graph = self.extras.get("graph")
+        if isinstance(graph, dict) and "nodes" in graph:
+            return graph
+        if self._graph_built is None:
+            self._graph_built = (build_graph(self.graph_source, self.ops)
+                                 if self.graph_source is not None else graph_from_ops(self.ops))
+        return self._graph_built
 
     @property
     def verdict(self) -> str:

@@ -27,6 +27,7 @@ import onnx
 
 from analyzer.error_codes import BENCH_SESSION, PROVIDER_UNAVAILABLE, USAGE
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES
 from analyzer.runtime.bench_inputs import Feeds, InputSpec, make_inputs
 from analyzer.runtime.bench_plot import write_plot
 from analyzer.runtime.bench_stats import NS_PER_MS, LatencyStats, RatioEstimate, p50_ratio
@@ -237,13 +238,16 @@ def bench(
     isolate: bool = False,
     time_limit: float = GUARD_TIME_LIMIT,
     memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> BenchResult:
     """Benchmark `model` on each provider ("cpu", "cuda" or full names), in order.
 
     `duration` (seconds) replaces `iterations` when given. `progress=None` shows a bar only when
     stderr is a terminal and the run is expected to be long. `isolate`: create each model's
     session in a child process first (as the CLI does), so an onnxruntime crash or hang there is
-    ORT_SESSION_CRASHED, not the end of this process. Raises InputError for bad input.
+    ORT_SESSION_CRASHED, not the end of this process. Raises InputError for bad input,
+    generated inputs larger than `max_input_bytes` included (None: no limit), before they are
+    allocated.
     """
     _check_counts(warmup, iterations, duration, threads)
     full = resolve_providers(providers, flag="providers") or [CPU]
@@ -252,7 +256,8 @@ def bench(
             if m is not None:
                 guard_session_creation(m, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
     proto, source, label = _load(model)
-    feeds, specs, notes = make_inputs(proto, inputs, seed)
+    feeds, specs, notes = make_inputs(proto, inputs, seed, max_input_bytes=max_input_bytes,
+                                      path=source if isinstance(source, str) else None)
     other: tuple[onnx.ModelProto, bytes | str, str] | None = None
     feeds_b = feeds
     same_inputs = True
@@ -260,7 +265,9 @@ def bench(
         other = _load(compare)
         if other[2] == label:
             other = (other[0], other[1], f"{label} (b)")
-        feeds_b, specs_b, notes_b = make_inputs(other[0], None, seed)
+        feeds_b, specs_b, notes_b = make_inputs(
+            other[0], None, seed, max_input_bytes=max_input_bytes,
+            path=other[1] if isinstance(other[1], str) else None)
         same_inputs = _signature(specs_b) == _signature(specs) and inputs is None
         if same_inputs:
             feeds_b = feeds

@@ -16,6 +16,7 @@ import onnx
 
 from analyzer.error_codes import BENCH_INPUTS
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES
 from analyzer.runtime.inputs import check_feeds, graph_inputs, random_inputs
 
 Feeds = dict[str, np.ndarray]
@@ -43,10 +44,15 @@ def make_inputs(
     model: onnx.ModelProto,
     user: Feeds | str | os.PathLike[str] | None = None,
     seed: int = 0,
+    *,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+    path: str | os.PathLike[str] | None = None,
 ) -> tuple[Feeds, list[InputSpec], list[str]]:
     """Feeds for every graph input, their specs, and notes on every defaulted dimension. The
     arrays come from the same seeded generator `verify` uses (analyzer.runtime.inputs), so a
-    benchmark and a parity check of one model see the same data; user arrays override them."""
+    benchmark and a parity check of one model see the same data; user arrays override them.
+    Only the inputs the user did not give are made, after their size is checked against
+    `max_input_bytes` (INPUT_TOO_LARGE, naming `path`)."""
     given = _load_user(user)
     declared = graph_inputs(model)
     where = user if isinstance(user, (str, os.PathLike)) else None
@@ -54,8 +60,10 @@ def make_inputs(
                 type_code=BENCH_INPUTS)
     feeds: Feeds = {}
     notes: list[str] = []
-    if any(v.name not in given for v in declared):
-        generated = random_inputs(model, samples=1, seed=seed)
+    missing = [v.name for v in declared if v.name not in given]
+    if missing:
+        generated = random_inputs(model, samples=1, seed=seed, max_input_bytes=max_input_bytes,
+                                  path=path, only=missing)
         feeds.update(generated.samples[0])
         notes = list(generated.notes)
     feeds.update(given)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from analyzer.error_codes import (
     ErrorCode,
 )
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES, PlannedInput, check_input_bytes
 
 DEFAULT_DIM = 1
 INT_HIGH = 16
@@ -206,10 +207,16 @@ def _random(elem: int, shape: tuple[int, ...], rng: np.random.Generator, high: i
 def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
                   dims: Mapping[str, int] | None = None,
                   shapes: Mapping[str, Sequence[int]] | None = None,
-                  dtypes: Mapping[str, str] | None = None) -> InputSet:
+                  dtypes: Mapping[str, str] | None = None,
+                  max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+                  path: str | os.PathLike[str] | None = None,
+                  only: Collection[str] | None = None) -> InputSet:
     """`samples` seeded feed dicts; sample i uses seed + i, so one failing sample can be
     reproduced alone. `shapes` / `dtypes` (from `--input NAME:DTYPE[DIMS]`) and `dims` (from
-    `--dim SYM=N`) must name the model's inputs and symbols, with its ranks and dtypes."""
+    `--dim SYM=N`) must name the model's inputs and symbols, with its ranks and dtypes. `only`
+    names the inputs to make (default: all). Their size is checked before anything is
+    allocated: past `max_input_bytes` (None or 0: no limit) it is bad input (INPUT_TOO_LARGE,
+    naming `path`)."""
     if samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {samples}")
     check_names(model, list(shapes or {}) + [n for n in (dtypes or {}) if n not in (
@@ -225,6 +232,8 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
     limits = _embedding_limits(model)
     specs = []
     for vi in graph_inputs(model):
+        if only is not None and vi.name not in only:
+            continue
         if not vi.type.HasField("tensor_type"):
             raise InputError(None, VERIFY_INPUT_TYPE,
                              f"input {vi.name!r} is not a tensor; give the data with --inputs")
@@ -233,11 +242,23 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
         if vi.name in limits:
             notes.append(f"integer input {vi.name!r} drawn below {high} (embedding rows)")
         specs.append((vi.name, vi.type.tensor_type.elem_type, shape, high))
+    check_input_bytes(path, [_planned(n, e, s) for n, e, s, _ in specs], max_input_bytes,
+                      samples)
     out = []
     for i in range(samples):
         rng = np.random.default_rng(seed + i)
         out.append({n: _random(e, s, rng, h) for n, e, s, h in specs})
     return InputSet(out, None, f"random (seed {seed}, {samples} samples)", notes)
+
+
+def _planned(name: str, elem: int, shape: tuple[int, ...]) -> PlannedInput:
+    """What allocating the input will take (a string element counts as one object pointer)."""
+    try:
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+    except (KeyError, TypeError, ValueError):
+        return PlannedInput(name, shape, f"element type {elem}", 1)
+    label = "string" if elem == onnx.TensorProto.STRING else dtype.name
+    return PlannedInput(name, shape, label, dtype.itemsize)
 
 
 def load_npz(path: str | os.PathLike[str], model: onnx.ModelProto) -> InputSet:

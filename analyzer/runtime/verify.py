@@ -38,6 +38,7 @@ from analyzer.error_codes import (
 from analyzer.errors import InputError
 from analyzer.finding_ids import RUN501, RUN502, RUN503, RUN504
 from analyzer.findings import Finding
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES
 from analyzer.runtime.compare import (
     DEFAULT_TOLERANCES,
     EXACT,
@@ -258,13 +259,16 @@ def _onnx_models(model: Any, reference: Any) -> list[Any]:
 
 def _inputs(model: onnx.ModelProto, inputs: Any, reference: Any, samples: int, seed: int,
             dims: Mapping[str, int] | None, shapes: Mapping[str, Sequence[int]] | None,
-            dtypes: Mapping[str, str] | None = None) -> InputSet:
+            dtypes: Mapping[str, str] | None = None,
+            max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+            path: str | os.PathLike[str] | None = None) -> InputSet:
     if inputs is None and isinstance(reference, (str, os.PathLike)) and Path(
             os.fspath(reference)).is_dir() and not (Path(os.fspath(reference))
                                                     / "saved_model.pb").is_file():
         inputs = reference
     if inputs is None:
-        return random_inputs(model, samples, seed, dims=dims, shapes=shapes, dtypes=dtypes)
+        return random_inputs(model, samples, seed, dims=dims, shapes=shapes, dtypes=dtypes,
+                             max_input_bytes=max_input_bytes, path=path)
     if dims or shapes or dtypes:
         raise InputError(None, USAGE, "--dim and --input shape random inputs; the given data "
                          "(--inputs / --test-data) brings its own shapes: drop them")
@@ -308,6 +312,7 @@ def verify(
     isolate: bool = False,
     time_limit: float = GUARD_TIME_LIMIT,
     memory_limit_mb: int = GUARD_MEMORY_LIMIT_MB,
+    max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
 ) -> ParityResult:
     """Run `model` on each of `providers` and compare its outputs with `reference`.
 
@@ -320,14 +325,17 @@ def verify(
     TensorFlow). dims / shapes / dtypes set random inputs (`--dim`, `--input`) and must name
     the model's symbols and inputs. isolate: create each ONNX model's session in a child
     process first (as the CLI does), so an onnxruntime crash or hang there is ORT_SESSION_CRASHED
-    instead of the end of this process (time_limit seconds, memory_limit_mb)."""
+    instead of the end of this process (time_limit seconds, memory_limit_mb). Random inputs
+    larger than `max_input_bytes` in all (None: no limit) are refused before they are allocated
+    (InputError INPUT_TOO_LARGE)."""
     loaded = load_model(model)
     names = [_provider(p) for p in providers] or ["CPUExecutionProvider"]
     if isolate:
         for onnx_model in _onnx_models(model, reference):
             guard_session_creation(onnx_model, time_limit=time_limit,
                                    memory_limit_mb=memory_limit_mb)
-    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes, dtypes)
+    data = _inputs(loaded.model, inputs, reference, samples, seed, dims, shapes, dtypes,
+                   max_input_bytes, loaded.path)
     ref, ref_provider = _reference(reference, loaded, data, names)
     under_test = [p for p in names if p != ref_provider]
     if not under_test:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import deque
+from collections import ChainMap, deque
 from dataclasses import dataclass, field
 
 import onnx
@@ -21,6 +21,9 @@ from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
 from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
+
+#: The value types a graph sees: its own, chained to those of the graphs enclosing it.
+Scope = dict[str, "str | None"] | ChainMap[str, "str | None"]
 
 
 @dataclass
@@ -107,8 +110,9 @@ def _first_line(exc: BaseException) -> str:
     return msg if len(msg) <= 400 else msg[:397] + "..."
 
 
-def _value_types(graph: onnx.GraphProto, scope: dict[str, str | None]) -> dict[str, str | None]:
-    types = dict(scope)
+def _value_types(graph: onnx.GraphProto) -> dict[str, str | None]:
+    """The types of the names `graph` itself declares (outer scopes are chained, not copied)."""
+    types: dict[str, str | None] = {}
     for vi in graph.input:
         types[vi.name] = type_string(vi.type)
     for init in graph.initializer:
@@ -153,15 +157,18 @@ def build_inventory(
     nodes: list[NodeRecord] = []
     append = nodes.append
     parameters = 0
-    queue: deque[tuple[onnx.GraphProto, str, dict[str, str | None]]] = deque(
-        [(model.graph, "main", {})]
-    )
+    queue: deque[tuple[onnx.GraphProto, str, Scope]] = deque([(model.graph, "main", None)])
     # The loop below runs once per node of models with 100k+ nodes: it reads each repeated
     # field once (every read builds new Python strings) and caches the version per op.
+    # Work per subgraph is proportional to its own size: its types chain to the enclosing
+    # scopes' (a copy of them per subgraph would be quadratic in 1,000 Ifs side by side), and
+    # its label names each enclosing node once (not by the node's full, label-bearing name).
     while queue:
-        graph, label, scope = queue.popleft()
-        types = _value_types(graph, scope)
-        types[""] = ABSENT  # an omitted optional argument, which ORT skips; None is "unknown"
+        graph, label, outer = queue.popleft()
+        own = _value_types(graph)
+        own[""] = ABSENT  # an omitted optional argument, which ORT skips; None is "unknown"
+        types: Scope = own if outer is None else ChainMap(own, *outer.maps) if isinstance(
+            outer, ChainMap) else ChainMap(own, outer)
         get = types.get
         parameters += _count_parameters(graph)
         suffix = "" if label == "main" else f"@{label}"
@@ -196,12 +203,13 @@ def build_inventory(
                 )
             )
             if len(node.attribute):
+                local = node.name or f"{op}_{index}"
                 for attr in node.attribute:
                     if attr.type == onnx.AttributeProto.GRAPH:
-                        queue.append((attr.g, f"{label}/{name}.{attr.name}", types))
+                        queue.append((attr.g, f"{label}/{local}.{attr.name}", types))
                     elif attr.type == onnx.AttributeProto.GRAPHS:
                         for k, g in enumerate(attr.graphs):
-                            queue.append((g, f"{label}/{name}.{attr.name}[{k}]", types))
+                            queue.append((g, f"{label}/{local}.{attr.name}[{k}]", types))
     return Inventory(
         framework="onnx",
         nodes=nodes,

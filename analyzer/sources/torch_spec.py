@@ -18,6 +18,7 @@ from analyzer.error_codes import (
     USAGE,
 )
 from analyzer.errors import InputError
+from analyzer.limits import DEFAULT_MAX_INPUT_BYTES, PlannedInput, check_input_bytes
 from analyzer.sources.torch_inputs import check_inputs_fit
 from analyzer.sources.torch_weights import load_weights
 
@@ -25,6 +26,9 @@ _SPEC = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
 _INPUT = re.compile(r"^(?:(?P<name>[A-Za-z_]\w*):)?(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\]]*)\]$")
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int8", "uint8", "bool")
+#: Bytes per element of each dtype (checked before torch allocates anything).
+ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4,
+            "int8": 1, "uint8": 1, "bool": 1}
 
 
 def is_torch_spec(text: str) -> bool:
@@ -64,9 +68,22 @@ def parse_input(text: str) -> InputSpec:
     return InputSpec(match["name"], dtype, dims)
 
 
-def make_inputs(specs: list[InputSpec], seed: int = 0) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def check_input_sizes(specs: list[InputSpec], source: str | None = None,
+                      max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES) -> None:
+    """INPUT_TOO_LARGE when the example inputs would need more than `max_input_bytes` (None or
+    0: no limit): said before the factory is imported or a tensor allocated."""
+    planned = [PlannedInput(spec.name or f"input {k}", spec.shape, spec.dtype,
+                            ITEMSIZE[spec.dtype]) for k, spec in enumerate(specs)]
+    check_input_bytes(source, planned, max_input_bytes)
+
+
+def make_inputs(specs: list[InputSpec], seed: int = 0, *,
+                max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+                ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Seeded example tensors: positional for unnamed specs, keyword for named ones only when
-    the factory says so; here every spec is positional in order (names label the ONNX inputs)."""
+    the factory says so; here every spec is positional in order (names label the ONNX inputs).
+    Their size is checked first (check_input_sizes)."""
+    check_input_sizes(specs, None, max_input_bytes)
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -130,15 +147,18 @@ def load_factory(spec: str) -> tuple[Any, tuple[Any, ...] | None]:
 
 
 def load_torch_source(spec: str, inputs: list[str], weights: str | None = None,
+                      max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
                       ) -> tuple[object, tuple[object, ...]]:
     """The module (with --weights loaded) and its example inputs, from the spec and the --input
-    options; inputs the module cannot run on are bad input (TORCH_INPUTS_MISMATCH)."""
+    options; inputs the module cannot run on are bad input (TORCH_INPUTS_MISMATCH), inputs too
+    large to allocate too (INPUT_TOO_LARGE, before the factory is imported)."""
     specs = [parse_input(text) for text in inputs]
+    check_input_sizes(specs, spec, max_input_bytes)
     module, example = load_factory(spec)
     if weights is not None:
         load_weights(module, weights)
     if specs:
-        example, _ = make_inputs(specs)
+        example, _ = make_inputs(specs, max_input_bytes=max_input_bytes)
     if example is None:
         raise InputError(spec, USAGE, "give the example inputs with --input NAME:DTYPE[DIMS] "
                          "(or return (module, example_inputs) from the factory)")

@@ -103,7 +103,8 @@ def _export_in_child(source: tuple[Any, ...], kwargs: dict[str, Any] | None, pat
     """In the child: rebuild (or receive) the module, then run the same export as in-process."""
     if source[0] == "spec":
         _, spec, inputs, weights = source
-        module, args = load_torch_source(spec, list(inputs), weights)
+        # the parent checked the inputs against --max-input-bytes before it started this child
+        module, args = load_torch_source(spec, list(inputs), weights, max_input_bytes=None)
     else:
         _, module, args = source
     return run_export(module, tuple(args), kwargs, Path(path), opset, exporter, dynamic_shapes)

@@ -18,6 +18,7 @@ import onnx
 
 from analyzer.finding_ids import EP303
 from analyzer.findings import SEVERITY_RANK
+from analyzer.limits import check_opset
 from analyzer.report.model import Report
 from analyzer.workflows.onnx_preflight import analyze
 from rewrites.passes import RewriteLogEntry, RewriteResult, apply, select_rules
@@ -74,6 +75,7 @@ def run_pass(
 ) -> PassReport:
     """Analyze, rewrite what the findings ask for (or the named rules), re-analyze, repeat;
     convert to `target_opset` last. The input model is not modified."""
+    check_opset(target_opset, "target_opset")
     named = select_rules(None, only) if only is not None else None
     before = analyze(model, opset=target_opset, providers=providers)
     report = before

@@ -106,7 +106,7 @@ def export_tensorflow(
                               "inputs": [t.to_dict() for t in pre.model.inputs],
                               "outputs": [t.to_dict() for t in pre.model.outputs],
                               "min_opset": pre.extras.get("min_opset")}},
-        rewrites=pre.rewrites if rewrite else None)
+        rewrites=pre.rewrites if rewrite else None, graph_source=post.graph_source)
     if rewrite:
         _verify_against_tensorflow(report, out, source, samples)
     return report

@@ -27,7 +27,7 @@ from analyzer.error_codes import FILE_NOT_FOUND, TF_UNKNOWN_SOURCE, TOO_MANY_NOD
 from analyzer.errors import InputError
 from analyzer.finding_ids import TFC610, TFC611, TFC612
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
-from analyzer.limits import DEFAULT_MAX_FILE_BYTES, raise_hint
+from analyzer.limits import DEFAULT_MAX_FILE_BYTES, check_opset, raise_hint
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.keras_source import read_keras
 from analyzer.sources.tf_graph import read_checkpoint, read_frozen_graph, read_saved_model
@@ -107,7 +107,7 @@ def analyze_tensorflow(
     `rewrite` the rules are planned (exact ones, plus the approximate ones named in `rules`),
     answered findings become TFC630 (info), and the plan is the report's `rewrites` block.
     """
-
+    check_opset(opset)
     table = load_tf2onnx_handlers()
     target = opset if opset is not None else default_opset()
     if target < 1:

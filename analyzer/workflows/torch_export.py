@@ -120,7 +120,8 @@ def export_torch(
         placement=post.placement,
         extras={**post.extras, "exported": True, "delivered_opset": delivered,
                 "preflight": {"ops": [o.to_dict() for o in pre.ops],
-                              "min_opset": pre.extras.get("min_opset")}})
+                              "min_opset": pre.extras.get("min_opset")}},
+        graph_source=post.graph_source)
     if source_rewrite is not None:
         report.rewrites = source_rewrite.to_block()
         if delivered == opset:

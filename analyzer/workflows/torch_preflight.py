@@ -23,6 +23,7 @@ from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.finding_ids import EXP103, EXP104
 from analyzer.findings import SEVERITY_RANK, Finding, Fix
+from analyzer.limits import check_opset
 from analyzer.report.model import ModelInfo, NodeDetail, OpEntry, Report, Target, TensorInfo
 from analyzer.sources.torch_capture import (
     TorchCapture,
@@ -126,6 +127,7 @@ def _preflight(module: Any, example_inputs: Any, opset: int, exporter: str, dyna
                kwargs: dict[str, Any] | None, name: str | None, thorough: bool,
                both_exporters: bool) -> tuple[Report, TorchCapture]:
     """analyze_torch, also returning the capture (export's source rules read its ops)."""
+    check_opset(opset)
     if exporter not in EXPORTERS:
         raise InputError(None, USAGE, f"exporter must be one of {', '.join(EXPORTERS)}")
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (

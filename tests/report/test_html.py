@@ -136,7 +136,7 @@ def _names(report, graph) -> list[str]:
 
 def test_edges_are_the_models_producer_consumer_pairs(report):
     model = problem_model()
-    graph = report.extras["graph"]
+    graph = report.graph_payload()
     names = _names(report, graph)
     assert names == [n.name for n in model.graph.node]  # graph order, each ref its own row
     produced = {o: node.name for node in model.graph.node for o in node.output}
@@ -145,11 +145,14 @@ def test_edges_are_the_models_producer_consumer_pairs(report):
     assert {(names[a], names[b]) for a, b in graph["edges"]} == expected
     for (op, _, _), node in zip(graph["nodes"], model.graph.node, strict=True):
         assert report.ops[op].op == node.op_type
-    assert json.loads(report.to_json())["graph"]["edges"] == graph["edges"]
+    # Built when drawn; the JSON carries it only when the analysis was asked for it (issue 16).
+    assert "graph" not in json.loads(report.to_json())
+    eager = analyzer.analyze(model, providers=("cuda", "cpu"), graph=True)
+    assert json.loads(eager.to_json())["graph"] == graph
 
 
 def test_large_flat_graphs_are_chunked_and_module_paths_grouped():
-    flat = analyzer.analyze(chain_model(1000)).extras["graph"]
+    flat = analyzer.analyze(chain_model(1000)).graph_payload()
     per_group: dict[int, int] = {}
     for _, _, group in flat["nodes"]:
         per_group[group] = per_group.get(group, 0) + 1
@@ -159,7 +162,7 @@ def test_large_flat_graphs_are_chunked_and_module_paths_grouped():
         kids[g["parent"]] = kids.get(g["parent"], 0) + 1
     assert max(kids.values()) <= MAX_CHILDREN
     report = analyzer.analyze(chain_model(200, scoped=True))
-    scoped = report.extras["graph"]
+    scoped = report.graph_payload()
     names = {g["name"] for g in scoped["groups"]}
     assert {"layers", "layers.0", "layers.3"} <= names  # /layers/layers.3/Relu_150 -> layers.3
     layer3 = next(i for i, g in enumerate(scoped["groups"]) if g["name"] == "layers.3")
@@ -170,7 +173,7 @@ def test_large_flat_graphs_are_chunked_and_module_paths_grouped():
 
 def test_torch_preflight_reports_draw_without_edges():
     report = analyzer.analyze(problem_model())
-    report.extras.pop("graph")  # like a source-level pre-flight, which has no ONNX graph
+    report.graph_source = None  # like a source-level pre-flight, which has no ONNX graph
     data = view_data(report)
     assert data["edges"] == [] and sorted(data["names"]) == sorted(
         n.name for n in problem_model().graph.node)
@@ -232,7 +235,7 @@ def test_dynamo_metadata_gives_module_groups_and_source_lines():
         onnx.helper.set_metadata_props(node, {"pkg.torch.onnx.name_scopes": scope,
                                               "pkg.torch.onnx.stack_trace": stack})
     report = analyzer.analyze(model)
-    graph = report.extras["graph"]
+    graph = report.graph_payload()
     groups = [g["name"] for g in graph["groups"]]
     attn = groups.index("blocks.0.attn")
     assert [group for _, _, group in graph["nodes"][:2]] == [attn, attn]
