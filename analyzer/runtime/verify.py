@@ -734,13 +734,22 @@ def parity_findings(result: ParityResult) -> list[Finding]:
     loc = result.localization
     if loc is not None:
         inputs = ", ".join(f"{k} {_fmt(v)}" for k, v in loc.inputs_max_abs.items())
+        weights_differ = result.weights is not None and not result.weights.passed
+        what = ("first node that reads a differing weight" if weights_differ
+                else "first diverging node")
         findings.append(Finding(
             RUN503.id, "info",
-            f"first diverging node {loc.node!r} ({loc.op}): output {loc.output!r} max abs "
-            f"{loc.output_max_abs:.3g} ({loc.output_mismatch_pct:.2f}% outside tolerance); "
+            f"{what} {loc.node!r} ({loc.op}): output {loc.output!r} {_output_error(loc)}; "
             f"inputs max abs: {inputs or 'none'}{_weights_text(loc)}; compared with "
             f"{loc.compared_with}", op=loc.op, nodes=[loc.node], provider=loc.provider))
     return findings
+
+
+def _output_error(loc: Localization) -> str:
+    if np.isnan(loc.output_max_abs):
+        return "not observed on the reference side"
+    return (f"max abs {loc.output_max_abs:.3g} ({loc.output_mismatch_pct:.2f}% outside "
+            "tolerance)")
 
 
 def _weights_text(loc: Localization) -> str:
@@ -793,7 +802,7 @@ def render_text(result: ParityResult) -> str:
     if result.localization:
         loc = result.localization
         lines.append(f"localized: node {loc.node!r} ({loc.op}, #{loc.index}) output "
-                     f"{loc.output!r} max abs {loc.output_max_abs:.3g}; inputs max abs "
+                     f"{loc.output!r} {_output_error(loc)}; inputs max abs "
                      + (", ".join(f"{k}={_fmt(v)}" for k, v in loc.inputs_max_abs.items())
                         or "none"))
         if loc.weights_differ:
