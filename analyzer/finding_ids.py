@@ -414,6 +414,17 @@ RUN504: FindingKind = _register(FindingKind(
 ))
 
 
+RUN505: FindingKind = _register(FindingKind(
+    "RUN505", "error", "runtime",
+    title="torch module's weights differ from the model's",
+    doc=("`verify --source` with a torch module: before outputs are compared, the module's "
+         "parameters and buffers are compared with the model's initializers by the exporter's "
+         "names; some differ (named with their max abs difference), so the outputs cannot agree "
+         "and `--localize` does not blame a node for it (load the weights the model was "
+         "exported with: `--weights FILE.pt`)"),
+))
+
+
 # ---- PyTorch capture (TRC4xx) --------------------------------------------------------------------
 
 TRC401: FindingKind = _register(FindingKind(

@@ -9,7 +9,9 @@ Reference (one of): --source package.module:factory (a torch module fed the same
 disagrees with unoptimized onnxruntime and any shipped outputs, the evaluator is reported as the
 suspect side, RUN504). With none, expected outputs in --inputs DIR are used if present, else
 onnxruntime itself: every --providers entry against the CPU provider with graph optimizations
-disabled.
+disabled. With a torch --source (and --weights FILE.pt loaded into it), the module's parameters
+and buffers are compared with the model's initializers before the outputs (RUN505 when they
+differ).
 
 Default tolerances (rtol / atol): float64 1e-7 / 1e-10, float32 1e-5 / 1e-5 when both sides are
 ONNX and 1e-4 / 1e-5 against torch or TensorFlow, float16 1e-2 / 1e-3, bfloat16 5e-2 / 1e-2;
@@ -34,6 +36,7 @@ from analyzer.report.html import render_html
 from analyzer.runtime.tf_reference import tf_source_kind
 from analyzer.runtime.verify import EVALUATOR, merge_into_report, render_text, verify
 from analyzer.sources.torch_spec import is_torch_spec, load_factory, parse_input
+from analyzer.sources.torch_weights import load_weights
 from analyzer.workflows.onnx_preflight import analyze
 
 FORMATS = ("text", "json", "html")
@@ -56,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ref.add_argument("--source", metavar="SPEC",
                      help="source framework reference: package.module:factory returning a "
                      "torch nn.Module, or a SavedModel folder / .keras / .h5 / .tflite file")
+    p.add_argument("--weights", metavar="FILE.pt",
+                   help="with --source package.module:factory: load this state dict into the "
+                   "module (torch.load with weights_only=True, as export does); the module's "
+                   "parameters and buffers are compared with the model's initializers first")
     ref.add_argument("--reference", metavar="OTHER.onnx",
                      help="another ONNX model run on ORT CPU (e.g. before a rewrite)")
     ref.add_argument("--test-data", metavar="DIR",
@@ -109,10 +116,15 @@ def run(args: argparse.Namespace) -> int:
         shapes[spec.name], dtypes[spec.name] = spec.shape, spec.dtype
     reference: Any = None
     inputs: Any = args.inputs
+    if args.weights and not (args.source and is_torch_spec(args.source)):
+        raise InputError(args.weights, USAGE, "--weights needs --source package.module:factory "
+                         "(the torch module to load them into)")
     if args.source:
 
         if is_torch_spec(args.source):
             reference, _ = load_factory(args.source)
+            if args.weights:
+                load_weights(reference, args.weights)
         else:
             from pathlib import Path
 

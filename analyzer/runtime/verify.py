@@ -36,7 +36,7 @@ from analyzer.error_codes import (
     VERIFY_TEST_DATA,
 )
 from analyzer.errors import InputError
-from analyzer.finding_ids import RUN501, RUN502, RUN503, RUN504
+from analyzer.finding_ids import RUN501, RUN502, RUN503, RUN504, RUN505
 from analyzer.findings import Finding
 from analyzer.limits import DEFAULT_MAX_INPUT_BYTES
 from analyzer.runtime.compare import (
@@ -78,6 +78,7 @@ from analyzer.runtime.session import (
     resolve_provider,
 )
 from analyzer.runtime.tf_reference import tf_source_kind
+from analyzer.runtime.weights_check import WeightsCheck, check_weights
 
 __all__ = [
     "DEFAULT_TOLERANCES", "EVALUATOR", "EXACT", "FRAMEWORK_TOLERANCES", "OTHER_FLOAT_TOLERANCE",
@@ -131,12 +132,15 @@ class Localization:
     compared_with: str
     provider: str
     sample: int
+    #: initializers the node reads (subgraphs included) that differ from the reference's
+    weights_differ: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"node": self.node, "op": self.op, "index": self.index, "output": self.output,
                 "output_max_abs": self.output_max_abs, "output_max_rel": self.output_max_rel,
                 "output_mismatch_pct": self.output_mismatch_pct,
                 "inputs_max_abs": dict(self.inputs_max_abs),
+                "weights_differ": dict(self.weights_differ),
                 "compared_with": self.compared_with, "provider": self.provider,
                 "sample": self.sample}
 
@@ -172,10 +176,13 @@ class ParityResult:
     localization: Localization | None = None
     localized: bool = False
     evaluator_suspects: list[EvaluatorSuspect] = field(default_factory=list)
+    #: a torch reference's parameters and buffers against the model's initializers
+    weights: WeightsCheck | None = None
 
     @property
     def passed(self) -> bool:
-        return all(s.passed for s in self.samples)
+        return all(s.passed for s in self.samples) and (
+            self.weights is None or self.weights.passed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +193,7 @@ class ParityResult:
             "samples": [s.to_dict() for s in self.samples],
             "localization": self.localization.to_dict() if self.localization else None,
             "evaluator_suspect": [e.to_dict() for e in self.evaluator_suspects],
+            "weights": self.weights.to_dict() if self.weights else None,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -343,6 +351,11 @@ def verify(
     out_names = [o.name for o in loaded.model.graph.output]
     result = ParityResult(str(loaded.path) if loaded.path else None, ref.description,
                           under_test, data.source, notes=list(data.notes))
+    if is_torch_module(reference):
+        result.weights = check_weights(reference, loaded.model)
+        if result.weights.tensors and not result.weights.matched_by_name:
+            result.notes.append(f"weights: {result.weights.summary()}; not compared by name "
+                                "(an exporter that renames them, e.g. TorchScript)")
     with ref:
         expected_all = [list(ref.infer(feeds).values()) for feeds in data.samples]
     table = ref.tolerances
@@ -377,13 +390,21 @@ def verify(
             try:
                 result.localization = localize_divergence(
                     loaded, ref, failing.provider, data.samples[failing.index], failing.index,
-                    rtol, atol, table)
+                    rtol, atol, table,
+                    reference_weights=result.weights.reference_values if result.weights
+                    else None)
             except InputError as exc:
                 result.notes.append(f"localize: not possible: {exc.message}")
             else:
                 if result.localization is None:
-                    result.notes.append("localize: no intermediate differs beyond tolerance; "
-                                        "the difference appears only at the graph outputs")
+                    result.notes.append("localize: no node's output diverges while its inputs "
+                                        "agree; the difference appears only at the graph "
+                                        "outputs, or starts among values that could not be "
+                                        "compared")
+        if result.weights is not None and not result.weights.passed:
+            result.notes.append("localize: the module's weights differ from the model's "
+                                "(RUN505): a node that reads them diverges because of its "
+                                "weights, not because of its computation")
     return result
 
 
@@ -534,11 +555,14 @@ def _values(model: onnx.ModelProto, feeds: Feeds) -> dict[str, Any]:
 
 def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: Feeds,
                         sample: int, rtol: float | None = None, atol: float | None = None,
-                        table: Tolerances | None = None) -> Localization | None:
+                        table: Tolerances | None = None, *,
+                        reference_weights: Mapping[str, Any] | None = None
+                        ) -> Localization | None:
     """Compare intermediates in graph (topological) order and return the first node whose
-    output is outside tolerance. Against another ONNX model or provider the reference's own
-    intermediates are used where tensor names match; otherwise ORT is compared with
-    onnx.reference on this model, node by node."""
+    output is outside tolerance while its inputs agree. Against another ONNX model or provider
+    the reference's own intermediates (and initializers) are used where tensor names match;
+    against a torch module its FX values, with the module's weights as the initializers
+    (`reference_weights`); otherwise ORT is compared with onnx.reference on this model."""
     actual = _values(loaded.model, feeds)
     actual.update(_intermediates_ort(loaded, provider, feeds))
     if isinstance(ref, OnnxrtRunner):
@@ -547,19 +571,73 @@ def localize_divergence(loaded: LoadedModel, ref: Runner, provider: str, feeds: 
         compared_with = f"{ref.description} (intermediates matched by tensor name)"
     elif (own := ref.intermediates(loaded.model, feeds)) is not None and own[0]:
         expected = _values(loaded.model, feeds)
+        expected.update(reference_weights or {})
         expected.update(own[0])
         compared_with = own[1]
     else:
         expected = _values(loaded.model, feeds)
         expected.update(_intermediates_evaluator(loaded.model, feeds))
         compared_with = "onnx.reference.ReferenceEvaluator on this model, node by node"
-    found = _first_divergence(loaded.model, actual, expected, rtol, atol, table)
+    found = _first_weight_reader(loaded.model, actual, expected, reference_weights or {}, rtol,
+                                 atol, table)
+    if found is not None:
+        compared_with += ("; the module's weights differ from the model's (RUN505): named is "
+                          "the first node that reads one, not a node whose computation is wrong")
+    else:
+        found = _first_divergence(loaded.model, actual, expected, rtol, atol, table)
     if found is None:
         return None
     index, node, name, parity, errs = found
+    inits = {i.name for i in loaded.model.graph.initializer}
+    weights = {n: v for n, v in errs.items() if n in inits and v is not None and v > 0} | {
+        n: v for n in sorted(_node_reads(node) & inits - set(node.input))
+        if (v := _max_abs(actual.get(n), expected.get(n))) is not None and v > 0}
     return Localization(node.name or f"#{index}", node.op_type, index, name, parity.max_abs,
                         parity.max_rel, parity.mismatch_pct, errs, compared_with, provider,
-                        sample)
+                        sample, weights)
+
+
+def _first_weight_reader(model: onnx.ModelProto, actual: Mapping[str, Any],
+                         expected: Mapping[str, Any], weights: Mapping[str, Any],
+                         rtol: float | None, atol: float | None, table: Tolerances | None
+                         ) -> tuple[int, onnx.NodeProto, str, OutputParity,
+                                    dict[str, float | None]] | None:
+    """When a torch module's weights differ from the initializers (`weights`: the module's
+    values by initializer name), the first node (graph order) that reads a differing one: the
+    difference enters there, whatever the intermediates show downstream. Its output is
+    compared where both sides have it (else the parity is NaN: not observed)."""
+    differing = {n for n, v in weights.items() if isinstance(actual.get(n), np.ndarray)
+                 and not compare(n, actual[n], v, table=DEFAULT_TOLERANCES).passed}
+    if not differing:
+        return None
+    for index, node in enumerate(model.graph.node):
+        if not _node_reads(node) & differing:
+            continue
+        name = next((o for o in node.output if o), "")
+        a, e = actual.get(name), expected.get(name)
+        if isinstance(a, np.ndarray) and isinstance(e, np.ndarray) and a.shape == e.shape:
+            parity = compare(name, a, e, rtol, atol, table)
+        else:
+            parity = OutputParity(name, "", [], [], 0.0, 0.0, float("nan"), float("nan"), 0, 0,
+                                  None)
+        errs = {i: _max_abs(actual.get(i), expected.get(i)) for i in node.input if i}
+        return index, node, name, parity, errs
+    return None
+
+
+def _node_reads(node: onnx.NodeProto) -> set[str]:
+    """What a node reads: its inputs and the outer-scope values its subgraphs read."""
+    names = {n for n in node.input if n}
+    for attr in node.attribute:
+        for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+            names |= _read_names(sub)
+    return names
+
+
+def _max_abs(a: Any, e: Any) -> float | None:
+    if isinstance(a, np.ndarray) and isinstance(e, np.ndarray) and a.shape == e.shape:
+        return compare("v", a, e, 0.0, 0.0).max_abs
+    return None
 
 
 def _first_divergence(model: onnx.ModelProto, actual: Mapping[str, Any],
@@ -567,12 +645,18 @@ def _first_divergence(model: onnx.ModelProto, actual: Mapping[str, Any],
                       table: Tolerances | None
                       ) -> tuple[int, onnx.NodeProto, str, OutputParity,
                                  dict[str, float | None]] | None:
-    """The first node (graph order) with an output outside tolerance, that output's name and
-    parity, and each of its inputs' max abs error. Outputs nothing reads (Dropout's mask, the
-    running statistics of an old BatchNormalization) cannot change the result and are not
-    compared: an evaluator that types them otherwise would be blamed for nothing."""
+    """The first node (graph order) with an output outside tolerance while the values it reads
+    agree, that output's name and parity, and each of its inputs' max abs error. A node whose
+    data inputs (not initializers: those are its own weights) already differ beyond tolerance
+    only passes a divergence on and is never named; neither is a node whose outputs agree.
+    Outputs nothing reads (Dropout's mask, the running statistics of an old
+    BatchNormalization) cannot change the result and are not compared: an evaluator that types
+    them otherwise would be blamed for nothing."""
     live = _read_names(model.graph) | {o.name for o in model.graph.output}
+    inits = {i.name for i in model.graph.initializer}
     for index, node in enumerate(model.graph.node):
+        if _inputs_differ(node, inits, actual, expected, rtol, atol, table):
+            continue
         for name in node.output:
             if not name or name not in live or name not in actual or name not in expected:
                 continue
@@ -595,6 +679,18 @@ def _first_divergence(model: onnx.ModelProto, actual: Mapping[str, Any],
                     errs[inp] = None
             return index, node, name, parity, errs
     return None
+
+
+def _inputs_differ(node: onnx.NodeProto, inits: set[str], actual: Mapping[str, Any],
+                   expected: Mapping[str, Any], rtol: float | None, atol: float | None,
+                   table: Tolerances | None) -> bool:
+    """A value the node reads (not an initializer) is outside tolerance on both sides."""
+    for name in _node_reads(node) - inits:
+        a, e = actual.get(name), expected.get(name)
+        if (isinstance(a, np.ndarray) and isinstance(e, np.ndarray) and a.shape == e.shape
+                and not compare(name, a, e, rtol, atol, table).passed):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -637,16 +733,38 @@ def parity_findings(result: ParityResult) -> list[Finding]:
         findings.append(Finding(
             RUN504.id, "warning", evaluator_note(result.evaluator_suspects),
             op=first.op, nodes=[first.node] if first.node else []))
+    if result.weights is not None and not result.weights.passed:
+        findings.append(Finding(
+            RUN505.id, "error",
+            f"the torch module's weights differ from the model's initializers: "
+            f"{result.weights.summary()}; the outputs cannot agree (load the weights the model "
+            "was exported with: --weights FILE.pt)"))
     loc = result.localization
     if loc is not None:
         inputs = ", ".join(f"{k} {_fmt(v)}" for k, v in loc.inputs_max_abs.items())
+        weights_differ = result.weights is not None and not result.weights.passed
+        what = ("first node that reads a differing weight" if weights_differ
+                else "first diverging node")
         findings.append(Finding(
             RUN503.id, "info",
-            f"first diverging node {loc.node!r} ({loc.op}): output {loc.output!r} max abs "
-            f"{loc.output_max_abs:.3g} ({loc.output_mismatch_pct:.2f}% outside tolerance); "
-            f"inputs max abs: {inputs or 'none'}; compared with {loc.compared_with}",
-            op=loc.op, nodes=[loc.node], provider=loc.provider))
+            f"{what} {loc.node!r} ({loc.op}): output {loc.output!r} {_output_error(loc)}; "
+            f"inputs max abs: {inputs or 'none'}{_weights_text(loc)}; compared with "
+            f"{loc.compared_with}", op=loc.op, nodes=[loc.node], provider=loc.provider))
     return findings
+
+
+def _output_error(loc: Localization) -> str:
+    if np.isnan(loc.output_max_abs):
+        return "not observed on the reference side"
+    return (f"max abs {loc.output_max_abs:.3g} ({loc.output_mismatch_pct:.2f}% outside "
+            "tolerance)")
+
+
+def _weights_text(loc: Localization) -> str:
+    if not loc.weights_differ:
+        return ""
+    return "; its weights differ from the reference's: " + ", ".join(
+        f"{k} max abs {v:.3g}" for k, v in loc.weights_differ.items())
 
 
 def merge_into_report(report: Any, result: ParityResult) -> None:
@@ -684,14 +802,19 @@ def render_text(result: ParityResult) -> str:
                                                  for d, r, a in tolerances)
                      + "; margin = max |a - e| / (atol + rtol |e|), > 1 fails; ulp = that "
                      "element's error in units of the last place at its magnitude")
+    if result.weights is not None:
+        lines.append(f"weights: {result.weights.summary()}"
+                     + ("" if result.weights.passed else "  FAIL (RUN505)"))
     for note in result.notes:
         lines.append(f"note: {note}")
     if result.localization:
         loc = result.localization
         lines.append(f"localized: node {loc.node!r} ({loc.op}, #{loc.index}) output "
-                     f"{loc.output!r} max abs {loc.output_max_abs:.3g}; inputs max abs "
+                     f"{loc.output!r} {_output_error(loc)}; inputs max abs "
                      + (", ".join(f"{k}={_fmt(v)}" for k, v in loc.inputs_max_abs.items())
                         or "none"))
+        if loc.weights_differ:
+            lines.append(f"          {_weights_text(loc)[2:]}")
         lines.append(f"           compared with {loc.compared_with}")
     lines.append(f"verdict: {'pass' if result.passed else 'fail'}")
     return "\n".join(lines) + "\n"
