@@ -170,6 +170,16 @@ SCH204: FindingKind = _register(FindingKind(
 ))
 
 
+SCH207: FindingKind = _register(FindingKind(
+    "SCH207", "error", "schema",
+    title="onnxruntime refuses what onnx.checker accepts",
+    doc=("onnx.checker accepts the model but onnxruntime refuses it at load: an opset import "
+         "newer than the newest onnxruntime knows for that domain, or a value (value_info "
+         "included) declared with element type 0 (`analyzer/checks/ort_load_rules.py`)"),
+    fixes="import an opset onnxruntime knows; declare the value's element type (or drop it)",
+))
+
+
 SCH205: FindingKind = _register(FindingKind(
     "SCH205", "warning", "schema",
     title="unknown custom-domain op",

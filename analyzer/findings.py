@@ -11,9 +11,13 @@ from typing import Any, Literal
 
 from analyzer.finding_ids import FindingKind, Severity, finding_kind
 
-__all__ = ["SEVERITY_RANK", "Finding", "Fix", "FixKind", "Severity"]
+__all__ = ["SEVERITY_RANK", "Finding", "Fix", "FixKind", "Severity", "Status"]
 
 FixKind = Literal["opset", "rewrite", "source"]
+
+#: "open": the finding still stands; "resolved": a later real run (the export, the conversion)
+#: decided its question, so it no longer counts toward the verdict or `--fail-on`.
+Status = Literal["open", "resolved"]
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
@@ -48,6 +52,8 @@ class Finding:
     location: str | None = None
     fixes: list[Fix] = field(default_factory=list)
     provider: str | None = None
+    status: Status = "open"
+    resolved_by: str | None = None
 
     def __post_init__(self) -> None:
         kind = finding_kind(self.id)
@@ -63,6 +69,16 @@ class Finding:
         return cls(kind.id, severity or kind.severity, message, **fields)
 
     @property
+    def is_open(self) -> bool:
+        """Whether the finding still counts toward the verdict (not decided by a real run)."""
+        return self.status == "open"
+
+    def resolve(self, by: str) -> None:
+        """Mark the finding decided by a real run; `by` says which run and what it showed."""
+        self.status = "resolved"
+        self.resolved_by = by
+
+    @property
     def kind(self) -> FindingKind:
         """The registry entry of this finding's id."""
         return finding_kind(self.id)
@@ -76,7 +92,10 @@ class Finding:
             "location": self.location,
             "message": self.message,
             "fixes": [f.to_dict() for f in self.fixes],
+            "status": self.status,
         }
+        if self.resolved_by:
+            out["resolved_by"] = self.resolved_by
         if self.domain:
             out["domain"] = self.domain
         if self.provider:

@@ -21,20 +21,110 @@ against onnxruntime 1.32, tests/analyzer/test_verdict_contract.py):
   the op's kernel, or inlines the body, which the placement prediction checks). An error
   inside an If / Loop / Scan body is fatal: ORT infers subgraphs.
 
-`load_blockers` lists what ORT refuses of a model that onnx.checker rejects; `inference_verdict`
-classifies one inference error.
+- It refuses two things onnx.checker accepts: a value declared with element type 0 (a
+  value_info entry too: "Invalid tensor data type 0"), and an opset import newer than the newest
+  opset it knows for a domain it defines (ValidateOpsetForDomain; its domains' newest opsets are
+  the newest since_versions in the schema table, which comes from its registries).
+- Some kernel constructors want an attribute the schema calls optional; the session fails in
+  the constructor ("Exception during initialization"). KERNEL_ATTRIBUTE_RULES lists the ones
+  measured; the placement prediction gives such a node no kernel.
+- At a model opset below 6 its float16 Cast insertion fails: the Casts it inserts around a
+  node without a float16 kernel set Cast's `to` as an int, and Cast-1's `to` is a string
+  ("Mismatched attribute type in 'InsertedPrecisionFreeCast_...'"). `CAST_INSERTION_MIN_OPSET`;
+  the placement prediction uses it.
+
+`load_blockers` lists what ORT refuses of a model that onnx.checker rejects, `load_refusals` what
+it refuses of one that onnx.checker accepts; `inference_verdict` classifies one inference error;
+`kernel_attribute_problem` says why a kernel constructor refuses a node.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import onnx
 import onnx.checker
 
-__all__ = ["InferenceVerdict", "inference_verdict", "load_blockers", "split_inference_error"]
+from opsets.tables import load_schemas, normalize_domain
+
+__all__ = ["CAST_INSERTION_MIN_OPSET", "KERNEL_ATTRIBUTE_OPS", "KERNEL_ATTRIBUTE_RULES",
+           "InferenceVerdict", "KernelAttributeRule", "inference_verdict",
+           "kernel_attribute_problem", "load_blockers", "load_refusals", "split_inference_error"]
+
+#: The lowest ai.onnx opset at which onnxruntime's float16 Cast insertion works: Cast-6 made
+#: `to` an int; below it the inserted Cast fails the node check (measured, onnxruntime 1.32).
+CAST_INSERTION_MIN_OPSET = 6
+
+
+@dataclass(frozen=True)
+class KernelAttributeRule:
+    """A kernel constructor that refuses a node lacking attributes the schema calls optional:
+    each group of `required` needs one of its names present; `since_versions` None: every
+    version of the op."""
+
+    domain: str
+    op: str
+    required: tuple[tuple[str, ...], ...]
+    where: str
+    since_versions: tuple[int, ...] | None = None
+
+
+_HIDDEN = (("hidden_size",),)
+#: Measured on onnxruntime 1.32 (tests/fixtures/ort_agreement.py, the "bare" cases: the session
+#: fails with "Exception during initialization" at the named source file).
+KERNEL_ATTRIBUTE_RULES: tuple[KernelAttributeRule, ...] = (
+    KernelAttributeRule("", "Reshape", (("shape",),), "cpu/tensor/reshape.h", (1,)),
+    KernelAttributeRule("", "RNN", _HIDDEN, "cpu/rnn/rnn.h"),
+    KernelAttributeRule("", "GRU", _HIDDEN, "cpu/rnn/deep_cpu_gru.h"),
+    KernelAttributeRule("", "LSTM", _HIDDEN, "cpu/rnn/lstm_base.h"),
+    KernelAttributeRule("", "RegexFullMatch", (("pattern",),), "cpu/text/regex_full_match.cc"),
+    KernelAttributeRule("com.microsoft", "AttnLSTM", _HIDDEN,
+                        "contrib_ops/cpu/attnlstm/deep_cpu_attn_lstm.h"),
+    KernelAttributeRule("com.microsoft", "DynamicQuantizeLSTM", _HIDDEN, "cpu/rnn/lstm_base.h"),
+    KernelAttributeRule("com.microsoft", "MaxpoolWithMask", (("kernel_shape",),),
+                        "contrib_ops/cpu/maxpool_with_mask.h"),
+    KernelAttributeRule("ai.onnx.ml", "FeatureVectorizer", (("inputdimensions",),),
+                        "cpu/ml/feature_vectorizer.h"),
+    KernelAttributeRule("ai.onnx.ml", "Imputer",
+                        (("imputed_value_floats", "imputed_value_int64s"),), "cpu/ml/imputer.cc"),
+    KernelAttributeRule("ai.onnx.ml", "Scaler", (("scale",), ("offset",)), "cpu/ml/scaler.cc"),
+    KernelAttributeRule("ai.onnx.ml", "LinearRegressor", (("coefficients",),),
+                        "cpu/ml/linearregressor.cc"),
+    KernelAttributeRule("ai.onnx.ml", "LinearClassifier",
+                        (("classlabels_strings", "classlabels_ints"),),
+                        "cpu/ml/linearclassifier.cc"),
+)
+_RULES_BY_OP = {(r.domain, r.op): r for r in KERNEL_ATTRIBUTE_RULES}
+#: The op types with a rule: a cheap test before the node's attributes are read.
+KERNEL_ATTRIBUTE_OPS = frozenset(r.op for r in KERNEL_ATTRIBUTE_RULES)
+
+
+def kernel_attribute_problem(domain: str, op: str, since_version: int | None,
+                             attributes: Collection[str]) -> str | None:
+    """Why onnxruntime's kernel constructor refuses this node, or None."""
+    rule = _RULES_BY_OP.get((normalize_domain(domain), op))
+    if rule is None or (rule.since_versions is not None
+                        and since_version not in rule.since_versions):
+        return None
+    missing = [group for group in rule.required if not any(a in attributes for a in group)]
+    if not missing:
+        return None
+    wanted = ", ".join(" or ".join(f"`{a}`" for a in group) for group in missing)
+    return (f"onnxruntime's {op}-{since_version} kernel constructor requires the attribute "
+            f"{wanted} ({rule.where}), which the node lacks (the schema calls it optional): "
+            "session creation fails")
+
+
+@functools.lru_cache(maxsize=1)
+def newest_opsets() -> dict[str, int]:
+    """The newest opset onnxruntime knows per domain it defines: the newest since_version in
+    the schema table (onnx's and onnxruntime's registries, which every opset release changes)."""
+    table = load_schemas()
+    return {d: max(v.since_version for op in table.ops(d) for v in table.versions(d, op))
+            for d in table.domains()}
 
 #: onnx's messages for an op it has no schema for: unknown and custom ops are SCH201 / SCH205 /
 #: EP301; onnxruntime knows its contrib schemas, which onnx's check_node does not.
@@ -109,11 +199,54 @@ def load_blockers(model: onnx.ModelProto, limit: int = 5) -> list[str]:
     return found
 
 
+def load_refusals(model: onnx.ModelProto, limit: int = 5) -> list[str]:
+    """What onnxruntime refuses at load in a model that onnx.checker accepts: an opset import
+    newer than it knows, a value declared with element type 0 (value_info included)."""
+    found = list(_opset_refusals(model))
+    for g in _graphs(model.graph):
+        found += _undefined_declarations(g)
+    return found[:limit]
+
+
+def _undefined_declarations(g: onnx.GraphProto) -> list[str]:
+    """Values declared with element type 0. A value_info entry for an initializer or a
+    Constant's output is not read (onnxruntime folds Constants into initializers first)."""
+    constants = {t.name for t in g.initializer} | {
+        out for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")
+        for out in n.output}
+    declared = [*g.input, *g.output, *(vi for vi in g.value_info if vi.name not in constants)]
+    return [f"'{vi.name}' is declared with an undefined element type (0)"
+            for vi in declared if _undefined_elem_type(vi.type)]
+
+
+def _opset_refusals(model: onnx.ModelProto) -> Iterator[str]:
+    newest = newest_opsets()
+    for imp in model.opset_import:
+        domain = normalize_domain(imp.domain)
+        if domain in newest and imp.version > newest[domain]:
+            yield (f"it imports opset {imp.version} of {imp.domain or 'ai.onnx'}; onnxruntime "
+                   f"knows up to {newest[domain]}")
+
+
+def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    stack = [graph]
+    while stack:
+        g = stack.pop()
+        yield g
+        for node in g.node:
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    stack.append(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    stack.extend(a.graphs)
+
+
 def _blockers(model: onnx.ModelProto) -> Iterator[str]:
     if model.ir_version <= 0:
         yield "the model has no ir_version"
     if not model.opset_import:
         yield "the model imports no opset"
+    yield from _opset_refusals(model)
     graph = model.graph
     initializers = {t.name for t in graph.initializer}
     for vi in graph.input:
@@ -128,9 +261,7 @@ def _blockers(model: onnx.ModelProto) -> Iterator[str]:
     stack = [graph]
     while stack:
         g = stack.pop()
-        for vi in (*g.input, *g.output, *g.value_info):
-            if _undefined_elem_type(vi.type):
-                yield f"'{vi.name}' is declared with an undefined element type (0)"
+        yield from _undefined_declarations(g)
         for tensor in g.initializer:
             if tensor.data_location != onnx.TensorProto.EXTERNAL:
                 problem = _check(onnx.checker.check_tensor, tensor, ctx)

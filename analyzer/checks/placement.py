@@ -9,7 +9,8 @@ The prediction follows what ORT does when it creates a session, in this order:
    model's opset; contrib bodies that only onnxruntime defines come from a measured table). A
    body whose nodes disagree on a type fails the session.
 3. InsertCastTransformer: a node still unclaimed with a float16 input is wrapped in Casts and run
-   in float32 on CPU, if CPU has a float32 kernel.
+   in float32 on CPU, if CPU has a float32 kernel; below opset 6 the inserted Cast fails
+   (Cast-1's `to` is a string), and so does the session.
 4. Anything left has no kernel: session creation fails ("Could not find an implementation").
    So does a value of an element type no ORT kernel takes (complex64, ...): ORT registers no
    data type for it and cannot load the model.
@@ -27,6 +28,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
+from analyzer.checks.ort_load_rules import (
+    CAST_INSERTION_MIN_OPSET,
+    KERNEL_ATTRIBUTE_OPS,
+    kernel_attribute_problem,
+)
 from analyzer.inventory import Inventory, NodeRecord
 from opsets.query import KernelMatch, match_kernel
 from opsets.tables import SchemaTable, SchemaVersion, load_kernels, load_schemas
@@ -174,6 +180,14 @@ class _Predictor:
         # Nodes with one signature (op, versions, types) and a kernel share one answer: large
         # models repeat a few signatures thousands of times. Expanded, cast and failing nodes are
         # placed one by one (their bodies and reasons depend on the node itself).
+        if node.op in KERNEL_ATTRIBUTE_OPS:  # the answer depends on the node's attributes
+            refused = kernel_attribute_problem(
+                node.domain, node.op, node.since_version,
+                {a.name for a in node.proto.attribute} if node.proto is not None else ())
+            if refused is not None:
+                return NodePlacement(node, None, "none",
+                                     {p: ProviderStatus("none", refused) for p in self.providers},
+                                     note=refused)
         signature = (node.domain, node.op, node.since_version, node.opset, node.input_types,
                      node.output_types)
         hit = self._kernel_cache.get(signature)
@@ -273,6 +287,14 @@ class _Predictor:
         m = self.match(CPU, node, as_float, out_float)
         if not m.ok:
             return None
+        opset = self.opsets.get("")
+        if opset is not None and opset < CAST_INSERTION_MIN_OPSET:
+            reason = (f"no float16 kernel; ORT would insert Casts to run it in float32, but at "
+                      f"opset {opset} Cast-1's `to` is a string and the inserted Cast fails "
+                      "its node check: session creation fails (opset >= 6 works)")
+            return NodePlacement(node, None, "none",
+                                 {p: ProviderStatus("none", reason) for p in self.providers},
+                                 note=reason)
         note = "no float16 kernel; ORT inserts Casts and runs it in float32 on CPU"
         statuses = {
             p: ProviderStatus("ok" if p == CPU else "fallback", f"{matches[p].reason}; {note}")

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 import onnx
 import onnx.checker
 
-from analyzer.checks.ort_load_rules import inference_verdict, load_blockers
-from analyzer.finding_ids import SCH201, SCH202, SCH203, SCH204, SCH205, SCH206
+from analyzer.checks.ort_load_rules import inference_verdict, load_blockers, load_refusals
+from analyzer.finding_ids import SCH201, SCH202, SCH203, SCH204, SCH205, SCH206, SCH207
 from analyzer.findings import Finding, Fix, Severity
 from analyzer.inventory import Inventory, NodeRecord
 from opsets.tables import KernelTable, SchemaTable
@@ -124,7 +124,8 @@ OTHERS_REJECT = ("onnx.checker rejects it, and so does any tool that validates w
 def check_structure(
     model: onnx.ModelProto, path: str | None = None, *, strict: bool = False
 ) -> list[Finding]:
-    """SCH204: onnx.checker's structural check (types are covered by strict inference).
+    """SCH204: onnx.checker's structural check (types are covered by strict inference); SCH207:
+    what onnxruntime refuses of a model the checker accepts.
 
     An error when onnxruntime refuses the model too (analyzer.checks.ort_load_rules: the checks
     it shares with onnx.checker) or with `strict`; else a warning that says who rejects it.
@@ -143,6 +144,12 @@ def check_structure(
         return [Finding.of(SCH204, f"onnx.checker: {first} (onnxruntime does not check this and "
                            f"loads the model; {OTHERS_REJECT})",
                            severity="error" if strict else "warning")]
+    refusals = load_refusals(model)
+    if refusals:
+        return [Finding.of(SCH207, "onnx.checker accepts the model, but onnxruntime refuses it "
+                           f"at load: {'; '.join(refusals)}",
+                           fixes=[Fix("source", hint="import an opset onnxruntime knows; declare "
+                                      "the value's element type")])]
     return []
 
 

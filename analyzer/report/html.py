@@ -108,7 +108,7 @@ def _card(key: str, value: object, sub: str = "") -> str:
 
 def _summary(report: Report, view: dict[str, Any]) -> str:
     m, t = report.model, report.target
-    sev = {s: sum(1 for f in report.findings if f.severity == s)
+    sev = {s: sum(1 for f in report.open_findings if f.severity == s)
            for s in ("error", "warning", "info")}
     nodes = status_counts(view["status"])
     opsets = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(m.opset_imports.items()))
@@ -187,10 +187,12 @@ def _findings(report: Report) -> str:
             f"op <code>{_e(f.op)}</code>" if f.op else "",
             f"provider {_e(_short_provider(f.provider))}" if f.provider else "",
             f"at <code>{_e(f.location)}</code>" if f.location else "",
-            f"nodes {nodes}" if nodes else "") if x]
+            f"nodes {nodes}" if nodes else "",
+            f"resolved: {_e(f.resolved_by or '')}" if not f.is_open else "") if x]
         fixes = "".join(f'<div class="fix">{_e(fix_text(x.to_dict()))}</div>' for x in f.fixes)
         items.append(
-            f'<div class="finding {_e(f.severity)}" data-id="{_e(f.id)}">'
+            f'<div class="finding {_e(f.severity)}" data-id="{_e(f.id)}" '
+            f'data-status="{_e(f.status)}">'
             f"{_pill(f.severity)} <strong>{_e(f.id)}</strong>"
             f'<div class="msg">{_e(f.message)}</div>'
             + (f'<div class="meta">{" · ".join(meta)}</div>' if meta else "") + fixes + "</div>")

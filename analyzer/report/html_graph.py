@@ -55,7 +55,7 @@ def view_data(report: Report) -> dict[str, Any]:
     graph = report.graph_payload()
     providers = list(report.target.providers)
     preferred = providers[0] if providers else None
-    blocked = {n for f in report.findings if f.severity == "error" for n in f.nodes}
+    blocked = {n for f in report.open_findings if f.severity == "error" for n in f.nodes}
     rewritten = rewritten_nodes(report)
     ops = [[o.op, o.domain] for o in report.ops]
     details: list[Any] = []

@@ -49,7 +49,7 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
     every finding with its fixes and the op table in collapsed <details> blocks, so the summary
     stays short on a passing model and a failing one shows its blockers without a click."""
     m = report.model
-    counts = {sev: sum(1 for f in report.findings if f.severity == sev)
+    counts = {sev: sum(1 for f in report.open_findings if f.severity == sev)
               for sev in ("error", "warning", "info")}
     lines = [
         f"# onnx-preflight report: `{m.path or '<in-memory model>'}`",
@@ -62,7 +62,7 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
         + (", ".join(short_provider(p) for p in report.target.providers) or "none"),
         "",
     ]
-    blocking = [f for f in report.findings if f.severity in ("error", "warning")]
+    blocking = [f for f in report.open_findings if f.severity in ("error", "warning")]
     lines += ["## Blocking findings", ""]
     if not blocking:
         lines += ["None: no error or warning.", ""]
@@ -95,6 +95,8 @@ def render_markdown(report: Report, max_nodes: int = 5) -> str:
         more = f" and {len(f.nodes) - max_nodes} more" if len(f.nodes) > max_nodes else ""
         subject = f" {f.op}:" if f.op else ":"
         lines.append(f"- {_SEV[f.severity]} `{f.id}`{subject} {_cell(f.message)}")
+        if not f.is_open:
+            lines.append(f"  - resolved: {_cell(f.resolved_by or '')}")
         if nodes:
             lines.append(f"  - nodes: {nodes}{more}")
         if f.location:

@@ -196,14 +196,20 @@ class Report:
         return self._graph_built
 
     @property
+    def open_findings(self) -> list[Finding]:
+        """The findings that still stand: those no real run (export, conversion) resolved."""
+        return [f for f in self.findings if f.is_open]
+
+    @property
     def verdict(self) -> str:
-        worst = max((SEVERITY_RANK[f.severity] for f in self.findings), default=0)
+        """fail / warn / pass from the worst open finding (resolved ones never count)."""
+        worst = max((SEVERITY_RANK[f.severity] for f in self.open_findings), default=0)
         return {2: "fail", 1: "warn"}.get(worst, "pass")
 
     def fails(self, fail_on: str = "error") -> bool:
-        """True when any finding is at least as severe as `fail_on` (error | warning)."""
+        """True when any open finding is at least as severe as `fail_on` (error | warning)."""
         bar = SEVERITY_RANK[fail_on]
-        return any(SEVERITY_RANK[f.severity] >= bar for f in self.findings)
+        return any(SEVERITY_RANK[f.severity] >= bar for f in self.open_findings)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -23,12 +23,14 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
     summary = Text()
     summary.append(f" {report.verdict.upper()} ", style="reverse " + _VERDICT_STYLE[report.verdict])
     summary.append(f"  {m.path or '<in-memory model>'}  ")
-    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning",
-                                                                              "info")}
+    counts = {s: sum(1 for f in report.open_findings if f.severity == s)
+              for s in ("error", "warning", "info")}
+    resolved = len(report.findings) - len(report.open_findings)
     summary.append(
         f"{m.nodes} nodes, {len(report.ops)} op types, opset "
         + ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(m.opset_imports.items()))
         + f" | {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+        + (f", {resolved} resolved" if resolved else "")
     )
     parts: list[object] = [summary]
     if m.format in ("tensorflow", "tflite", "keras") and (m.inputs or m.outputs):
@@ -76,6 +78,8 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
             ft.append(f"{f.severity:<8}", style=_SEV_STYLE[f.severity])
             ft.append(f"{f.id}  ", style="bold")
             ft.append(f"{f.message}\n")
+            if not f.is_open:
+                ft.append(f"          resolved: {f.resolved_by}\n", style="green")
             if f.nodes:
                 shown = ", ".join(f.nodes[:max_nodes])
                 more = f" (+{len(f.nodes) - max_nodes} more)" if len(f.nodes) > max_nodes else ""

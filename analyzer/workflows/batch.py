@@ -61,7 +61,8 @@ class BatchRow:
         if self.report is None:
             return False
         bad = ("error",) if fail_on == "error" else ("error", "warning")
-        return any(f["severity"] in bad for f in self.report["findings"])
+        return any(f["severity"] in bad and f.get("status", "open") == "open"
+                   for f in self.report["findings"])
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "seconds": round(self.seconds, 3)}
@@ -124,7 +125,7 @@ def analyze_one(path: str, options: Options) -> BatchRow:
         return BatchRow(path, time.perf_counter() - start, error_code=INTERNAL.code,
                         error_message=f"{type(exc).__name__}: {first}")
     data = report.to_dict()
-    counts = {s: sum(1 for f in report.findings if f.severity == s)
+    counts = {s: sum(1 for f in report.open_findings if f.severity == s)
               for s in ("error", "warning", "info")}
     counts["nodes"] = report.model.nodes
     return BatchRow(path, time.perf_counter() - start, report=data, counts=counts)

@@ -18,6 +18,7 @@ from analyzer.runtime.tf_reference import tf_source_kind
 from analyzer.runtime.verify import merge_into_report, verify
 from analyzer.safe_write import output_folder, write_atomically
 from analyzer.sources.tf_io import detect_tf_kind, parse_names
+from analyzer.workflows.decided import resolve_after_conversion
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.tf_preflight import EXPORTER, analyze_tensorflow
 from rewrites.tensorflow.convert import ConversionResult, convert_tensorflow
@@ -92,6 +93,7 @@ def export_tensorflow(
         return pre
     write_atomically(str(out), result.model)
     post = analyze(out, providers=providers)
+    resolve_after_conversion(pre.findings, result.opset or target, result.clean)
     findings = sorted(pre.findings + converted + post.findings,
                       key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     post.model.path = str(out)

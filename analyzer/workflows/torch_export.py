@@ -19,6 +19,7 @@ from analyzer.report.model import Report, Target
 from analyzer.runtime.verify import merge_into_report, verify
 from analyzer.safe_write import output_folder
 from analyzer.sources.torch_exporter import run_export
+from analyzer.workflows.decided import resolve_after_export
 from analyzer.workflows.isolated_export import IN_PROCESS, run_with_rules
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, _preflight
@@ -129,6 +130,7 @@ def export_torch(
         _verify_against_module(report, out, module)
         report.findings.append(_rewrite_summary(source_rewrite, report.extras.get("parity")))
         report.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
+    resolve_after_export(pre.findings, exporter, opset, delivered)
     return report
 
 
@@ -148,7 +150,7 @@ def _unanswered(findings: list[Finding], rewrite: Any, exporter: str) -> list[Fi
 
 def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None:
     """Pre-flight errors the applied rules answered, once the file came out at the requested
-    opset, stay in the report as info saying which rule fixed them."""
+    opset, stay in the report as info saying which rule fixed them (and resolved)."""
     applied = set(rewrite.applied)
     for f in findings:
         if f.id == EXP104.id and applied:
@@ -162,6 +164,8 @@ def _mark_answered(findings: list[Finding], rewrite: Any, exporter: str) -> None
         if rules:
             f.severity = "info"
             f.message = f"fixed by {', '.join(rules)}: {f.message}"
+            f.resolve(f"source rule {', '.join(rules)}; the file came out at the requested "
+                      "opset")
 
 
 def _rewrite_summary(rewrite: Any, parity: dict[str, Any] | None) -> Finding:

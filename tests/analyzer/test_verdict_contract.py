@@ -62,6 +62,15 @@ def _unknown_attribute(m: onnx.ModelProto) -> None:
     m.graph.node[0].attribute.append(onnx.helper.make_attribute("alpha", 1.0))
 
 
+def _future_contrib_opset(m: onnx.ModelProto) -> None:
+    # onnx does not define com.microsoft (a newer ai.onnx opset is the loader's OPSET_TOO_NEW)
+    m.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 2))
+
+
+def _undefined_value_info(m: onnx.ModelProto) -> None:
+    m.graph.value_info.append(onnx.helper.make_tensor_value_info("t", 0, [2, 3]))
+
+
 def _short_initializer(m: onnx.ModelProto) -> None:
     m.graph.initializer.append(onnx.helper.make_tensor("w", onnx.TensorProto.FLOAT, [2, 3],
                                                        [1.0] * 6))
@@ -92,6 +101,19 @@ CASES = [
         """<ir_version: 8, opset_import: ["" : 10]>
         g (float[1,1,2,2] x, float[4] s) => (float[1,1,4,4] y) { y = Upsample(x, s) }"""),
         "SCH203", False),
+    # onnx.checker accepts these; onnxruntime refuses them at load (SCH207)
+    Case("opset-newer-than-onnxruntime", lambda: _model(RELU13, _future_contrib_opset),
+         "SCH207", False),
+    Case("value-info-undefined-type", lambda: _model(RELU13, _undefined_value_info), "SCH207",
+         False),
+    # kernels: float16 Casts cannot be inserted below opset 6 (Cast-1's `to` is a string), and
+    # Reshape-1's kernel constructor requires the `shape` attribute the schema calls optional
+    Case("float16-cast-below-opset-6", lambda: _model(
+        """<ir_version: 8, opset_import: ["" : 5]>
+        g (float16[2,3] x) => (float16[2,3] y) { y = Softmax(x) }"""), "EP301", False),
+    Case("reshape-1-without-shape", lambda: _model(
+        """<ir_version: 8, opset_import: ["" : 4]>
+        g (float[2,3] x) => (float[3,2] y) { y = Reshape(x) }"""), "EP301", False),
     # inference errors in an op's own inference function: onnxruntime runs it too
     Case("matmul-incompatible", lambda: _model(
         """<ir_version: 8, opset_import: ["" : 13]>
