@@ -4,6 +4,7 @@ writing."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
+from rewrites.contract import Family, UnknownRule
+from rewrites.registry import canonical, named
+
+
+def rule_ids(text: str, family: Family) -> list[str]:
+    """--rules ID,...: the rules' current ids, checked against `family` before any model is
+    loaded (USAGE names the unknown ones, and the command that applies an id of another
+    family). An old id is accepted and the new one printed, so that scripts keep working."""
+    given = [r.strip() for r in text.split(",") if r.strip()]
+    try:
+        named(given, family)
+    except UnknownRule as exc:
+        raise InputError(None, USAGE, f"--rules: {exc}") from None
+    ids = [canonical(r) for r in given]
+    for old, new in zip(given, ids, strict=True):
+        if old != new:
+            print(f"note: rule {old} is now {new}", file=sys.stderr)
+    return ids
 
 
 def add_providers(parser: argparse.ArgumentParser, default: str = "cpu") -> None:

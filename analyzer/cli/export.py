@@ -19,6 +19,7 @@ from analyzer.cli.common import (
     output_format,
     parse_providers,
     refuse_report_suffix,
+    rule_ids,
 )
 from analyzer.cli.isolate_args import add_isolation, isolation_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
@@ -27,8 +28,6 @@ from analyzer.errors import InputError
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows.torch_export import export_torch
-from rewrites.contract import UnknownRule
-from rewrites.registry import named
 
 FORMATS = ("text", "json", "md", "html")
 
@@ -57,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "TensorFlow: extra tf2onnx handlers and GraphDef rewrites (docs/tf_rescue.md)")
     p.add_argument("--rules", metavar="ID,...",
                    help="PyTorch: apply these source rules instead of the proposed ones; "
-                   "TensorFlow: also apply these approximate rules (e.g. tf-erfinv); "
+                   "TensorFlow: also apply these approximate rules (e.g. tf:erfinv); "
                    "implies --rewrite")
     add_torch_source(p)
     add_isolation(p)
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.output, inputs)
     if args.report:
         refuse_overwrite(args.report, [*inputs, args.output])
-    rules = _rule_ids(args.rules) if args.rules else None
+    rules = rule_ids(args.rules, "torch") if args.rules else None
     module, example = load_torch_source(args.source, args.input, args.weights)
     report = export_torch(module, example, args.output, opset=args.opset,
                           exporter=args.exporter, providers=providers, force=args.force,
@@ -92,17 +91,6 @@ def run(args: argparse.Namespace) -> int:
                           rules=rules)
     emit(report, argparse.Namespace(format=args.format, output=args.report))
     return 1 if report.fails(args.fail_on) else 0
-
-
-def _rule_ids(text: str) -> list[str]:
-    """--rules, checked against the source rules before any model is loaded."""
-
-    ids = [r.strip() for r in text.split(",") if r.strip()]
-    try:
-        named(ids, "torch")
-    except UnknownRule as exc:
-        raise InputError(None, USAGE, str(exc)) from None
-    return ids
 
 
 def parse(text: str) -> list[str]:
