@@ -17,6 +17,26 @@ from rewrites.contract import Family, UnknownRule
 from rewrites.registry import canonical, named
 
 
+def source_options(args: argparse.Namespace, opset: int | None) -> list[str]:
+    """The export options a suggested `export ... --rewrite` command repeats from this run:
+    --opset, and for a PyTorch source --exporter, --input and --weights as given."""
+    out = ["--opset", str(opset)] if opset is not None else []
+    if getattr(args, "exporter", None):
+        out += ["--exporter", args.exporter]
+    for spec in getattr(args, "input", None) or []:
+        out += ["--input", spec]
+    if getattr(args, "weights", None):
+        out += ["--weights", args.weights]
+    return out
+
+
+def source_output(source: str) -> str:
+    """The -o of a suggested export of `source`: `<factory>.onnx` for package.module:factory,
+    `<name>.onnx` for a TensorFlow file or folder, in the current folder."""
+    name = source.rsplit(":", 1)[-1] if ":" in source else Path(source.rstrip("/")).stem
+    return f"{name or 'model'}.onnx"
+
+
 def rule_ids(text: str, family: Family) -> list[str]:
     """--rules ID,...: the rules' current ids, checked against `family` before any model is
     loaded (USAGE names the unknown ones, and the command that applies an id of another

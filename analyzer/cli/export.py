@@ -20,6 +20,7 @@ from analyzer.cli.common import (
     parse_providers,
     refuse_report_suffix,
     rule_ids,
+    source_options,
 )
 from analyzer.cli.isolate_args import add_isolation, isolation_from
 from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_export
@@ -27,6 +28,7 @@ from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.torch_spec import is_torch_spec
+from analyzer.workflows.fix_commands import attach_commands
 from analyzer.workflows.torch_export import export_torch
 
 FORMATS = ("text", "json", "md", "html")
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_report_suffix(args.output)
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
+        attach_commands(tf_report.findings, source=args.source, output=args.output,
+                        options=["--opset", str(args.opset)])
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
         return 1 if tf_report.fails(args.fail_on) else 0
     if not is_torch_spec(args.source):
@@ -89,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
                           name=args.source, thorough=args.thorough,
                           isolate=isolation_from(args, args.source), rewrite=args.rewrite,
                           rules=rules)
+    attach_commands(report.findings, source=args.source, output=args.output,
+                    options=source_options(args, args.opset),
+                    onnx_model=args.output if report.extras.get("exported") else None,
+                    providers=providers)
     emit(report, argparse.Namespace(format=args.format, output=args.report))
     return 1 if report.fails(args.fail_on) else 0
 
