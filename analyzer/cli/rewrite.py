@@ -130,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     if written and args.format == "text":
+        changed = len([e for e in result.applied if e.node != "model"])
         print(f"wrote {written} at opset {passed.delivered_opset} "
-              f"({len(result.applied)} node rewrite(s) applied)", file=sys.stderr)
+              f"({changed} node rewrite(s) applied)", file=sys.stderr)
     if not passed.reached:
         if not written:
             print(f"no model written: target opset {args.target_opset} not reached "
