@@ -109,8 +109,11 @@ def export_torch(
         blocking = blockers(header, opset, (), failure) if delivered != opset else []
         kept = delivered == opset or force
         if kept:
-            for extra in tmp.iterdir():  # external data files travel with the model
-                os.replace(extra, folder / extra.name)
+            # the model and the data files it names travel; nothing else does (torch writes an
+            # empty `.onnx.data` beside a model whose weights it inlined)
+            for name in [written.name, *sorted(_data_files(header))]:
+                if (tmp / name).is_file():
+                    os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     findings = list(pre.findings)
@@ -147,6 +150,14 @@ def export_torch(
         report.findings.append(_rewrite_summary(source_rewrite, report.extras.get("parity")))
         report.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     return report
+
+
+def _data_files(model: onnx.ModelProto) -> set[str]:
+    """The external data files the model's initializers name (bare names: the exporter writes
+    them beside the model)."""
+    return {e.value for init in model.graph.initializer
+            if init.data_location == onnx.TensorProto.EXTERNAL
+            for e in init.external_data if e.key == "location"}
 
 
 def _unanswered(findings: list[Finding], rewrite: Any, exporter: str) -> list[Finding]:
