@@ -91,7 +91,12 @@ def test_fails_alone_and_converts_with_rewrite(sources: dict[str, Path], tmp_pat
     code, report = _export(sources[name], plain, opset)
     assert code == 1 and not plain.exists()
     blocking = [f for f in report["findings"] if f["severity"] == "error"]
-    assert any({"kind": "rewrite", "rule": rule} in f["fixes"] for f in blocking), blocking
+    fixes = [x for f in blocking for x in f["fixes"]
+             if x["kind"] == "rewrite" and x["rule"] == rule]
+    assert fixes, blocking
+    # the fix carries the command that applies it (issue 14, item 5)
+    assert all(x["command"].startswith(f"onnx-preflight export {sources[name]} -o {plain} ")
+               and x["command"].endswith(f"--rewrite --rules {rule}") for x in fixes), fixes
 
     fixed = tmp_path / "fixed.onnx"
     args = ["--rewrite", *(["--rules", named] if named else [])]
