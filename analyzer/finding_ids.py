@@ -136,8 +136,8 @@ SCH202: FindingKind = _register(FindingKind(
     "SCH202", "error", "schema",
     title="op newer than the opset",
     doc="the op exists only from a later opset than the model imports (or than `--opset`)",
-    fixes=("`opset >= N`; rewrite `layer-norm-decompose`, `attention-decompose`, "
-           "`expand-function`, `approx-relu` (approximate) where they apply"),
+    fixes=("`opset >= N`; rewrite `onnx:layer-norm-decompose`, `onnx:attention-decompose`, "
+           "`onnx:expand-function`, `onnx:approx-relu` (approximate) where they apply"),
 ))
 
 
@@ -146,8 +146,8 @@ SCH203: FindingKind = _register(FindingKind(
     title="deprecated op",
     doc=("the op version in force is deprecated; onnxruntime runs onnx's node check at load, "
          "which refuses it"),
-    fixes=("the replacement op where ONNX names one; rewrite `expand-function` for a deprecated "
-           "function op"),
+    fixes=("the replacement op where ONNX names one; rewrite `onnx:expand-function` for a "
+           "deprecated function op"),
 ))
 
 
@@ -229,7 +229,7 @@ EP302: FindingKind = _register(FindingKind(
     doc="a node falls back from the first (accelerator) provider to a later one",
     fixes=("the situation's fix (`analyzer/checks/fix_texts.py`: ai.onnx.ml ops stay on CPU, "
            "dynamic quantization -> static QDQ, float64 -> float32), else change types or "
-           "replace the op; rewrite `cuda-fallback` (lossless widening Casts)"),
+           "replace the op; rewrite `onnx:cuda-fallback` (lossless widening Casts)"),
     rule="warning: the session loads and the node runs, on a slower provider",
 ))
 
@@ -238,7 +238,7 @@ EP303: FindingKind = _register(FindingKind(
     "EP303", "info", "provider",
     title="function op inlined by ORT",
     doc="no kernel for the op itself; ORT inlines its function body, which runs",
-    fixes="rewrite `expand-function` (the same body, in the file)",
+    fixes="rewrite `onnx:expand-function` (the same body, in the file)",
 ))
 
 

@@ -24,18 +24,24 @@ SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 @dataclass(frozen=True)
 class Fix:
-    """One way out: move to an opset, apply a rewrite rule, or change the source."""
+    """One way out: move to an opset, apply a rewrite rule, or change the source. A rewrite
+    fix's `command` is the exact command line that applies its rule to this model (added where
+    the model's path or source is known: analyzer.workflows.fix_commands)."""
 
     kind: FixKind
     min: int | None = None
     rule: str | None = None
     hint: str | None = None
+    command: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         if self.kind == "opset":
             return {"kind": "opset", "min": self.min}
         if self.kind == "rewrite":
-            return {"kind": "rewrite", "rule": self.rule}
+            out: dict[str, Any] = {"kind": "rewrite", "rule": self.rule}
+            if self.command:
+                out["command"] = self.command
+            return out
         return {"kind": "source", "hint": self.hint}
 
 

@@ -1,5 +1,6 @@
 """Benchmark the rewrite pass on large graphs: a chain of HardSwish blocks at opset 18 lowered to
-opset 13 (HardSwish exists from 14, so every block needs expand-function, then version-convert),
+opset 13 (HardSwish exists from 14, so every block needs onnx:expand-function, then
+onnx:version-convert),
 next to onnx.load + onnx.save of the same model, at two sizes to show how the cost grows.
 
 Each block is 5 nodes (HardSwish, Add, Mul, Relu, Sub) on a [1, 16] float tensor with shared
@@ -8,8 +9,8 @@ after a warm-up on a small model (imports and table loads excluded):
 
   load+save   onnx.load(path) + onnx.save(model, other path)
   rewrite     analyzer.workflows.rewrite_pipeline.run_pass(model, target_opset=13): analyze,
-              expand-function on the findings' nodes (verified: full checker + onnxruntime
-              before/after), analyze again, version-convert (verified), analyze the result
+              onnx:expand-function on the findings' nodes (verified: full checker + onnxruntime
+              before/after), analyze again, onnx:version-convert (verified), analyze the result
   ORT runs    of which: the verification runs on onnxruntime (session creation + inference),
               whose session creation grows faster than linearly on long chains (ORT's own cost)
   phases      where the rewrite time goes (cProfile, cumulative, top functions), with --profile

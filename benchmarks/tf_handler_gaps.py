@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         table_gaps = {op: min_opset(op) for op in ops
                       if min_opset(op) is None or min_opset(op) > min(opsets)}
         for opset in opsets:
-            chosen = plan(nodes, opset, named=["tf-erfinv"])
+            chosen = plan(nodes, opset, named=["tf:erfinv"])
             before = convert(model, opset, [])
             after = convert(model, opset, chosen.rules) if before else Counter()
             totals["cases"] += 1

@@ -149,9 +149,9 @@ class UnknownRule(KeyError, ValueError):
     lookups and a ValueError for the usage errors callers report it as."""
 
     def __init__(self, ids: list[str] | tuple[str, ...], known: list[str],
-                 family: str | None = None) -> None:
+                 family: str | None = None, hint: str = "") -> None:
         noun = FAMILY_NOUN.get(family or "", "rewrite")
-        text = (f"unknown {noun} rule(s): {', '.join(ids)} (known: {', '.join(known)})")
+        text = (f"unknown {noun} rule(s): {', '.join(ids)} (known: {', '.join(known)}){hint}")
         super().__init__(text)
         self.ids = tuple(ids)
         self.known = tuple(known)

@@ -61,6 +61,9 @@ class RewriteResult:
     max_abs_error: dict[str, float] = field(default_factory=dict)
     output_errors: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     verified_with: str | None = None
+    #: why a whole-model pass (onnx:version-convert) did not deliver its model: its Reason (`node`:
+    #: the op it failed on, or "model"); read by rewrites.onnx.target_check
+    blocked: Reason | None = None
     #: outputs of `model` on the pass's seeded inputs, when it ran them (the next pass over
     #: this model can start from them instead of creating another session)
     outputs: Outputs | None = field(default=None, repr=False)
@@ -75,10 +78,12 @@ def select_rules(rules: Sequence[Rule] | None, only: Collection[str] | None) -> 
     defaults. UnknownRule (a ValueError) names unknown ids."""
     pool = list(rules) if rules is not None else list(_onnx_rules())
     if only is not None:
+        only = {registry.canonical(i) for i in only}
         known = {r.id for r in pool}
         unknown = set(only) - known
         if unknown:
-            raise UnknownRule(sorted(unknown), [r.id for r in pool], "onnx")
+            raise UnknownRule(sorted(unknown), [r.id for r in pool], "onnx",
+                              registry.elsewhere(sorted(unknown), "onnx"))
         return [r for r in pool if r.id in only]
     defaults = ({r.id for r in registry.default_rules("onnx")} if rules is None
                 else {r.id for r in pool})
@@ -109,7 +114,7 @@ def apply(
     a rule id to the named nodes (the findings it answers); rules not in it see every node.
     `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
     something applied, since a body may hold further ops to rewrite. With `target_opset` (and
-    `convert`), the version-convert step runs last, verified like a rule. `expected`: the
+    `convert`), the onnx:version-convert step runs last, verified like a rule. `expected`: the
     model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs)."""
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)
@@ -215,12 +220,14 @@ def _run_pass(step: ModelPass, work: RewriteModel, result: RewriteResult, dry_ru
     ran = step.run(work)
     if ran.model is None:
         text = ran.reason.text if ran.reason is not None else "the pass returned no model"
+        result.blocked = ran.reason or Reason(step.id, "model", text)
         result.log.append(RewriteLogEntry(step.id, "model", step.exact, "skipped", text,
                                           *change))
         return work
     note = ran.note
     failure, after = _verify(ran.model, current, feeds, checker_ok, step.exact)
     if failure is not None:
+        result.blocked = Reason(step.id, "model", f"rolled back: {failure}")
         result.log.append(RewriteLogEntry(step.id, "model", step.exact, "rolled_back",
                                           failure, *change))
         return work
@@ -332,7 +339,7 @@ def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
 
 def verify_step(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds],
                 checker_ok: bool, exact: bool) -> tuple[str | None, Outputs | None]:
-    """Public form of the per-rule check, for whole-model steps (version-convert)."""
+    """Public form of the per-rule check, for whole-model steps (onnx:version-convert)."""
     return _verify(model, expected, feeds, checker_ok, exact)
 
 

@@ -22,14 +22,14 @@ def test_every_rule_declares_the_contract() -> None:
 
 
 def test_one_lookup_one_error() -> None:
-    assert rule("expand-function").family == "onnx"
-    assert rule("decompose-gelu", "torch").id == "decompose-gelu"
-    assert model_pass("version-convert").exact
-    with pytest.raises(UnknownRule, match="known: .*tf-erfc"):
+    assert rule("onnx:expand-function").family == "onnx"
+    assert rule("torch:decompose-gelu", "torch").id == "torch:decompose-gelu"
+    assert model_pass("onnx:version-convert").exact
+    with pytest.raises(UnknownRule, match="known: .*tf:erfc"):
         rule("nope", "tf")
     with pytest.raises(KeyError):
-        rule("tf-erfc", "onnx")
+        rule("tf:erfc", "onnx")
     with pytest.raises(ValueError, match="unknown source rule"):
-        named(["decompose-gelu", "nope"], "torch")
+        named(["torch:decompose-gelu", "nope"], "torch")
     assert all(r.exact for r in default_rules("onnx"))
     assert [r.family for r in rules("torch")] == ["torch"] * len(rules("torch"))

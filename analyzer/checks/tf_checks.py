@@ -38,7 +38,7 @@ REMOVED_BEFORE_HANDLERS = frozenset({
     "NoOp", "_Arg", "_Retval", "_DeviceArg", "_DeviceRetval",
     # (tf.function calls are inlined by tf2onnx's grappler pass; the graph reader records a
     # call node only when freezing keeps it (`_noinline` / XLA-compiled functions), and then
-    # tf2onnx really has no handler for it: TFC601, answered by rule tf-inline-noinline)
+    # tf2onnx really has no handler for it: TFC601, answered by rule tf:inline-noinline)
     # rewrite_random_uniform / rewrite_dropout / rewrite_eye fold these patterns
 })
 #: Training-only ops: gradients, optimizer updates, checkpoint I/O.

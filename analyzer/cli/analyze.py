@@ -29,6 +29,8 @@ from analyzer.cli.common import (
     load_torch_source,
     output_format,
     parse_providers,
+    source_options,
+    source_output,
     write_atomically,
 )
 from analyzer.cli.limit_args import add_limits, input_limit_from, limits_from
@@ -42,6 +44,7 @@ from analyzer.report.text import build_renderable, render_text
 from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows import batch
 from analyzer.workflows.batch import add_load_check, is_batch
+from analyzer.workflows.fix_commands import attach_commands
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, analyze_torch
 
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     if len(models) == 1 and is_tf_path(models[0]):
         tf_report = run_tf_analyze(args, providers)
+        attach_commands(tf_report.findings, source=models[0], output=source_output(models[0]),
+                        options=["--opset", str(args.opset)] if args.opset else [])
         emit(tf_report, args)
         return 1 if tf_report.fails(args.fail_on) else 0
     if is_batch(models):
@@ -112,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         report = analyze_torch(module, example, opset=args.opset or DYNAMO_BASE_OPSET,
                                exporter=args.exporter, name=args.model, thorough=args.thorough,
                                both_exporters=args.both_exporters)
+        attach_commands(report.findings, source=args.model, output=source_output(args.model),
+                        options=source_options(args, args.opset or DYNAMO_BASE_OPSET))
     else:
         report = analyze(args.model, opset=args.opset, providers=providers,
                          strict=args.strict, **limits_from(args))
@@ -145,7 +152,7 @@ def emit(report: object, args: argparse.Namespace) -> None:
         from rich.console import Console
 
 
-        Console().print(build_renderable(report))
+        Console().print(build_renderable(report), crop=False)  # fix commands are never cut
     else:
         sys.stdout.write(text)
 

@@ -4,6 +4,7 @@ writing."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,44 @@ from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.runtime.session import resolve_providers
 from analyzer.sources.torch_spec import load_torch_source  # noqa: F401 - used by the subcommands
+from rewrites.contract import Family, UnknownRule
+from rewrites.registry import canonical, named
+
+
+def source_options(args: argparse.Namespace, opset: int | None) -> list[str]:
+    """The export options a suggested `export ... --rewrite` command repeats from this run:
+    --opset, and for a PyTorch source --exporter, --input and --weights as given."""
+    out = ["--opset", str(opset)] if opset is not None else []
+    if getattr(args, "exporter", None):
+        out += ["--exporter", args.exporter]
+    for spec in getattr(args, "input", None) or []:
+        out += ["--input", spec]
+    if getattr(args, "weights", None):
+        out += ["--weights", args.weights]
+    return out
+
+
+def source_output(source: str) -> str:
+    """The -o of a suggested export of `source`: `<factory>.onnx` for package.module:factory,
+    `<name>.onnx` for a TensorFlow file or folder, in the current folder."""
+    name = source.rsplit(":", 1)[-1] if ":" in source else Path(source.rstrip("/")).stem
+    return f"{name or 'model'}.onnx"
+
+
+def rule_ids(text: str, family: Family) -> list[str]:
+    """--rules ID,...: the rules' current ids, checked against `family` before any model is
+    loaded (USAGE names the unknown ones, and the command that applies an id of another
+    family). An old id is accepted and the new one printed, so that scripts keep working."""
+    given = [r.strip() for r in text.split(",") if r.strip()]
+    try:
+        named(given, family)
+    except UnknownRule as exc:
+        raise InputError(None, USAGE, f"--rules: {exc}") from None
+    ids = [canonical(r) for r in given]
+    for old, new in zip(given, ids, strict=True):
+        if old != new:
+            print(f"note: rule {old} is now {new}", file=sys.stderr)
+    return ids
 
 
 def add_providers(parser: argparse.ArgumentParser, default: str = "cpu") -> None:

@@ -19,6 +19,8 @@ from analyzer.cli.common import (
     output_format,
     parse_providers,
     refuse_report_suffix,
+    rule_ids,
+    source_options,
 )
 from analyzer.cli.isolate_args import add_isolation, isolation_from
 from analyzer.cli.limit_args import input_limit_from
@@ -28,9 +30,8 @@ from analyzer.errors import InputError
 from analyzer.limits import check_opset
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.torch_spec import is_torch_spec
+from analyzer.workflows.fix_commands import attach_commands
 from analyzer.workflows.torch_export import export_torch
-from rewrites.contract import UnknownRule
-from rewrites.registry import named
 
 FORMATS = ("text", "json", "md", "html")
 
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "TensorFlow: extra tf2onnx handlers and GraphDef rewrites (docs/tf_rescue.md)")
     p.add_argument("--rules", metavar="ID,...",
                    help="PyTorch: apply these source rules instead of the proposed ones; "
-                   "TensorFlow: also apply these approximate rules (e.g. tf-erfinv); "
+                   "TensorFlow: also apply these approximate rules (e.g. tf:erfinv); "
                    "implies --rewrite")
     add_torch_source(p)
     add_isolation(p)
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     check_opset(args.opset, "--opset")
     if is_tf_path(args.source):
         tf_report = run_tf_export(args, parse(args.providers))
+        attach_commands(tf_report.findings, source=args.source, output=args.output,
+                        options=["--opset", str(args.opset)])
         emit(tf_report, argparse.Namespace(format=args.format, output=args.report))
         return 1 if tf_report.fails(args.fail_on) else 0
     if not is_torch_spec(args.source):
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.output, inputs)
     if args.report:
         refuse_overwrite(args.report, [*inputs, args.output])
-    rules = _rule_ids(args.rules) if args.rules else None
+    rules = rule_ids(args.rules, "torch") if args.rules else None
     module, example = load_torch_source(args.source, args.input, args.weights,
                                         input_limit_from(args))
     report = export_torch(module, example, args.output, opset=args.opset,
@@ -94,19 +97,12 @@ def run(args: argparse.Namespace) -> int:
                           name=args.source, thorough=args.thorough,
                           isolate=isolation_from(args, args.source), rewrite=args.rewrite,
                           rules=rules)
+    attach_commands(report.findings, source=args.source, output=args.output,
+                    options=source_options(args, args.opset),
+                    onnx_model=args.output if report.extras.get("exported") else None,
+                    providers=providers)
     emit(report, argparse.Namespace(format=args.format, output=args.report))
     return 1 if report.fails(args.fail_on) else 0
-
-
-def _rule_ids(text: str) -> list[str]:
-    """--rules, checked against the source rules before any model is loaded."""
-
-    ids = [r.strip() for r in text.split(",") if r.strip()]
-    try:
-        named(ids, "torch")
-    except UnknownRule as exc:
-        raise InputError(None, USAGE, str(exc)) from None
-    return ids
 
 
 def parse(text: str) -> list[str]:

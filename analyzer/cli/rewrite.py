@@ -9,7 +9,17 @@ then converts to --target-opset. --rules runs only the named rules, on every nod
 (approximate ones run only when named, and report their measured error). The JSON output holds
 the RewriteLog and placement and findings before and after.
 
-Exit status: 0 written (or dry run), 2 bad input or usage."""
+Output: the text report on stdout: the opset before and after, one line per rule (nodes changed,
+worst measured error, its most frequent reason), the nodes that block --target-opset, and the
+placement per provider before and after; -v adds the log's line per node. -o OUT.onnx is the
+rewritten model and --report FILE the report, as in `export` (the suffix picks the format).
+
+--target-opset N is a promise or a failure: when the result is not at N (read back from the
+file), no model is written unless --force, and the report names every node that blocks, its op
+and version, and why (no lower form exists / no adapter yet / a rule declined).
+
+Exit status: 0 written at the target opset (or a dry run), 1 the target opset was not reached
+(no model written unless --force), 2 bad input or usage."""
 
 from __future__ import annotations
 
@@ -17,7 +27,10 @@ import argparse
 import dataclasses
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import onnx
+import onnx.defs
 
 from analyzer.cli.common import (
     add_format,
@@ -25,6 +38,7 @@ from analyzer.cli.common import (
     output_format,
     parse_providers,
     refuse_report_suffix,
+    rule_ids,
     write_atomically,
 )
 from analyzer.error_codes import USAGE
@@ -35,11 +49,11 @@ from analyzer.report.rewrite_extras import rewrite_block
 from analyzer.safe_write import refuse_overwrite
 from analyzer.sources.onnx_loader import load_onnx
 from analyzer.workflows.onnx_preflight import analyze
-from analyzer.workflows.rewrite_pipeline import run_pass
+from analyzer.workflows.rewrite_pipeline import PassReport, rule_summaries, run_pass
+from rewrites.contract import UnknownRule
+from rewrites.onnx.target_check import delivered_opset
 
 if TYPE_CHECKING:
-    import onnx
-
     from rewrites.passes import RewriteResult
 
 
@@ -63,20 +77,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="write the report (text, json or html: the analysis of the result with "
                    "the rewrite log and the inserted nodes marked in the graph) to FILE instead "
                    "of stdout; its suffix picks the format unless --format says otherwise")
+    p.add_argument("--force", action="store_true",
+                   help="write the model even when --target-opset is not reached (exit 1 still)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also list what each rule did to each node")
     add_providers(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import onnx
-
-
     args.format = output_format(args.report, args.format, FORMATS, "--report")
     refuse_report_suffix(args.output)
     if not args.dry_run and not args.output:
         raise InputError(None, USAGE, "give -o OUT.onnx (or --dry-run)")
     if args.output and not args.dry_run:
-
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     if args.report:
         refuse_overwrite(args.report, [args.model, *([args.output] if args.output else [])])
@@ -84,53 +98,112 @@ def run(args: argparse.Namespace) -> int:
     if loaded.external_data:
         raise InputError(args.model, USAGE, "rewriting models with external data is not "
                          "supported yet")
-    only = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else None
+    only = rule_ids(args.rules, "onnx") if args.rules else None
     check_opset(args.target_opset, "--target-opset")
     try:
         passed = run_pass(loaded.model, target_opset=args.target_opset, only=only,
-                          dry_run=args.dry_run, providers=parse_providers(args.providers))
-    except ValueError as exc:
+                          dry_run=args.dry_run, providers=parse_providers(args.providers),
+                          force=True)
+    except UnknownRule as exc:
         raise InputError(None, USAGE, f"--rules: {exc}") from None
     result = passed.result
-    if not args.dry_run:
+    written = None
+    if not args.dry_run and (passed.reached or args.force):
         # Serialized first, then renamed into place: never a partial output file.
         data = result.model.SerializeToString()
         onnx.load_model_from_string(data)  # round-trip sanity before touching the disk
         write_atomically(args.output, data, protect=[args.model])
-    log = [dataclasses.asdict(e) for e in result.log]
+        written = args.output
+        # what was delivered is read back from the file, never assumed from what was asked
+        passed.delivered_opset = delivered_opset(onnx.load(args.output,
+                                                           load_external_data=False))
     if args.format == "html":
         text = _html(args, loaded.model, result)
     elif args.format == "json":
-        text = json.dumps({"model": args.model, "output": None if args.dry_run else args.output,
-                   "dry_run": args.dry_run, "target_opset": args.target_opset,
-                   "verified_with": result.verified_with,
-                   "max_abs_error": result.max_abs_error,
-                   "output_errors": result.output_errors, "log": log,
-                   "rounds": passed.rounds, "placement": passed.placement(),
-                   "findings": {"before": [f.to_dict() for f in passed.before.findings],
-                                "after": [f.to_dict() for f in passed.after.findings]},
-                   "nodes": {"before": passed.before.model.nodes,
-                             "after": passed.after.model.nodes}},
-                          indent=2) + "\n"
+        text = json.dumps(_json(args, passed, written), indent=2) + "\n"
     else:
-        lines = []
-        for e in result.log:
-            change = f" -{'/'.join(e.removed)} +{'/'.join(e.added)}" if e.removed else ""
-            error = f" max abs error {e.max_abs_error:.3g}" if e.max_abs_error is not None else ""
-            why = f" ({e.reason})" if e.reason else ""
-            lines.append(f"{e.status:<12} {e.rule:<18} {e.node}{change}{error}{why}")
-        if not result.log:
-            lines.append("no rule applies to this model")
-        lines += _placement_lines(passed.placement())
-        text = "\n".join(lines) + "\n"
+        text = "\n".join(_text(args, passed)) + "\n"
     if args.report:
         write_atomically(args.report, text, protect=[args.model])
         print(f"wrote {args.report}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    if not args.dry_run and args.format == "text":
-        print(f"wrote {args.output} ({len(result.applied)} rewrite(s) applied)", file=sys.stderr)
+    if args.dry_run:
+        return 0
+    if written and args.format == "text":
+        changed = len([e for e in result.applied if e.node != "model"])
+        print(f"wrote {written} at opset {passed.delivered_opset} "
+              f"({changed} node rewrite(s) applied)", file=sys.stderr)
+    if not passed.reached:
+        if not written:
+            print(f"no model written: target opset {args.target_opset} not reached "
+                  f"({len(passed.blockers)} blocker(s)); --force writes it at opset "
+                  f"{passed.delivered_opset}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _json(args: argparse.Namespace, passed: PassReport, written: str | None) -> dict[str, Any]:
+    result = passed.result
+    return {"model": args.model, "output": written, "dry_run": args.dry_run,
+            "target_opset": args.target_opset,
+            "opset": {"before": passed.opset_before, "after": passed.delivered_opset,
+                      "target": args.target_opset, "reached": passed.reached},
+            "blockers": [b.to_dict() for b in passed.blockers],
+            "rules": [s.to_dict() for s in rule_summaries(result.log)],
+            "verified_with": result.verified_with,
+            "max_abs_error": result.max_abs_error,
+            "output_errors": result.output_errors,
+            "log": [dataclasses.asdict(e) for e in result.log],
+            "rounds": passed.rounds, "placement": passed.placement(),
+            "findings": {"before": [f.to_dict() for f in passed.before.findings],
+                         "after": [f.to_dict() for f in passed.after.findings]},
+            "nodes": {"before": passed.before.model.nodes,
+                      "after": passed.after.model.nodes}}
+
+
+def _text(args: argparse.Namespace, passed: PassReport) -> list[str]:
+    """One line per rule, the opset before and after, the blockers, the placement before and
+    after; with -v the log's line per node too."""
+    result = passed.result
+    target = f" (target {args.target_opset}" + (
+        "" if args.dry_run else ", reached" if passed.reached else ", NOT reached") + ")" \
+        if args.target_opset is not None else ""
+    after = "unchanged (dry run)" if args.dry_run else passed.delivered_opset
+    lines = [f"opset {passed.opset_before} -> {after}{target}"]
+    for s in rule_summaries(result.log):
+        counts = ", ".join(f"{n} {label}" for n, label in (
+            (s.applied, "changed"), (s.proposed, "proposed"), (s.skipped, "skipped"),
+            (s.rolled_back, "rolled back")) if n)
+        if s.change:  # a whole-model pass: what it did, not a node count
+            counts = ", ".join(label for n, label in (
+                (s.applied, "applied"), (s.proposed, "proposed"), (s.skipped, "skipped"),
+                (s.rolled_back, "rolled back")) if n)
+        unit = "model" if s.change else "node(s)"
+        change = f" [{s.change}]" if s.change else ""
+        error = f", worst error abs {s.max_abs_error:.3g}" if s.max_abs_error is not None else ""
+        if s.max_rel_error is not None and s.max_abs_error is not None:
+            error += f" rel {s.max_rel_error:.3g}"
+        why = ""
+        if s.reason:
+            more = f" ({s.reason_count} node(s))" if s.reason_count > 1 else ""
+            why = f"; {s.reason}{more}"
+        lines.append(f"{s.rule:<28} {unit} {counts}{change}{error}{why}")
+    if not result.log:
+        lines.append("no rule applies to this model")
+    if passed.blockers:
+        lines.append(f"target opset {args.target_opset} not reached: {len(passed.blockers)} "
+                     "node(s) block it")
+        lines += [f"  {b.line()}" for b in passed.blockers]
+    lines += _placement_lines(passed.placement())
+    if args.verbose:
+        lines.append("nodes:")
+        for e in result.log:
+            change = f" -{'/'.join(e.removed)} +{'/'.join(e.added)}" if e.removed else ""
+            error = f" max abs error {e.max_abs_error:.3g}" if e.max_abs_error is not None else ""
+            why = f" ({e.reason})" if e.reason else ""
+            lines.append(f"  {e.status:<12} {e.rule:<28} {e.node}{change}{error}{why}")
+    return lines
 
 
 def _placement_lines(placement: dict[str, dict[str, dict[str, object]]]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from analyzer.cli.common import rule_ids
 from analyzer.cli.limit_args import limits_from
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
@@ -58,7 +59,8 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
 def run_tf_export(args: argparse.Namespace, providers: list[str]) -> Report:
     """`export PATH -o OUT.onnx` for a TF source: pre-flight, tf2onnx, ONNX analysis."""
 
-    named = [r.strip() for r in (getattr(args, "rules", None) or "").split(",") if r.strip()]
+    text = getattr(args, "rules", None) or ""
+    named = rule_ids(text, "tf") if text.strip() else []
     rewrite = bool(getattr(args, "rewrite", False)) or bool(named)
     return export_tensorflow(args.source, args.output, opset=args.opset,
                              signature=args.signature, inputs=args.inputs,

@@ -123,7 +123,8 @@ def fix_text(fix: dict[str, Any]) -> str:
     if kind == "opset":
         return f"use opset >= {fix.get('min')}"
     if kind == "rewrite":
-        return f"apply rewrite {fix.get('rule')}"
+        run = f": {fix['command']}" if fix.get("command") else ""
+        return f"apply rewrite {fix.get('rule')}{run}"
     return str(fix.get("hint", ""))
 
 

@@ -39,7 +39,9 @@ _VERDICT = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 
 def _fix_text(fix: Any) -> str:
     d = fix.to_dict()
-    return {"opset": f"use opset >= {d.get('min')}", "rewrite": f"rewrite `{d.get('rule')}`",
+    run = f": `{d['command']}`" if d.get("command") else ""
+    return {"opset": f"use opset >= {d.get('min')}",
+            "rewrite": f"rewrite `{d.get('rule')}`{run}",
             "source": str(d.get("hint"))}[fix.kind]
 
 

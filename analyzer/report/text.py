@@ -92,6 +92,12 @@ def build_renderable(report: Report, max_nodes: int = 4) -> Group:
                           "rewrite": f"apply rewrite {d.get('rule')}",
                           "source": str(d.get("hint"))}[fix.kind]
                 ft.append(f"          fix: {detail}\n", style="green")
+                if d.get("command"):  # never wrapped: it must copy and run as printed
+                    ft.rstrip()
+                    parts.append(ft)
+                    parts.append(Text(f"          run: {d['command']}", style="green",
+                                      no_wrap=True, overflow="ignore"))
+                    ft = Text()
         parts.append(ft)
     else:
         parts.append(Text("No findings.", style="green"))
@@ -102,5 +108,5 @@ def render_text(report: Report, width: int | None = None, color: bool | None = N
     """Render to a string (for -o FILE and tests); the CLI prints to the terminal directly."""
     console = Console(record=True, width=width or 120, force_terminal=color, no_color=not color,
                       file=io.StringIO())
-    console.print(build_renderable(report))
+    console.print(build_renderable(report), crop=False)  # fix commands are never cut
     return console.export_text(styles=bool(color))

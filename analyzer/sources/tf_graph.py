@@ -128,7 +128,7 @@ class _Walker:
     def _record(self, node: Any, graph: str) -> None:
         if node.op not in CALL_OPS or self._kept_call(node):
             # a call to a `_noinline` / XLA-compiled function survives freezing, and tf2onnx
-            # has no handler for call ops: it is an op of its own (rule tf-inline-noinline)
+            # has no handler for call ops: it is an op of its own (rule tf:inline-noinline)
             self.nodes.append(TfNode(node.name, node.op, graph, _attrs(node)))
         self.parameters += self._size(node)
         for fn in _called_functions(node, self.library):

@@ -11,6 +11,7 @@ import onnx
 from analyzer.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
 from analyzer.onnx_analysis import analyze_onnx
 from analyzer.report.model import Report
+from analyzer.workflows.fix_commands import attach_commands
 from analyzer.workflows.rule_fixes import attach_rewrite_fixes
 
 
@@ -31,6 +32,10 @@ def analyze(
     (analyzer.limits; None lifts the file size or node count limit). `strict` makes the ONNX-spec
     violations that onnxruntime tolerates (SCH204, SCH206 warnings) errors. The HTML report's node
     graph is built when drawn; `graph=True` builds it now, into the JSON too."""
-    return analyze_onnx(model, opset, providers, max_file_bytes=max_file_bytes,
-                        max_nodes=max_nodes, max_subgraph_depth=max_subgraph_depth,
-                        attach_fixes=attach_rewrite_fixes, strict=strict, graph=graph)
+    report = analyze_onnx(model, opset, providers, max_file_bytes=max_file_bytes,
+                          max_nodes=max_nodes, max_subgraph_depth=max_subgraph_depth,
+                          attach_fixes=attach_rewrite_fixes, strict=strict, graph=graph)
+    if isinstance(model, (str, os.PathLike)):  # a file: each rule fix gets its command
+        attach_commands(report.findings, onnx_model=os.fspath(model), target_opset=opset,
+                        providers=report.target.providers)
+    return report

@@ -5,11 +5,13 @@ rewrite` runs.
 Which rule runs where comes from the findings' fixes (`{"kind": "rewrite", "rule": ...}`, added
 by analyzer.workflows.rule_fixes): a rule runs on the nodes of the findings that list it, and
 only exact rules run unless the user names rules. Named rules (`only`) run on every node they
-match, findings or not: naming approx-relu asks for every HardSwish to become Relu.
+match, findings or not: naming onnx:approx-relu asks for every HardSwish to become Relu.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +23,9 @@ from analyzer.findings import SEVERITY_RANK
 from analyzer.limits import check_opset
 from analyzer.report.model import Report
 from analyzer.workflows.onnx_preflight import analyze
+from rewrites.onnx.target_check import Blocker, blockers, delivered_opset
 from rewrites.passes import RewriteLogEntry, RewriteResult, apply, select_rules
-from rewrites.registry import ONNX_RULES
+from rewrites.registry import ONNX_RULES, canonical
 
 #: Findings the pass acts on: errors and warnings, and EP303 (no kernel for a function op, ORT
 #: inlines its body at load time: expanding it in the file is exact and lets runtimes without
@@ -41,10 +44,34 @@ class PassReport:
     after: Report
     rounds: int = 0
     proposals: dict[str, list[str]] = field(default_factory=dict)
+    #: what was asked (None: no target) and what the result's opset_import says
+    target_opset: int | None = None
+    opset_before: int | None = None
+    delivered_opset: int | None = None
+    #: the nodes that keep the result from target_opset (empty when it is reached)
+    blockers: list[Blocker] = field(default_factory=list)
+
+    @property
+    def reached(self) -> bool:
+        """Whether the result is at the target opset (True when none was asked, and for a dry
+        run, which converts nothing)."""
+        return not self.blockers
 
     def placement(self) -> dict[str, Any]:
         """{"before": {provider: summary}, "after": {...}} from the two analyses."""
         return {"before": self.before.placement, "after": self.after.placement}
+
+
+class TargetNotReached(RuntimeError):
+    """run_pass was asked for an opset it cannot deliver (and not forced): `report` names the
+    blocking nodes. Raised so that the model at the wrong opset is never saved by mistake."""
+
+    def __init__(self, report: PassReport) -> None:
+        lines = "; ".join(b.line() for b in report.blockers[:5])
+        more = f" (and {len(report.blockers) - 5} more)" if len(report.blockers) > 5 else ""
+        super().__init__(f"target opset {report.target_opset} not reached (the result is at "
+                         f"opset {report.delivered_opset}): {lines}{more}")
+        self.report = report
 
 
 def plan(report: Report, only: Collection[str] | None = None) -> dict[str, list[str]]:
@@ -72,10 +99,16 @@ def run_pass(
     dry_run: bool = False,
     max_rounds: int = 6,
     seed: int = 0,
+    force: bool = False,
 ) -> PassReport:
     """Analyze, rewrite what the findings ask for (or the named rules), re-analyze, repeat;
-    convert to `target_opset` last. The input model is not modified."""
+    convert to `target_opset` last. The input model is not modified.
+
+    When the result is not at `target_opset`, TargetNotReached (its `report` names the blocking
+    nodes) unless `force`, which returns the report with `blockers` set."""
     check_opset(target_opset, "target_opset")
+    if only is not None:
+        only = [canonical(i) for i in only]
     named = select_rules(None, only) if only is not None else None
     before = analyze(model, opset=target_opset, providers=providers)
     report = before
@@ -123,7 +156,60 @@ def run_pass(
         work = onnx.ModelProto()
         work.CopyFrom(model)
     merged.model = work
-    return PassReport(merged, before, after, rounds, proposals)
+    passed = PassReport(merged, before, after, rounds, proposals, target_opset=target_opset,
+                        opset_before=delivered_opset(model), delivered_opset=delivered_opset(work))
+    if target_opset is not None and not dry_run:
+        passed.blockers = blockers(work, target_opset, merged.log, merged.blocked)
+        if passed.blockers and not force:
+            raise TargetNotReached(passed)
+    return passed
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """One rule's line of the pass: how many nodes it changed, proposed, skipped and rolled
+    back, its worst measured error, and its most frequent reason (with how many nodes gave it).
+    `change`: what onnx:version-convert changed ("opset 20 -> 13"), empty for node rules."""
+
+    rule: str
+    exact: bool
+    applied: int = 0
+    proposed: int = 0
+    skipped: int = 0
+    rolled_back: int = 0
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    reason: str | None = None
+    reason_count: int = 0
+    change: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def rule_summaries(log: Sequence[RewriteLogEntry]) -> list[RuleSummary]:
+    """One RuleSummary per rule of the log, in the order the rules first appear."""
+    order: list[str] = []
+    entries: dict[str, list[RewriteLogEntry]] = {}
+    for e in log:
+        if e.rule not in entries:
+            order.append(e.rule)
+        entries.setdefault(e.rule, []).append(e)
+    out = []
+    for rule in order:
+        group = entries[rule]
+        counts = Counter(e.status for e in group)
+        reasons = Counter(e.reason for e in group if e.reason and e.status != "applied")
+        reason, count = reasons.most_common(1)[0] if reasons else (None, 0)
+        errors = [e.max_abs_error for e in group if e.max_abs_error is not None]
+        rel = [e.max_rel_error for e in group if e.max_rel_error is not None]
+        change = next((f"{'/'.join(e.removed)} -> {'/'.join(e.added)}" for e in group
+                       if e.node == "model" and e.removed), "")
+        out.append(RuleSummary(rule, group[0].exact, counts["applied"], counts["proposed"],
+                               counts["skipped"], counts["rolled_back"],
+                               max(errors) if errors else None, max(rel) if rel else None,
+                               reason, count, change))
+    return out
 
 
 def _merge(into: RewriteResult, step: RewriteResult) -> None:
@@ -138,6 +224,7 @@ def _merge(into: RewriteResult, step: RewriteResult) -> None:
             old = target.get(name, {"max_abs": 0.0, "max_rel": 0.0})
             target[name] = {k: max(old[k], e[k]) for k in ("max_abs", "max_rel")}
     into.verified_with = step.verified_with or into.verified_with
+    into.blocked = step.blocked or into.blocked
 
 
 def _why_not_others(merged: RewriteResult, model: onnx.ModelProto, report: Report,
@@ -162,4 +249,5 @@ def _why_not_others(merged: RewriteResult, model: onnx.ModelProto, report: Repor
         merged.log.append(entry)
 
 
-__all__ = ["PassReport", "RewriteLogEntry", "plan", "run_pass"]
+__all__ = ["Blocker", "PassReport", "RewriteLogEntry", "RuleSummary", "TargetNotReached", "plan",
+           "rule_summaries", "run_pass"]

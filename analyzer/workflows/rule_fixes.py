@@ -4,7 +4,7 @@ place where findings meet rules, for the ONNX, PyTorch and TensorFlow pre-flight
 A post-processing step over the findings rather than edits inside each check: which rule
 answers which finding is each rule's own declaration (`answers`, rewrites.contract.Rule), and
 each candidate is confirmed where the finding points with the rule's cheap, static `proposes`
-test (expand-function: is there a body at this opset; a TF rule: does it target the op at the
+test (onnx:expand-function: is there a body at this opset; a TF rule: does it target the op at the
 opset), so a fix is only listed where the rule would fire. Rules are tried in registry order."""
 
 from __future__ import annotations

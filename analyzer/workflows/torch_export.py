@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import onnx
+
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.finding_ids import EXP103, EXP104, EXP106, EXP110
@@ -23,6 +25,8 @@ from analyzer.workflows.decided import resolve_after_export
 from analyzer.workflows.isolated_export import IN_PROCESS, run_with_rules
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.torch_preflight import DYNAMO_BASE_OPSET, _preflight
+from rewrites.contract import Reason
+from rewrites.onnx.target_check import blockers, delivered_opset
 from rewrites.torch.export import export_with_rules, plan
 
 
@@ -97,19 +101,34 @@ def export_torch(
             pre.extras["exported"] = False
             return pre
         post = analyze(written, providers=providers)
-        for extra in tmp.iterdir():  # external data files travel with the model
-            os.replace(extra, folder / extra.name)
+        # the delivered opset is read from the written file, never assumed from the request
+        header = onnx.load(str(written), load_external_data=False)
+        delivered = delivered_opset(header)
+        lowering = (source_rewrite.lowering or {}) if source_rewrite else {}
+        failure = Reason("lowering", lowering.get("failed_op") or "model",
+                         lowering["error"]) if lowering.get("error") else None
+        blocking = blockers(header, opset, (), failure) if delivered != opset else []
+        kept = delivered == opset or force
+        if kept:
+            # the model and the data files it names travel; nothing else does (torch writes an
+            # empty `.onnx.data` beside a model whose weights it inlined)
+            for name in [written.name, *sorted(_data_files(header))]:
+                if (tmp / name).is_file():
+                    os.replace(tmp / name, folder / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    delivered = post.model.opset_imports.get("")
     findings = list(pre.findings)
     if delivered != opset:
-        lowering = (source_rewrite.lowering or {}) if source_rewrite else {}
         why = f" (lowering from {lowering['built_at']}: {lowering['error']})" if lowering.get(
             "error") else ""
+        nodes = "; ".join(b.line() for b in blocking[:10])
+        more = f" (and {len(blocking) - 10} more)" if len(blocking) > 10 else ""
+        written_note = "" if kept else "; no model written (force writes it)"
         findings.append(Finding(
             EXP106.id, "error",
-            f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}{why}",
+            f"asked for opset {opset}, torch.onnx.export delivered opset {delivered}{why}"
+            + (f". Blocking: {nodes}{more}" if nodes else "") + written_note,
+            nodes=[b.node for b in blocking if b.node != "model"],
             fixes=[Fix("opset", min=delivered)] if delivered else []))
     findings += post.findings
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
@@ -119,7 +138,8 @@ def export_torch(
         tool=post.tool, environment=post.environment, model=post.model,
         target=Target(opset, exporter, post.target.providers), ops=post.ops, findings=findings,
         placement=post.placement,
-        extras={**post.extras, "exported": True, "delivered_opset": delivered,
+        extras={**post.extras, "exported": kept, "delivered_opset": delivered,
+                "blockers": [b.to_dict() for b in blocking],
                 "preflight": {"ops": [o.to_dict() for o in pre.ops],
                               "min_opset": pre.extras.get("min_opset")}},
         graph_source=post.graph_source)
@@ -127,11 +147,20 @@ def export_torch(
         report.rewrites = source_rewrite.to_block()
         if delivered == opset:
             _mark_answered(report.findings, source_rewrite, exporter)
-        _verify_against_module(report, out, module)
+        if kept:
+            _verify_against_module(report, out, module)
         report.findings.append(_rewrite_summary(source_rewrite, report.extras.get("parity")))
         report.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.id, f.op or ""))
     resolve_after_export(pre.findings, exporter, opset, delivered)
     return report
+
+
+def _data_files(model: onnx.ModelProto) -> set[str]:
+    """The external data files the model's initializers name (bare names: the exporter writes
+    them beside the model)."""
+    return {e.value for init in model.graph.initializer
+            if init.data_location == onnx.TensorProto.EXTERNAL
+            for e in init.external_data if e.key == "location"}
 
 
 def _unanswered(findings: list[Finding], rewrite: Any, exporter: str) -> list[Finding]:

@@ -1,8 +1,8 @@
-"""approx-relu: HardSwish, SiLU / Swish (x * Sigmoid(x), ai.onnx Swish, com.microsoft QuickGelu)
--> Relu. The seed's approximate replacement for runtimes and accelerators without these ops:
-all of them are x * gate(x) with a gate that tends to step(x), so Relu keeps the large values and
-drops the small negative bump. Approximate: runs only when named (--rules approx-relu), and the
-pass reports its measured effect (max abs / rel error per output)."""
+"""onnx:approx-relu: HardSwish, SiLU / Swish (x * Sigmoid(x), ai.onnx Swish, com.microsoft
+QuickGelu) -> Relu. The seed's approximate replacement for runtimes and accelerators without
+these ops: all of them are x * gate(x) with a gate that tends to step(x), so Relu keeps the
+large values and drops the small negative bump. Approximate: runs only when named (--rules
+onnx:approx-relu), and the pass reports its measured effect (max abs / rel error per output)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class ReluInput:
 class ApproxRelu(OnnxRuleBase):
     """Replace x * gate(x) activations by Relu(x) (approximate)."""
 
-    id = "approx-relu"
+    id = "onnx:approx-relu"
     summary = "HardSwish / SiLU (x*Sigmoid(x), Swish, QuickGelu) -> Relu (approximate)"
     exact = False
     answers = (SCH202.id, EP301.id)

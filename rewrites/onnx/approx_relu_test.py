@@ -1,4 +1,4 @@
-"""approx-relu from ONNX text: runs only when named, fires on HardSwish and the SiLU pattern,
+"""onnx:approx-relu from ONNX text: runs only when named, fires on HardSwish and the SiLU pattern,
 and the pass keeps it with its measured effect, which must match the error measured here."""
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
 
 def test_not_run_unless_named() -> None:
     result = apply(MODEL, rules=ONNX_RULES)
-    assert not any(e.rule == "approx-relu" for e in result.log)
+    assert not any(e.rule == "onnx:approx-relu" for e in result.log)
 
 
 def test_replaces_hardswish_and_silu_with_relu_and_reports_the_error() -> None:
-    result = apply(MODEL, only=["approx-relu"])
+    result = apply(MODEL, only=["onnx:approx-relu"])
     applied = [e for e in result.log if e.status == "applied"]
     assert sorted(e.node for e in applied) == ["HardSwish_0", "Mul_2", "Mul_5"]
     assert all(not e.exact for e in applied)
@@ -49,10 +49,10 @@ def test_replaces_hardswish_and_silu_with_relu_and_reports_the_error() -> None:
     x = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
     got, want = _run(result.model, x), _run(MODEL, x)
     assert not np.allclose(got[0], want[0], atol=1e-3), "an approximation changes the outputs"
-    errors = result.output_errors["approx-relu"]
+    errors = result.output_errors["onnx:approx-relu"]
     assert set(errors) == {"y", "z"}
     assert all(e["max_abs"] > 0 and e["max_rel"] > 0 for e in errors.values())
     # HardSwish and SiLU differ from Relu by at most 0.375 and 0.279 (at x = -1.28): y and z
     # can only move by a bounded amount
     assert errors["z"]["max_abs"] < 0.3
-    assert result.max_abs_error["approx-relu"] == max(e["max_abs"] for e in errors.values())
+    assert result.max_abs_error["onnx:approx-relu"] == max(e["max_abs"] for e in errors.values())

@@ -1,9 +1,9 @@
-"""attention-decompose: ai.onnx Attention (opset 23+) and com.microsoft MultiHeadAttention as
+"""onnx:attention-decompose: ai.onnx Attention (opset 23+) and com.microsoft MultiHeadAttention as
 scaled dot-product attention in plain ops (and com.microsoft Attention, whose packed Q|K|V
 projection becomes MatMul + Add + Slice first): Reshape / Transpose (3-D inputs), MatMul, Mul
 (scale), Add (mask or attention bias), Softmax, MatMul.
 
-Hand-written because ai.onnx Attention's schema body exists only at opset 23+ (expand-function
+Hand-written because ai.onnx Attention's schema body exists only at opset 23+ (onnx:expand-function
 would emit ops of that opset), and MultiHeadAttention has no body at all; the plain form runs on
 every provider at any opset from 13 (Softmax over the last axis) and lowers further with
 onnx.version_converter. The basic case only: no causal mask, no KV cache, no softcap, equal query
@@ -40,7 +40,7 @@ class AttentionPlan:
 class AttentionDecompose(OnnxRuleBase):
     """Exact decomposition of the basic attention ops."""
 
-    id = "attention-decompose"
+    id = "onnx:attention-decompose"
     summary = ("Attention-23 / com.microsoft MultiHeadAttention as MatMul/Transpose/Reshape/"
                "Softmax/Mul/Add (exact)")
     exact = True

@@ -1,4 +1,4 @@
-"""attention-decompose from ONNX text: parity with onnxruntime's own Attention-23 and
+"""onnx:attention-decompose from ONNX text: parity with onnxruntime's own Attention-23 and
 com.microsoft MultiHeadAttention kernels, firings, node counts, full check, and reasons for the
 combinations it declines."""
 
@@ -74,7 +74,7 @@ def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> np.ndarray:
 def test_matches_onnxruntime_kernel(name: str, model: onnx.ModelProto, masked: bool) -> None:
     result = apply(model, rules=RULES)
     applied = result.applied
-    assert [e.rule for e in applied] == ["attention-decompose"]
+    assert [e.rule for e in applied] == ["onnx:attention-decompose"]
     ops = Counter(n.op_type for n in result.model.graph.node)
     assert ops["Attention"] == ops["MultiHeadAttention"] == 0
     packed = name == "contrib-attention"  # + MatMul and Add of the Q|K|V projection
@@ -86,7 +86,7 @@ def test_matches_onnxruntime_kernel(name: str, model: onnx.ModelProto, masked: b
     want = _run(model, feeds)  # onnxruntime's own attention kernel
     got = _run(result.model, feeds)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    assert result.max_abs_error["attention-decompose"] < 1e-4
+    assert result.max_abs_error["onnx:attention-decompose"] < 1e-4
 
 
 REASONS = [

@@ -1,8 +1,8 @@
-"""cuda-fallback: keep a node on CUDA when ORT's CUDA provider has a kernel for its op but not for
-its element type (the tables, opsets/data/ort_kernels.json: Clip-13 has no int32 kernel, Pad-18
-none for int32/int64, ArgMax-13 and ArgMin-13 none for integers, GatherND-13 none for int32,
-Relu-14 none for int8/int32, ...). Such a node falls back to CPU and splits the CUDA graph into
-partitions with device copies between them.
+"""onnx:cuda-fallback: keep a node on CUDA when ORT's CUDA provider has a kernel for its op but not
+for its element type (the tables, opsets/data/ort_kernels.json: Clip-13 has no int32 kernel,
+Pad-18 none for int32/int64, ArgMax-13 and ArgMin-13 none for integers, GatherND-13 none for
+int32, Relu-14 none for int8/int32, ...). Such a node falls back to CPU and splits the CUDA
+graph into partitions with device copies between them.
 
 The rule widens the node's inputs of the failing type to a type CUDA has a kernel for, and casts
 its outputs of that type back. Exact only where both hold: the widening is lossless (int32 ->
@@ -68,7 +68,7 @@ class Widening:
 class CudaFallback(OnnxRuleBase):
     """Casts around a node so that CUDA's kernel for a wider type runs it (exact)."""
 
-    id = "cuda-fallback"
+    id = "onnx:cuda-fallback"
     summary = ("widen a node's element type to one CUDA has a kernel for, casting back after "
                "(exact for selection ops)")
     exact = True
@@ -172,7 +172,7 @@ class CudaFallbackApprox(CudaFallback):
     int32 in double): the values can differ (rounding of the narrower type, integer overflow),
     so it is approximate, runs only when named, and is reported with its measured error."""
 
-    id = "cuda-fallback-approx"
+    id = "onnx:cuda-fallback-approx"
     summary = ("widen any CUDA-fallback node's types to ones CUDA has kernels for, casting "
                "back after (approximate)")
     exact = False

@@ -1,6 +1,7 @@
-"""cuda-fallback from ONNX text: nodes the tables predict to fall back from CUDA to CPU (Clip-13
-on int32, Pad-18 on int32, ArgMax-13 on int32) are widened with Casts; the predicted fallbacks
-and CUDA partitions go down, the outputs are bit-identical on onnxruntime, the checker passes."""
+"""onnx:cuda-fallback from ONNX text: nodes the tables predict to fall back from CUDA to CPU
+(Clip-13 on int32, Pad-18 on int32, ArgMax-13 on int32) are widened with Casts; the predicted
+fallbacks and CUDA partitions go down, the outputs are bit-identical on onnxruntime, the checker
+passes."""
 
 from __future__ import annotations
 
@@ -102,10 +103,10 @@ def test_approximate_variant_widens_arithmetic_when_named() -> None:
         "g (float[4,8] x, float[8,2] w) => (float[4,2] y) {\n"
         "  a = Cast<to=6>(x)\n  b = Cast<to=6>(w)\n  m = MatMul(a, b)\n  y = Cast<to=1>(m)\n}")
     assert apply(model, providers=["cuda"]).applied == []  # not an exact rule's job
-    result = apply(model, only=["cuda-fallback-approx"], providers=["cuda", "cpu"])
+    result = apply(model, only=["onnx:cuda-fallback-approx"], providers=["cuda", "cpu"])
     assert [(e.node, e.exact) for e in result.applied] == [("MatMul_2", False)]
     casts = [n.attribute[0].i for n in result.model.graph.node if n.op_type == "Cast"]
     assert casts.count(onnx.TensorProto.DOUBLE) == 2  # both MatMul inputs widened
     assert _placement(model)["fallback_nodes"] == ["MatMul_2"]
     assert _placement(result.model)["fallback_nodes"] == []
-    assert result.output_errors["cuda-fallback-approx"]["y"]["max_abs"] == 0.0
+    assert result.output_errors["onnx:cuda-fallback-approx"]["y"]["max_abs"] == 0.0

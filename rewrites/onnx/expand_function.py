@@ -1,4 +1,4 @@
-"""expand-function: replace an ONNX function op (HardSwish, Gelu, Mish, Celu,
+"""onnx:expand-function: replace an ONNX function op (HardSwish, Gelu, Mish, Celu,
 LayerNormalization, GroupNormalization, ...) by its function body from the ONNX schema.
 
 The body is the one ONNX Runtime itself would inline (analyzer/checks/function_expansion.py:
@@ -46,7 +46,7 @@ class FunctionBody:
 class ExpandFunction(OnnxRuleBase):
     """Inline a function op's schema body in place of the node."""
 
-    id = "expand-function"
+    id = "onnx:expand-function"
     summary = "replace an ONNX function op by its schema function body (exact)"
     exact = True
     answers = (SCH202.id, EP301.id, SCH203.id, EP302.id, EP303.id)

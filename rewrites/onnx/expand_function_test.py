@@ -1,4 +1,4 @@
-"""expand-function on models from ONNX text: firings, op counts, full check, and ORT parity."""
+"""onnx:expand-function on models from ONNX text: firings, op counts, full check, and ORT parity."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_expands_function_op(op: str, model: onnx.ModelProto, firings: int) -> N
     original = model.SerializeToString()
     result = apply(model, rules=(ExpandFunction(),))
     assert model.SerializeToString() == original, "the input model must not change"
-    applied = [e for e in result.log if e.rule == "expand-function" and e.status == "applied"]
+    applied = [e for e in result.log if e.rule == "onnx:expand-function" and e.status == "applied"]
     assert len(applied) == firings
     before, after = Counter(n.op_type for n in model.graph.node), Counter(
         n.op_type for n in result.model.graph.node)
@@ -59,7 +59,7 @@ def test_expands_function_op(op: str, model: onnx.ModelProto, firings: int) -> N
         for i in model.graph.input}
     for got, want in zip(_run(result.model, feeds), _run(model, feeds), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    assert result.max_abs_error["expand-function"] < 1e-4
+    assert result.max_abs_error["onnx:expand-function"] < 1e-4
 
 
 def test_dry_run_proposes_without_changing() -> None:

@@ -1,8 +1,8 @@
-"""layer-norm-decompose: LayerNormalization as ReduceMean / Sub / Mul / Add / Sqrt / Div / Mul /
-Add, written in the ReduceMean form of the graph's opset (axes attribute below 18, axes input
+"""onnx:layer-norm-decompose: LayerNormalization as ReduceMean / Sub / Mul / Add / Sqrt / Div /
+Mul / Add, written in the ReduceMean form of the graph's opset (axes attribute below 18, axes input
 from 18).
 
-Hand-written instead of the schema body (expand-function) because onnx builds that body at the
+Hand-written instead of the schema body (onnx:expand-function) because onnx builds that body at the
 op's since_version (17), with ReduceMean's axes attribute: invalid in a model at opset 18 or
 later, and LayerNormalization does not exist below 17 at all, so a model going down to opset 13
 needs a form that onnx.version_converter can then lower op by op. axis, epsilon and stash_type
@@ -37,7 +37,7 @@ class NormAxes:
 class LayerNormDecompose(OnnxRuleBase):
     """Exact decomposition of ai.onnx LayerNormalization."""
 
-    id = "layer-norm-decompose"
+    id = "onnx:layer-norm-decompose"
     summary = ("LayerNormalization as ReduceMean/Sub/Mul/Add/Sqrt/Div/Mul/Add in the graph's "
                "ReduceMean form (exact)")
     exact = True

@@ -1,4 +1,4 @@
-"""layer-norm-decompose from ONNX text: firings, node counts, the ReduceMean form of each
+"""onnx:layer-norm-decompose from ONNX text: firings, node counts, the ReduceMean form of each
 opset, full check, and parity with onnxruntime's own LayerNormalization kernel."""
 
 from __future__ import annotations

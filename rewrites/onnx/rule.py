@@ -85,8 +85,8 @@ class RewriteModel:
     def __init__(self, proto: onnx.ModelProto, *, target_opset: int | None = None,
                  providers: tuple[str, ...] = ()) -> None:
         self.proto = proto
-        # What the pass is aiming at: rules that depend on it (cuda-fallback, version-convert)
-        # read it here instead of taking extra arguments.
+        # What the pass is aiming at: rules that depend on it (onnx:cuda-fallback,
+        # onnx:version-convert) read it here instead of taking extra arguments.
         self.target_opset = target_opset
         self.providers = providers
         self._records: list[NodeRecord] | None = None
@@ -98,7 +98,7 @@ class RewriteModel:
         self._index: dict[int, int] = {}
         self._pending: dict[int, list[onnx.NodeProto]] = {}
         # node name -> id of the rule that inserted it: a rule does not rewrite its own output
-        # (expand-function would otherwise expand the CastLike in every body it inserted).
+        # (onnx:expand-function would otherwise expand the CastLike in every body it inserted).
         self.inserted_by: dict[str, str] = {}
 
     @property

@@ -1,4 +1,4 @@
-"""version-convert: move a model to another ai.onnx opset with onnx.version_converter, filling
+"""onnx:version-convert: move a model to another ai.onnx opset with onnx.version_converter, filling
 the gaps it raises on with this project's own adapters.
 
 onnx.version_converter converts the whole model or nothing, and it raises on (measured, onnx
@@ -7,8 +7,8 @@ onnx.version_converter converts the whole model or nothing, and it raises on (me
 * ops that do not exist at the target ("No Previous Version of Gelu / LayerNormalization /
   GroupNormalization / HardSwish / Mish exists"): no adapter can exist. The node rules run first
   and remove them (the pass's findings at the target opset list them as SCH202):
-  layer-norm-decompose (LayerNormalization), attention-decompose (Attention),
-  expand-function (Gelu, GroupNormalization, HardSwish, Mish, Celu, ... their schema bodies).
+  onnx:layer-norm-decompose (LayerNormalization), onnx:attention-decompose (Attention),
+  onnx:expand-function (Gelu, GroupNormalization, HardSwish, Mish, Celu, ... their schema bodies).
 * version steps whose only change added element types, for which onnx ships no adapter ("No
   Adapter From Version $14 for Div"; likewise Mul-14, Add-14, Sub-14, Relu-14, Pow-15, ...).
   The adapter here, `hold`, is: when the op's inputs and outputs are the same at the node's
@@ -87,7 +87,7 @@ class VersionConvert:
     """A whole-model pass (rewrites.contract.ModelPass): not matched per node, run by the pass
     after its node rules when a target opset is set."""
 
-    id = "version-convert"
+    id = "onnx:version-convert"
     summary = ("convert the model to the target ai.onnx opset (onnx.version_converter + this "
                "project's adapters)")
     exact = True
@@ -270,7 +270,7 @@ def _convert_leg(
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         op = _op_in(message) or _dynamic_axes_op(model, message)
         if op is None or op in failed_on or op in held:
-            return Reason(VersionConvert.id, "model", _explain(message, op, source, target))
+            return Reason(VersionConvert.id, _op_name(op), _explain(message, op, source, target))
         failed_on.add(op)
         versions = _holdable(by_op.get(op, []), op, target)
         if isinstance(versions, str):
@@ -281,13 +281,19 @@ def _convert_leg(
                 if isinstance(first, Reason):
                     return first
                 return first[0], first[1], middle
-            return Reason(VersionConvert.id, "model",
+            return Reason(VersionConvert.id, _op_name(op),
                           _explain(message, op, source, target, versions))
         held[op] = versions
     return Reason(VersionConvert.id, "model", "too many ops need the hold adapter")
 
 
 _FROM_VERSION = re.compile(r"No Adapter From Version \$(\d+) for")
+
+
+def _op_name(op: str | None) -> str:
+    """A failure's Reason.node: the op the converter failed on ("ReduceMean" of "ReduceMean node
+    n1"), or "model" when the message names none (rewrites.onnx.target_check reads it)."""
+    return op.split()[0] if op else "model"
 
 
 def _dynamic_axes_op(model: RewriteModel, message: str) -> str | None:

@@ -1,4 +1,4 @@
-"""version-convert from ONNX text: opset 20 -> 13 and -> 11 through the function ops that
+"""onnx:version-convert from ONNX text: opset 20 -> 13 and -> 11 through the function ops that
 onnx.version_converter cannot lower on its own (its adapters: the node rules first, then the
 hold adapter for type-only version steps), up-conversion, subgraphs, and the reason when a gap
 stays."""
@@ -47,7 +47,7 @@ def test_onnx_converter_alone_fails_on_function_ops() -> None:
 @pytest.mark.parametrize("target", [13, 11])
 def test_lowers_function_ops_model(target: int) -> None:
     result = apply(FUNCTION_OPS, target_opset=target)
-    converted = [e for e in result.log if e.rule == "version-convert"]
+    converted = [e for e in result.log if e.rule == "onnx:version-convert"]
     assert [e.status for e in converted] == ["applied"]
     assert converted[0].removed == ("opset 20",) and converted[0].added == (f"opset {target}",)
     assert "Div-14 kept as" in (converted[0].reason or "") or target == 11
@@ -58,8 +58,8 @@ def test_lowers_function_ops_model(target: int) -> None:
                  "CastLike"):
         assert ops[gone] == 0, gone
     applied = Counter(e.rule for e in result.applied)
-    assert applied["layer-norm-decompose"] == 1
-    assert applied["expand-function"] >= 4  # Gelu, HardSwish, Mish, GroupNormalization
+    assert applied["onnx:layer-norm-decompose"] == 1
+    assert applied["onnx:expand-function"] >= 4  # Gelu, HardSwish, Mish, GroupNormalization
     onnx.checker.check_model(model, full_check=True)
     feeds = _feeds(model)
     got, want = _run(model, feeds)[0], _run(FUNCTION_OPS, feeds)[0]
@@ -78,9 +78,9 @@ def test_converts_up_and_inside_subgraphs() -> None:
     assert up.model.opset_import[0].version == 18
     down = apply(model, target_opset=13)
     by_rule = {e.rule: e for e in down.log if e.status == "applied"}
-    # HardSwish-14 does not exist at 13: expand-function rewrites it inside the then-branch
-    assert by_rule["expand-function"].node == "HardSwish_0@main/If_0.then_branch"
-    assert "version-convert" in by_rule
+    # HardSwish-14 does not exist at 13: onnx:expand-function rewrites it inside the then-branch
+    assert by_rule["onnx:expand-function"].node == "HardSwish_0@main/If_0.then_branch"
+    assert "onnx:version-convert" in by_rule
     then = down.model.graph.node[0].attribute[0].g
     assert "HardSwish" not in [n.op_type for n in then.node]
     onnx.checker.check_model(down.model, full_check=True)
@@ -98,7 +98,7 @@ def test_reason_when_a_gap_stays() -> None:
         "g (float[2,3] x, int64[1] axes) => (float[2,1] y) { y = ReduceMean(x, axes) }"
     )
     result = apply(model, target_opset=13)
-    assert [(e.rule, e.status) for e in result.log] == [("version-convert", "skipped")]
+    assert [(e.rule, e.status) for e in result.log] == [("onnx:version-convert", "skipped")]
     reason = result.log[0].reason or ""
     assert "ReduceMean" in reason and "graph input" in reason
     assert result.model.opset_import[0].version == 18

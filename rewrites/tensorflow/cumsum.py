@@ -1,4 +1,4 @@
-"""tf-cumsum-10: TF's Cumsum below opset 11 as a MatMul with a triangular 0/1 matrix.
+"""tf:cumsum-10: TF's Cumsum below opset 11 as a MatMul with a triangular 0/1 matrix.
 
 Measured gap: tf2onnx converts Cumsum only from opset 11 (ONNX CumSum-11); keras.ops.cumsum
 and Keras's sparsemax use it. Below 11, for an axis whose length is known when converting:
@@ -34,15 +34,15 @@ def _cumsum(ctx: Any, node: Any, **kwargs: Any) -> None:
     x, n = node.input[0], node.name
     axis_node = ctx.get_node_by_output(node.input[1])
     if axis_node is None or not axis_node.is_const():
-        raise ValueError("tf-cumsum-10: the axis is not a constant")
+        raise ValueError("tf:cumsum-10: the axis is not a constant")
     shape = ctx.get_shape(x)
     if shape is None:
-        raise ValueError("tf-cumsum-10: the input's rank is unknown")
+        raise ValueError("tf:cumsum-10: the input's rank is unknown")
     rank = len(shape)
     axis = int(axis_node.get_tensor_value()) % rank
     length = shape[axis]
     if length is None or length < 0:
-        raise ValueError("tf-cumsum-10: the cumulated axis has no static length")
+        raise ValueError("tf:cumsum-10: the cumulated axis has no static length")
     tri = triangle(length, bool(node.get_attr_value("exclusive", False)),
                    bool(node.get_attr_value("reverse", False)), np_dtype(ctx, x))
     t = ctx.make_const(utils.make_name(f"{n}_tri"), tri).output[0]
@@ -56,7 +56,7 @@ def _cumsum(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class CumsumBelow11Rule(HandlerRule):
-    id = "tf-cumsum-10"
+    id = "tf:cumsum-10"
     summary = "Cumsum below opset 11 as MatMul with a triangular matrix (static axis length)"
     targets = (TFTarget("Cumsum", 9, 10),)
     exact = True

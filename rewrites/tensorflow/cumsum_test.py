@@ -1,4 +1,4 @@
-"""tf-cumsum-10: tf.math.cumsum at opset 9 along each axis, exclusive and reverse, against
+"""tf:cumsum-10: tf.math.cumsum at opset 9 along each axis, exclusive and reverse, against
 TensorFlow (tf2onnx needs opset 11), and the triangular matrix itself."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tf-einsum-11: TF's Einsum below opset 12 as Transpose / MatMul (or Mul / ReduceSum).
+"""tf:einsum-11: TF's Einsum below opset 12 as Transpose / MatMul (or Mul / ReduceSum).
 
 Measured gap: tf2onnx converts Einsum only from opset 12 (ONNX Einsum-12), and Keras lowers
 MultiHeadAttention and EinsumDense to Einsum, so attention models fail at opsets 9-11. The
@@ -71,7 +71,7 @@ def _reduce_private(ctx: Any, x: str, letters: str, keep: set[str], hint: str) -
 def _einsum(ctx: Any, node: Any, **kwargs: Any) -> None:
     parsed = parse_equation(node.get_attr_value("equation").decode())
     if isinstance(parsed, str):
-        raise ValueError(f"tf-einsum-11: {parsed}")
+        raise ValueError(f"tf:einsum-11: {parsed}")
     terms, out = parsed
     n = node.name
     if len(terms) == 1:
@@ -127,7 +127,7 @@ def _einsum(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class EinsumBelow12Rule(HandlerRule):
-    id = "tf-einsum-11"
+    id = "tf:einsum-11"
     summary = ("Einsum below opset 12 as Transpose/MatMul or Mul/ReduceSum (Keras "
                "MultiHeadAttention, EinsumDense)")
     targets = (TFTarget("Einsum", 9, 11),)

@@ -1,4 +1,4 @@
-"""tf-einsum-11: Keras MultiHeadAttention and EinsumDense at opsets 9 and 11 (Einsum needs 12
+"""tf:einsum-11: Keras MultiHeadAttention and EinsumDense at opsets 9 and 11 (Einsum needs 12
 in tf2onnx), and the MatMul / Mul-ReduceSum forms on other equations, against TensorFlow."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tf-erfc: TF's Erfc as 1 - Erf(x).
+"""tf:erfc: TF's Erfc as 1 - Erf(x).
 
 Measured gap (docs/tf_gaps.md): tf2onnx 1.17 has no Erfc handler at any opset, and Keras's
 exact gelu (`Dense(activation="gelu")`, `keras.activations.gelu`) lowers to
@@ -24,7 +24,7 @@ def _erfc(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class ErfcRule(HandlerRule):
-    id = "tf-erfc"
+    id = "tf:erfc"
     summary = "Erfc as 1 - Erf(x) (tf2onnx has no Erfc handler; Keras exact gelu needs it)"
     targets = (TFTarget("Erfc", 9),)
     exact = True

@@ -1,4 +1,4 @@
-"""tf-erfc on a real Keras Dense(activation="gelu"): tf2onnx alone leaves Erfc unconverted;
+"""tf:erfc on a real Keras Dense(activation="gelu"): tf2onnx alone leaves Erfc unconverted;
 with the rule the model converts, loads in onnxruntime and matches TensorFlow."""
 
 from __future__ import annotations

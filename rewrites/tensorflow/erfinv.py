@@ -1,4 +1,4 @@
-"""tf-erfinv (approximate, opt-in): TF's Erfinv as Giles' single-precision polynomial.
+"""tf:erfinv (approximate, opt-in): TF's Erfinv as Giles' single-precision polynomial.
 
 Measured gap: tf2onnx 1.17 has no Erfinv handler at any opset (keras.ops.erfinv,
 tf.math.erfinv). ONNX has no inverse error function, so the handler evaluates the polynomial
@@ -48,7 +48,7 @@ def _erfinv(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class ErfinvRule(HandlerRule):
-    id = "tf-erfinv"
+    id = "tf:erfinv"
     summary = "Erfinv as Giles' float32 polynomial (approximate; tf2onnx has no handler)"
     targets = (TFTarget("Erfinv", 9),)
     exact = False

@@ -1,4 +1,4 @@
-"""tf-erfinv (approximate): converts keras.ops.erfinv, close to TensorFlow, only when named."""
+"""tf:erfinv (approximate): converts keras.ops.erfinv, close to TensorFlow, only when named."""
 
 from __future__ import annotations
 

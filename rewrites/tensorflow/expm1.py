@@ -1,4 +1,4 @@
-"""tf-expm1: TF's Expm1 as Exp(x) - 1.
+"""tf:expm1: TF's Expm1 as Exp(x) - 1.
 
 Measured gap: tf2onnx 1.17 has no Expm1 handler at any opset; Keras's celu and TF's
 `tf.math.expm1` (and ops built on it) lower to Expm1. Exact as mathematics; in float32 the
@@ -22,7 +22,7 @@ def _expm1(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class Expm1Rule(HandlerRule):
-    id = "tf-expm1"
+    id = "tf:expm1"
     summary = "Expm1 as Exp(x) - 1 (tf2onnx has no Expm1 handler; Keras celu needs it)"
     targets = (TFTarget("Expm1", 9),)
     exact = True

@@ -1,4 +1,4 @@
-"""tf-expm1 on a real Keras celu activation (Expm1 has no tf2onnx handler)."""
+"""tf:expm1 on a real Keras celu activation (Expm1 has no tf2onnx handler)."""
 
 from __future__ import annotations
 

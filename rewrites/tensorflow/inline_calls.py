@@ -1,4 +1,4 @@
-"""tf-inline-noinline (graph rule): inline function calls that freezing leaves in the graph.
+"""tf:inline-noinline (graph rule): inline function calls that freezing leaves in the graph.
 
 Measured gap: Keras 3 wraps some layers' kernels in `tf.function(jit_compile=True)` (e.g.
 ConvNeXt's grouped / depthwise convolution, `_conv_xla`): the function carries `_noinline`
@@ -103,7 +103,7 @@ def inline_kept_calls(graph_def: Any) -> int:
 class InlineNoInlineCalls(TFRuleBase):
     """The graph rule (see module doc); `apply` edits a frozen GraphDef in place."""
 
-    id = "tf-inline-noinline"
+    id = "tf:inline-noinline"
     summary = ("inline function calls freezing keeps (`_noinline` / XLA-compiled Keras "
                "kernels, e.g. ConvNeXt's grouped convolution)")
     targets = (TFTarget("StatefulPartitionedCall", 1), TFTarget("PartitionedCall", 1))

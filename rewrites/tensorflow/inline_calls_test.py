@@ -1,4 +1,4 @@
-"""tf-inline-noinline on a real frozen Keras graph: the XLA-compiled grouped convolution's call
+"""tf:inline-noinline on a real frozen Keras graph: the XLA-compiled grouped convolution's call
 survives freezing; after the rule no call is left, the call's name is an IdentityN of the
 inlined result, and tf2onnx converts the graph to a model that matches TensorFlow."""
 

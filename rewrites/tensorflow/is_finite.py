@@ -1,4 +1,4 @@
-"""tf-isfinite-9: TF's IsFinite at opset 9 as Not(IsNaN(x - x)).
+"""tf:isfinite-9: TF's IsFinite at opset 9 as Not(IsNaN(x - x)).
 
 Measured gap: tf2onnx converts IsFinite from opset 10 (it uses IsInf); `tf.reduce_logsumexp`
 and keras.ops.logsumexp use IsFinite, so they fail at opset 9. x - x is 0 for every finite x
@@ -23,7 +23,7 @@ def _is_finite(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class IsFiniteRule(HandlerRule):
-    id = "tf-isfinite-9"
+    id = "tf:isfinite-9"
     summary = "IsFinite at opset 9 as Not(IsNaN(x - x)) (tf2onnx needs opset 10)"
     targets = (TFTarget("IsFinite", 9, 9),)
     exact = True

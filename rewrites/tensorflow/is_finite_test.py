@@ -1,4 +1,4 @@
-"""tf-isfinite-9: logsumexp (which uses IsFinite) at opset 9, and the exactness of
+"""tf:isfinite-9: logsumexp (which uses IsFinite) at opset 9, and the exactness of
 Not(IsNaN(x - x)) on inf / -inf / nan / finite inputs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tfl-gelu: the TFLite GELU builtin in ONNX ops.
+"""tf:tfl-gelu: the TFLite GELU builtin in ONNX ops.
 
 Measured gap: tf2onnx 1.17 has no TFL_GELU handler at any opset, and the TFLite converter
 fuses Keras's gelu (exact and tanh forms) into that one builtin, so every TFLite model with
@@ -36,7 +36,7 @@ def _gelu(ctx: Any, node: Any, **kwargs: Any) -> None:
 
 
 class TFLiteGeluRule(HandlerRule):
-    id = "tfl-gelu"
+    id = "tf:tfl-gelu"
     summary = "TFLite GELU builtin as its erf (or tanh) formula (tf2onnx has no handler)"
     targets = (TFTarget("TFL_GELU", 9),)
     exact = True

@@ -1,4 +1,4 @@
-"""tfl-gelu: TFLite files with the GELU builtin (exact and tanh forms) convert with the rule
+"""tf:tfl-gelu: TFLite files with the GELU builtin (exact and tanh forms) convert with the rule
 and match the TFLite interpreter's own output."""
 
 from __future__ import annotations

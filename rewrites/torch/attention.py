@@ -1,4 +1,4 @@
-"""override-sdpa: F.scaled_dot_product_attention as explicit MatMul / Softmax.
+"""torch:override-sdpa: F.scaled_dot_product_attention as explicit MatMul / Softmax.
 
 The TorchScript exporter has a symbolic for aten::scaled_dot_product_attention from opset 14
 only (below it the export raises). The dynamo exporter's translation is MatMul / Softmax once
@@ -60,7 +60,7 @@ def _functions() -> dict[Any, Any]:
 
 
 RULE = DecompositionRule(
-    id="override-sdpa",
+    id="torch:override-sdpa",
     summary="scaled_dot_product_attention as explicit MatMul/Softmax (exports at opset 11+)",
     targets=(TorchTarget("aten::scaled_dot_product_attention", "torchscript", (7, 13)),
              TorchTarget("aten::scaled_dot_product_attention", "dynamo", (7, 13))),

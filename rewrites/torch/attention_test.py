@@ -1,4 +1,4 @@
-"""override-sdpa: the same function as F.scaled_dot_product_attention (mask, causal, scale,
+"""torch:override-sdpa: the same function as F.scaled_dot_product_attention (mask, causal, scale,
 GQA); against the real TorchScript exporter it turns the failing opset 13 / 11 export of an
 attention model into a working one, on ORT within float32 tolerance."""
 

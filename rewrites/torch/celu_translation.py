@@ -1,4 +1,4 @@
-"""translate-celu: a translation for aten::celu where the exporter has none, as
+"""torch:translate-celu: a translation for aten::celu where the exporter has none, as
 alpha * Elu(x / alpha).
 
 ONNX Celu exists from opset 12. The TorchScript exporter registers aten::celu from opset 12
@@ -62,7 +62,7 @@ def celu_translation(input: Any, alpha: float = 1.0) -> Any:
 class CeluTranslation(TorchRuleBase):
     """The rule object (see rewrites.torch.rule.TorchRule)."""
 
-    id = "translate-celu"
+    id = "torch:translate-celu"
     summary = "a translation for aten::celu as alpha * Elu(x / alpha) (ONNX Celu needs opset 12)"
     targets = (TorchTarget(OP, "torchscript", (7, 11)), TorchTarget(OP, "dynamo", (7, 11)))
     exact = True

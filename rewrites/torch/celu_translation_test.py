@@ -1,4 +1,4 @@
-"""translate-celu against the real exporters: aten::celu has no ONNX form below opset 12 in
+"""torch:translate-celu against the real exporters: aten::celu has no ONNX form below opset 12 in
 either exporter; the rule registers one (TorchScript symbolic, dynamo custom translation) for
 the duration of the export, and the result equals torch's CELU on ORT."""
 

@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import onnx
+
 from analyzer.findings import Finding
 from analyzer.report.model import RewritesBlock, RuleOutcome
+from analyzer.safe_write import save_onnx_atomically
 from rewrites.torch.lowering import lower
 from rewrites.torch.proposals import TorchProposal, applied, propose
 from rewrites.torch.rule import SourceModel, TorchRule
@@ -79,18 +82,23 @@ def export_with_rules(source: SourceModel, rewrite: SourceRewrite, run_export: E
 
 
 def _lower(path: Path, build: int, opset: int) -> dict[str, Any]:
-    import onnx
-
-
+    # Read without the weights first: onnx.load marks every tensor it loads as inline, so
+    # whether the exporter wrote them beside the model must be asked before loading them.
+    header = onnx.load(str(path), load_external_data=False)
+    locations = {entry.value for init in header.graph.initializer
+                 if init.data_location == onnx.TensorProto.EXTERNAL
+                 for entry in init.external_data if entry.key == "location"}
     model = onnx.load(str(path))
-    external = any(init.data_location == onnx.TensorProto.EXTERNAL
-                   for init in model.graph.initializer)
     lowered = lower(model, opset)
     if lowered.model is None:
-        return {"built_at": build, "target": opset, "error": lowered.error}
-    if external:  # keep the exporter's layout: weights beside the model
-        onnx.save_model(lowered.model, str(path), save_as_external_data=True,
-                        location=f"{path.name}.data")
+        return {"built_at": build, "target": opset, "error": lowered.error,
+                "failed_op": lowered.failed_op}
+    # The build's data files are replaced, never appended to (onnx.save_model appends to an
+    # existing data file) and never left behind beside an inlined model.
+    for location in locations:
+        (path.parent / location).unlink(missing_ok=True)
+    if locations:  # keep the exporter's layout: weights beside the model
+        save_onnx_atomically(lowered.model, path, external_data=True)
     else:
-        onnx.save_model(lowered.model, str(path))
+        save_onnx_atomically(lowered.model, path)
     return {"built_at": build, "target": opset, "held": lowered.held}

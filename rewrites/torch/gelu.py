@@ -1,4 +1,4 @@
-"""decompose-gelu: nn.GELU / F.gelu from Erf (exact form) or Tanh (tanh form), with x*x*x
+"""torch:decompose-gelu: nn.GELU / F.gelu from Erf (exact form) or Tanh (tanh form), with x*x*x
 instead of a power.
 
 Measured with torch 2.13 (`gelu_test.py`): both exporters already write GELU (erf and tanh
@@ -39,7 +39,7 @@ def _functions() -> dict[Any, Any]:
 
 
 RULE = DecompositionRule(
-    id="decompose-gelu",
+    id="torch:decompose-gelu",
     summary="GELU as Erf / Tanh arithmetic without Pow (never needed for opset support)",
     targets=(),
     ops=("aten::gelu",),

@@ -1,4 +1,4 @@
-"""decompose-gelu: the same function as F.gelu in both forms; measured against the real
+"""torch:decompose-gelu: the same function as F.gelu in both forms; measured against the real
 exporters it is never needed, so it runs only when named (and then writes no Pow)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""decompose-group-norm: nn.GroupNorm / F.group_norm as a reshape to (N, groups, -1), mean /
+"""torch:decompose-group-norm: nn.GroupNorm / F.group_norm as a reshape to (N, groups, -1), mean /
 variance over the last axis, a reshape back and the per-channel affine.
 
 Measured with torch 2.13 (`group_norm_test.py`): with static shapes both exporters write
@@ -58,7 +58,7 @@ def _swap(m: Any) -> Any:
 
 
 RULE = DecompositionRule(
-    id="decompose-group-norm",
+    id="torch:decompose-group-norm",
     summary="GroupNorm as reshape + mean/variance arithmetic (never needed for opset support)",
     targets=(),
     ops=("aten::group_norm", "aten::native_group_norm"),

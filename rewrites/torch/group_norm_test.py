@@ -1,6 +1,6 @@
-"""decompose-group-norm: the same function as F.group_norm; measured against the real exporters
-it is never needed (GroupNorm exports at opset 11 with both), so it runs only when named and
-then removes InstanceNormalization."""
+"""torch:decompose-group-norm: the same function as F.group_norm; measured against the real
+exporters it is never needed (GroupNorm exports at opset 11 with both), so it runs only when
+named and then removes InstanceNormalization."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""decompose-hardswish: nn.Hardswish / F.hardswish as x * relu6(x + 3) / 6.
+"""torch:decompose-hardswish: nn.Hardswish / F.hardswish as x * relu6(x + 3) / 6.
 
 ONNX HardSwish exists from opset 14 only, and the dynamo exporter emits it as such, so below 14
 the model cannot be delivered (onnx's converter: "No Previous Version of HardSwish"). The
@@ -33,7 +33,7 @@ def _functions() -> dict[Any, Any]:
 
 
 RULE = DecompositionRule(
-    id="decompose-hardswish",
+    id="torch:decompose-hardswish",
     summary="Hardswish as x * relu6(x + 3) / 6 (ONNX HardSwish needs opset 14)",
     targets=(TorchTarget("aten::hardswish", "dynamo", (7, 13)),),
     ops=("aten::hardswish",),

@@ -1,4 +1,4 @@
-"""decompose-hardswish against the real dynamo exporter: HardSwish blocks opset 13, the rule
+"""torch:decompose-hardswish against the real dynamo exporter: HardSwish blocks opset 13, the rule
 removes it; the TorchScript exporter needs no rule."""
 
 from __future__ import annotations

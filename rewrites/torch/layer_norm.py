@@ -1,4 +1,4 @@
-"""decompose-layer-norm: nn.LayerNorm / F.layer_norm as mean / variance arithmetic.
+"""torch:decompose-layer-norm: nn.LayerNorm / F.layer_norm as mean / variance arithmetic.
 
 ONNX LayerNormalization exists from opset 17; the dynamo exporter emits it, so below 17 the model
 cannot be delivered ("No Previous Version of LayerNormalization"). The TorchScript exporter
@@ -56,7 +56,7 @@ def _swap(m: Any) -> Any:
 
 
 RULE = DecompositionRule(
-    id="decompose-layer-norm",
+    id="torch:decompose-layer-norm",
     summary="LayerNorm as mean/variance arithmetic (ONNX LayerNormalization needs opset 17)",
     targets=(TorchTarget("aten::layer_norm", "dynamo", (7, 16)),),
     ops=("aten::layer_norm", "aten::native_layer_norm"),

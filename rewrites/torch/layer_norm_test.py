@@ -1,4 +1,4 @@
-"""decompose-layer-norm against the real dynamo exporter: LayerNormalization (opset 17) blocks
+"""torch:decompose-layer-norm against the real dynamo exporter: LayerNormalization (opset 17) blocks
 opset 16 and below; the rule exports at 11 with module and functional forms, affine or not."""
 
 from __future__ import annotations

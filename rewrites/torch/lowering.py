@@ -38,6 +38,8 @@ class Lowered:
     model: onnx.ModelProto | None
     held: list[str] = field(default_factory=list)
     error: str | None = None
+    #: the op the conversion failed on ("model" when it named none)
+    failed_op: str | None = None
 
 
 def normalize_dynamo_output(model: onnx.ModelProto) -> int:
@@ -82,7 +84,7 @@ def lower(model: onnx.ModelProto, target: int) -> Lowered:
     normalize_dynamo_output(work)
     result = VersionConvert().convert(RewriteModel(work), target)
     if isinstance(result, Reason):
-        return Lowered(None, error=result.text)
+        return Lowered(None, error=result.text, failed_op=result.node)
     try:
         onnx.checker.check_model(result.model, full_check=True)
     except Exception as exc:  # noqa: BLE001 - a checker complaint is the answer, not a crash

@@ -1,4 +1,4 @@
-"""decompose-mish: nn.Mish / F.mish as x * tanh(softplus(x)).
+"""torch:decompose-mish: nn.Mish / F.mish as x * tanh(softplus(x)).
 
 ONNX Mish exists from opset 18 only and the dynamo exporter emits it as such, so a model with
 Mish cannot be delivered below 18 (onnx's converter: "No Previous Version of Mish"). The
@@ -33,7 +33,7 @@ def _functions() -> dict[Any, Any]:
 
 
 RULE = DecompositionRule(
-    id="decompose-mish",
+    id="torch:decompose-mish",
     summary="Mish as x * tanh(softplus(x)) (ONNX Mish needs opset 18)",
     targets=(TorchTarget("aten::mish", "dynamo", (7, 17)),),
     ops=("aten::mish",),

@@ -1,4 +1,4 @@
-"""decompose-mish against the real dynamo exporter: ONNX Mish (opset 18) blocks every lower
+"""torch:decompose-mish against the real dynamo exporter: ONNX Mish (opset 18) blocks every lower
 opset; the rule exports at 17 and 11. The TorchScript exporter decomposes Mish itself."""
 
 from __future__ import annotations

@@ -53,9 +53,11 @@ def propose(source: SourceModel, rules: Sequence[TorchRule] | None = None,
     ones)."""
     rules = default_rules() if rules is None else rules
     if only is not None:
+        only = {registry.canonical(i) for i in only}
         unknown = set(only) - {r.id for r in rules}
         if unknown:
-            raise UnknownRule(sorted(unknown), [r.id for r in rules], "torch")
+            raise UnknownRule(sorted(unknown), [r.id for r in rules], "torch",
+                              registry.elsewhere(sorted(unknown), "torch"))
     out = []
     for rule in rules:
         named = only is not None and rule.id in only

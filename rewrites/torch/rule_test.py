@@ -98,13 +98,13 @@ def test_proposals_give_reasons_and_fixes_name_the_rules() -> None:
         "act",)
     assert len(getattr(match.payload, "calls", ())) == 1
     dyn = {p.rule: p for p in propose(SourceModel(net, "dynamo", 13, ops))}
-    assert dyn["decompose-layer-norm"].status == "proposed"
-    assert dyn["decompose-mish"].status == "skipped" and "no Mish module" in (
-        dyn["decompose-mish"].reason or "")
-    assert dyn["decompose-gelu"].status == "skipped" and "not needed" in (
-        dyn["decompose-gelu"].reason or "")
+    assert dyn["torch:decompose-layer-norm"].status == "proposed"
+    assert dyn["torch:decompose-mish"].status == "skipped" and "no Mish module" in (
+        dyn["torch:decompose-mish"].reason or "")
+    assert dyn["torch:decompose-gelu"].status == "skipped" and "not needed" in (
+        dyn["torch:decompose-gelu"].reason or "")
     ts = {p.rule: p for p in propose(SourceModel(net, "torchscript", 13, ops))}
-    assert ts["decompose-layer-norm"].status == "skipped"  # TorchScript decomposes it itself
+    assert ts["torch:decompose-layer-norm"].status == "skipped"  # TorchScript decomposes it itself
     # the fixes these proposals add to findings: tests/workflows/test_rule_fixes.py
     with pytest.raises(ValueError, match="unknown source rule"):
         propose(SourceModel(net, "dynamo", 13, ops), only=["no-such-rule"])

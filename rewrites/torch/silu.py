@@ -1,4 +1,4 @@
-"""decompose-silu: nn.SiLU / F.silu as x * sigmoid(x).
+"""torch:decompose-silu: nn.SiLU / F.silu as x * sigmoid(x).
 
 Both exporters already write SiLU as Mul(x, Sigmoid(x)) at every opset (measured with
 torch 2.13: no opset from 11 to 18 fails on SiLU alone), so this rule is never proposed; it runs
@@ -32,7 +32,7 @@ def _functions() -> dict[Any, Any]:
 
 
 RULE = DecompositionRule(
-    id="decompose-silu",
+    id="torch:decompose-silu",
     summary="SiLU as x * sigmoid(x) (never needed for opset support; runs when named)",
     targets=(),
     ops=("aten::silu",),

@@ -1,5 +1,5 @@
-"""decompose-silu: the same function as F.silu; both exporters already write Mul(x, Sigmoid(x))
-at opset 11, so it is never proposed and runs when named."""
+"""torch:decompose-silu: the same function as F.silu; both exporters already write
+Mul(x, Sigmoid(x)) at opset 11, so it is never proposed and runs when named."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""translate-trilu: translations for aten::tril / aten::triu where the exporter has none, from
+"""torch:translate-trilu: translations for aten::tril / aten::triu where the exporter has none, from
 Range / Sub / Greater / Less / Not / Where (every opset from 11).
 
 ONNX Trilu exists from opset 14. The TorchScript exporter registers tril / triu from opset 14
@@ -6,7 +6,7 @@ only (below it the export raises "Exporting the operator 'aten::tril' to ONNX op
 is not supported"); the dynamo exporter translates them to Trilu, which no converter takes below
 14 (found by the sdpa tests: a causal mask built with `torch.ones(n, n).tril()`). This rule
 registers a translation through each exporter's own mechanism for the duration of the export,
-as translate-celu does. Exact: element (i, j) of the last two axes is kept when j - i <= k
+as torch:translate-celu does. Exact: element (i, j) of the last two axes is kept when j - i <= k
 (tril) or j - i >= k (triu), else 0, as torch defines them.
 """
 
@@ -78,7 +78,7 @@ def _translation(lower: bool) -> Any:
 class TriluTranslation(TorchRuleBase):
     """The rule object (see rewrites.torch.rule.TorchRule)."""
 
-    id = "translate-trilu"
+    id = "torch:translate-trilu"
     summary = "translations for aten::tril / triu from Range and comparisons (Trilu needs 14)"
     targets = tuple(TorchTarget(op, exporter, (11, 13)) for op in OPS
                     for exporter in ("torchscript", "dynamo"))

@@ -1,4 +1,4 @@
-"""translate-trilu against the real exporters: aten::tril / triu have no ONNX form below opset
+"""torch:translate-trilu against the real exporters: aten::tril / triu have no ONNX form below opset
 14 (TorchScript raises, dynamo's Trilu cannot be converted down); the rule registers one for
 the export, and the result equals torch on ORT at opsets 13 and 11, with a dynamic axis too."""
 

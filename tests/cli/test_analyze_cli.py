@@ -12,7 +12,7 @@ import onnx
 import pytest
 
 from analyzer.demo_model import build_demo_model
-from tests.fixtures.cli import ROOT, cli
+from tests.fixtures.cli import ROOT, cli, unreferenced_files
 from tests.fixtures.onnx_models import parse
 
 
@@ -117,6 +117,7 @@ def test_demo_writes_reports(tmp_path):
     data = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert data["placement"]["CUDAExecutionProvider"]["fallback_nodes"]
     assert (tmp_path / "demo" / "report.md").exists()
+    assert unreferenced_files(tmp_path / "demo") == []  # one artifact (issue 14, item 7)
 
 
 def test_strict_fails_on_what_onnxruntime_tolerates(tmp_path):

@@ -24,7 +24,7 @@ def test_rewrite_expands_function_ops_and_keeps_the_outputs(tmp_path):
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     applied = [e for e in data["log"] if e["status"] == "applied"]
-    assert [e["rule"] for e in applied] == ["expand-function"]
+    assert [e["rule"] for e in applied] == ["onnx:expand-function"]
     assert "HardSwish" in applied[0]["removed"]
     assert src.read_bytes() == before
     ops = [n.op_type for n in onnx.load(out).graph.node]

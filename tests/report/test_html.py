@@ -218,7 +218,7 @@ def test_cli_rewrite_marks_inserted_nodes(tmp_path):
     marked = {name for name, code in zip(data["names"], data["status"], strict=True)
               if STATUSES[code] == "rewritten"}
     assert marked == inserted
-    assert 'id="rewrite"' in res.stdout and "expand-function" in res.stdout
+    assert 'id="rewrite"' in res.stdout and "onnx:expand-function" in res.stdout
 
 
 def test_dynamo_metadata_gives_module_groups_and_source_lines():

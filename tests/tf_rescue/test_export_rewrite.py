@@ -38,23 +38,23 @@ def _transformer_block(x: Any) -> Any:
 #: name -> (builder, input shape, opset, file kind, rules named, rule expected)
 CORPUS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], int, str, str, str]] = {
     "dense_gelu": (lambda x: tf.keras.layers.Dense(8, activation="gelu")(x), (6,), 13,
-                   "keras", "", "tf-erfc"),
+                   "keras", "", "tf:erfc"),
     "celu": (lambda x: tf.keras.layers.Activation("celu")(tf.keras.layers.Dense(6)(x)), (6,),
-             13, "keras", "", "tf-expm1"),
+             13, "keras", "", "tf:expm1"),
     "logsumexp": (lambda x: tf.keras.ops.logsumexp(x, axis=-1), (6,), 9, "keras", "",
-                  "tf-isfinite-9"),
+                  "tf:isfinite-9"),
     "attention": (lambda x: tf.keras.layers.MultiHeadAttention(2, 4)(x, x), (5, 8), 11,
-                  "keras", "", "tf-einsum-11"),
-    "cumsum": (lambda x: tf.keras.ops.cumsum(x, axis=1), (6,), 9, "keras", "", "tf-cumsum-10"),
+                  "keras", "", "tf:einsum-11"),
+    "cumsum": (lambda x: tf.keras.ops.cumsum(x, axis=1), (6,), 9, "keras", "", "tf:cumsum-10"),
     "erfinv": (lambda x: tf.keras.ops.erfinv(tf.keras.ops.tanh(x)), (6,), 13, "keras",
-               "tf-erfinv", "tf-erfinv"),
+               "tf:erfinv", "tf:erfinv"),
     "tflite_gelu": (lambda x: tf.keras.layers.Dense(8, activation="gelu")(x), (6,), 13,
-                    "tflite", "", "tfl-gelu"),
+                    "tflite", "", "tf:tfl-gelu"),
     "transformer_savedmodel": (_transformer_block, (5, 8), 11, "savedmodel", "",
-                               "tf-einsum-11"),
+                               "tf:einsum-11"),
     # Keras runs grouped convolution as an XLA-compiled `_noinline` function (ConvNeXt)
     "grouped_conv": (lambda x: tf.keras.layers.Conv2D(8, 3, groups=2, padding="same")(x),
-                     (8, 8, 4), 13, "keras", "", "tf-inline-noinline"),
+                     (8, 8, 4), 13, "keras", "", "tf:inline-noinline"),
 }
 
 
@@ -91,7 +91,12 @@ def test_fails_alone_and_converts_with_rewrite(sources: dict[str, Path], tmp_pat
     code, report = _export(sources[name], plain, opset)
     assert code == 1 and not plain.exists()
     blocking = [f for f in report["findings"] if f["severity"] == "error"]
-    assert any({"kind": "rewrite", "rule": rule} in f["fixes"] for f in blocking), blocking
+    fixes = [x for f in blocking for x in f["fixes"]
+             if x["kind"] == "rewrite" and x["rule"] == rule]
+    assert fixes, blocking
+    # the fix carries the command that applies it (issue 14, item 5)
+    assert all(x["command"].startswith(f"onnx-preflight export {sources[name]} -o {plain} ")
+               and x["command"].endswith(f"--rewrite --rules {rule}") for x in fixes), fixes
 
     fixed = tmp_path / "fixed.onnx"
     args = ["--rewrite", *(["--rules", named] if named else [])]

@@ -25,16 +25,16 @@ def _rules(finding: object) -> set[str]:
 def test_findings_list_the_rules_that_answer_them() -> None:
     report = analyze(FUNCTION_OPS, opset=13)
     by_op = {f.op: _rules(f) for f in report.findings if f.id == "SCH202"}
-    assert by_op["LayerNormalization"] >= {"layer-norm-decompose", "expand-function"}
-    assert by_op["HardSwish"] == {"expand-function", "approx-relu"}
-    assert "expand-function" in by_op["Gelu"] and "expand-function" in by_op["Mish"]
+    assert by_op["LayerNormalization"] >= {"onnx:layer-norm-decompose", "onnx:expand-function"}
+    assert by_op["HardSwish"] == {"onnx:expand-function", "onnx:approx-relu"}
+    assert "onnx:expand-function" in by_op["Gelu"] and "onnx:expand-function" in by_op["Mish"]
     fallback = analyze(FALLBACK_MODEL, providers=["cuda", "cpu"])
     ep302 = [f for f in fallback.findings if f.id == "EP302"]
     assert len(ep302) == 3
-    assert all(_rules(f) >= {"cuda-fallback", "cuda-fallback-approx"} for f in ep302)
+    assert all(_rules(f) >= {"onnx:cuda-fallback", "onnx:cuda-fallback-approx"} for f in ep302)
     # Clip has a function body whose ops CUDA runs: expanding it answers the fallback too
     clip = next(f for f in ep302 if f.op == "Clip")
-    assert "expand-function" in _rules(clip)
+    assert "onnx:expand-function" in _rules(clip)
 
 
 def test_pass_removes_cuda_fallbacks_and_reports_placement() -> None:
@@ -45,7 +45,8 @@ def test_pass_removes_cuda_fallbacks_and_reports_placement() -> None:
     assert after["partitions"] < before["partitions"]
     assert not [f for f in passed.after.findings if f.id in ("EP302", "EP305")]
     applied = {e.rule for e in passed.result.applied}
-    assert "cuda-fallback" in applied and applied <= {"cuda-fallback", "expand-function"}
+    assert "onnx:cuda-fallback" in applied
+    assert applied <= {"onnx:cuda-fallback", "onnx:expand-function"}
 
 
 def test_pass_lowers_to_target_opset_until_nothing_is_left() -> None:
@@ -73,22 +74,22 @@ def test_dry_run_proposes_and_says_why_other_rules_do_not_apply() -> None:
     assert passed.result.model.SerializeToString() == original
     assert passed.result.applied == []
     proposed = {(e.rule, e.node) for e in passed.result.log if e.status == "proposed"}
-    assert ("layer-norm-decompose", "LayerNormalization_1") in proposed
-    assert ("expand-function", "Gelu_0") in proposed
-    assert ("version-convert", "model") in proposed
+    assert ("onnx:layer-norm-decompose", "LayerNormalization_1") in proposed
+    assert ("onnx:expand-function", "Gelu_0") in proposed
+    assert ("onnx:version-convert", "model") in proposed
     skipped = {(e.rule, e.node): e.reason or "" for e in passed.result.log
                if e.status == "skipped"}
-    assert "layer-norm-decompose rewrites this node first" in skipped[
-        ("expand-function", "LayerNormalization_1")]
-    assert "approximate" in skipped[("approx-relu", "HardSwish_2")]
+    assert "onnx:layer-norm-decompose rewrites this node first" in skipped[
+        ("onnx:expand-function", "LayerNormalization_1")]
+    assert "approximate" in skipped[("onnx:approx-relu", "HardSwish_2")]
 
 
 def test_named_approximate_rule_runs_on_every_match() -> None:
-    passed = run_pass(FUNCTION_OPS, only=["approx-relu"])
+    passed = run_pass(FUNCTION_OPS, only=["onnx:approx-relu"])
     applied = passed.result.applied
-    assert [(e.rule, e.node, e.exact) for e in applied] == [("approx-relu", "HardSwish_2",
+    assert [(e.rule, e.node, e.exact) for e in applied] == [("onnx:approx-relu", "HardSwish_2",
                                                              False)]
-    assert passed.result.output_errors["approx-relu"]["y"]["max_abs"] > 0
+    assert passed.result.output_errors["onnx:approx-relu"]["y"]["max_abs"] > 0
 
 
 def test_function_op_cuda_lacks_is_expanded_to_remove_its_fallback() -> None:
@@ -105,5 +106,5 @@ def test_function_op_cuda_lacks_is_expanded_to_remove_its_fallback() -> None:
     before, after = placement["before"][CUDA], placement["after"][CUDA]
     assert before["fallback_nodes"] and after["fallback_nodes"] == []
     assert after["partitions"] < before["partitions"]
-    assert {e.rule for e in passed.result.applied} == {"expand-function"}
+    assert {e.rule for e in passed.result.applied} == {"onnx:expand-function"}
     assert "Celu" not in {n.op_type for n in passed.result.model.graph.node}

@@ -34,7 +34,7 @@ def test_proposed_source_rules_answer_exp103() -> None:
     dyn = {p.rule: p for p in propose(SourceModel(net, "dynamo", 13, ops))}
     finding = Finding("EXP103", "error", "cannot convert down")
     attach_source_fixes([finding], list(dyn.values()))
-    assert [f.rule for f in finding.fixes] == ["decompose-layer-norm"]
+    assert [f.rule for f in finding.fixes] == ["torch:decompose-layer-norm"]
 
 
 def test_tf_rules_answer_by_op_and_opset_in_front() -> None:
@@ -43,4 +43,4 @@ def test_tf_rules_answer_by_op_and_opset_in_front() -> None:
     finding = Finding("TFC601", "error", "no handler", op="Erfc", fixes=[Fix("opset", min=9)])
     attach_tf_fixes([finding], 13)
     assert [f.kind for f in finding.fixes] == ["rewrite", "opset"]
-    assert finding.fixes[0].rule == "tf-erfc"
+    assert finding.fixes[0].rule == "tf:erfc"

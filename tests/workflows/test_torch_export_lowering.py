@@ -59,7 +59,8 @@ def test_torch_export_lowered_to(exported: onnx.ModelProto, target: int) -> None
     passed = run_pass(exported, target_opset=target)
     log = passed.result.log
     stuck = [e for e in log if e.status in ("skipped", "rolled_back")
-             and e.rule in ("version-convert", "layer-norm-decompose", "expand-function")
+             and e.rule in ("onnx:version-convert", "onnx:layer-norm-decompose",
+                            "onnx:expand-function")
              and "no function body" not in (e.reason or "")]
     assert stuck == [], [(e.rule, e.node, e.reason) for e in stuck]
     model = passed.result.model
@@ -74,4 +75,4 @@ def test_torch_export_lowered_to(exported: onnx.ModelProto, target: int) -> None
                                 providers=["CPUExecutionProvider"]).run(None, {name: x})[0]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     applied = {e.rule for e in passed.result.applied}
-    assert {"version-convert", "expand-function"} <= applied
+    assert {"onnx:version-convert", "onnx:expand-function"} <= applied

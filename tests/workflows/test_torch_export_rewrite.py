@@ -40,8 +40,9 @@ def test_mixed_model_exports_through_the_rules(  # type: ignore[no-untyped-def]
     assert report.extras["exported"] and report.extras["delivered_opset"] == opset
     assert report.verdict != "fail", [f.message for f in report.findings if f.severity == "error"]
     applied = report.rewrites.applied
-    expected = {"torchscript": {"override-sdpa"},
-                "dynamo": {"decompose-layer-norm", "decompose-hardswish", "decompose-mish"}}
+    expected = {"torchscript": {"torch:override-sdpa"},
+                "dynamo": {"torch:decompose-layer-norm", "torch:decompose-hardswish",
+                           "torch:decompose-mish"}}
     assert expected[exporter] <= set(applied)
     parity = report.extras["parity"]
     assert parity["passed"] and parity["samples"]
@@ -61,7 +62,7 @@ def test_without_rewrite_the_preflight_stops_and_lists_the_rule(  # type: ignore
     report = export_torch(module, args, tmp_path / "m.onnx", opset=13, exporter="torchscript")
     assert report.extras["exported"] is False and not (tmp_path / "m.onnx").exists()
     sdpa = next(f for f in report.findings if f.id == "EXP101")
-    assert {"kind": "rewrite", "rule": "override-sdpa"} in [x.to_dict() for x in sdpa.fixes]
+    assert {"kind": "rewrite", "rule": "torch:override-sdpa"} in [x.to_dict() for x in sdpa.fixes]
 
 
 def test_demo_exports_at_13_from_the_cli(tmp_path: Path) -> None:
@@ -71,7 +72,8 @@ def test_demo_exports_at_13_from_the_cli(tmp_path: Path) -> None:
     report = json.loads(report_path.read_text())
     assert code == 0, [f["message"] for f in report["findings"] if f["severity"] == "error"]
     assert report["delivered_opset"] == 13  # extras are top-level keys of the JSON report
-    assert {"decompose-layer-norm", "decompose-hardswish"} <= set(report["rewrites"]["applied"])
+    assert {"torch:decompose-layer-norm", "torch:decompose-hardswish"} <= set(
+        report["rewrites"]["applied"])
     assert report["parity"]["passed"]
     onnx.checker.check_model(onnx.load(str(out)), full_check=True)
 
@@ -82,9 +84,9 @@ def test_named_rules_and_unknown_rules(tmp_path: Path) -> None:
     module, args = build_demo_torch()
     out = tmp_path / "demo.onnx"
     report = export_torch(module, args, out, opset=13, exporter="torchscript",
-                          rules=["override-sdpa", "decompose-gelu"])
-    assert report.rewrites.applied == ["override-sdpa", "decompose-gelu"]
+                          rules=["torch:override-sdpa", "torch:decompose-gelu"])
+    assert report.rewrites.applied == ["torch:override-sdpa", "torch:decompose-gelu"]
     assert report.extras["parity"]["passed"] and report.extras["delivered_opset"] == 13
     assert main(["export", "analyzer.demo_torch:build_demo_torch", "-o", str(tmp_path / "x.onnx"),
-                 "--rules", "override-sdpa,no-such-rule"]) == 2
+                 "--rules", "torch:override-sdpa,no-such-rule"]) == 2
     assert not (tmp_path / "x.onnx").exists()
