@@ -2,12 +2,16 @@
 
 Framework references: torch-corpus models (tests/fixtures/torch_corpus.py) exported with
 torch.onnx (TorchScript exporter, opset 17, and the dynamo exporter), verified against their
-modules on ORT CPU with seeded random inputs. ONNX references: the onnx package's test data
-(shipped expected outputs) and light/ models (ORT against ORT with graph optimizations off).
+modules on ORT CPU with seeded random inputs. TensorFlow references (--tf): the TF rescue
+corpus (tests/fixtures/tf_rescue_corpus.py) exported with `onnx-preflight export --rewrite` at
+each case's opset (the rewrite rules applied), and again at opset 17 without rewrites where
+tf2onnx converts it alone, verified against the Keras / SavedModel / TFLite source.
+ONNX references: the onnx package's test data (shipped expected outputs) and light/ models (ORT
+against ORT with graph optimizations off).
 For each output: max abs, max rel, and the margin (max |a - e| / (atol + rtol |e|)) at
 rtol/atol 1e-5/1e-5 and 1e-4/1e-5.
 
-    PYTHONPATH=. python benchmarks/verify_tolerances.py [--dynamo] [--onnx]
+    PYTHONPATH=. python benchmarks/verify_tolerances.py [--dynamo] [--onnx] [--tf] [--no-torch]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from analyzer.cli.main import main as cli_main
 from analyzer.errors import InputError
 from analyzer.runtime.verify import verify
 
@@ -70,6 +75,29 @@ def torch_rows(dynamo: bool) -> None:
             _row(f"torch {'dynamo' if dynamo else 'torchscript'} {name}", path, module)
 
 
+def tf_rows() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    # the project's TF rescue corpus (test fixture); imports tensorflow
+    from tests.fixtures.tf_rescue_corpus import CORPUS, write_sources
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sources = write_sources(root)
+        for name, case in CORPUS.items():
+            rules = ["--rules", case.rules_named] if case.rules_named else []
+            for label, opset, extra in ((f"rewrite opset {case.opset}", case.opset,
+                                         ["--rewrite", *rules]),
+                                        ("tf2onnx opset 17", 17, [])):
+                out = root / f"{name}-{opset}-{len(extra)}.onnx"
+                code = cli_main(["export", str(sources[name]), "-o", str(out), "--opset",
+                                 str(opset), "--format", "json",
+                                 "--report", str(out.with_suffix(".json")), *extra])
+                if code != 0 or not out.exists():
+                    print(f"tf {label} {name:<27} export failed (exit {code})")
+                    continue
+                _row(f"tf {label} {name} ({case.kind})", out, str(sources[name]))
+
+
 def onnx_rows() -> None:
     import os
 
@@ -84,12 +112,17 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--dynamo", action="store_true", help="also the dynamo exporter")
     p.add_argument("--onnx", action="store_true", help="also ORT vs unoptimized ORT")
+    p.add_argument("--tf", action="store_true", help="also the TF rescue corpus vs TensorFlow")
+    p.add_argument("--no-torch", action="store_true", help="skip the TorchScript rows")
     args = p.parse_args()
-    torch_rows(False)
+    if not args.no_torch:
+        torch_rows(False)
     if args.dynamo:
         torch_rows(True)
     if args.onnx:
         onnx_rows()
+    if args.tf:
+        tf_rows()
 
 
 if __name__ == "__main__":
