@@ -39,7 +39,7 @@ from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.limits import check_opset
 from analyzer.report.html import render_html
-from analyzer.report.model import Report
+from analyzer.report.model import NODE_DETAIL_MODES, Report
 from analyzer.report.text import build_renderable, render_text
 from analyzer.sources.torch_spec import is_torch_spec
 from analyzer.workflows import batch
@@ -71,6 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="ONNX-spec violations that onnxruntime tolerates (onnx.checker "
                    "complaints, declared shapes that differ from inference) are errors, not "
                    "warnings")
+    p.add_argument("--nodes", choices=NODE_DETAIL_MODES, default="notable",
+                   help="--format json: per-node detail (ops[].nodes) for every node (all), or "
+                   "only for nodes a finding names or that are not placed on the first provider "
+                   "by their own kernel (notable, the default)")
     add_limits(p)
     p.add_argument("--load-check", action="store_true",
                    help="also create a real onnxruntime CPU session in an isolated child process "
@@ -134,7 +138,7 @@ def emit(report: object, args: argparse.Namespace) -> None:
 
     assert isinstance(report, Report)
     if args.format == "json":
-        text = report.to_json() + "\n"
+        text = report.to_json(nodes=getattr(args, "nodes", "notable")) + "\n"
     elif args.format == "md":
         text = report.to_markdown()
     elif args.format == "html":
@@ -172,7 +176,8 @@ def run_batch(models: list[str], providers: list[str], args: argparse.Namespace)
     limits = limits_from(args)  # each worker applies them to its own model
     options = batch.Options(args.opset, tuple(providers), limits["max_file_bytes"],
                             args.load_check, args.time_limit, args.memory_limit,
-                            limits["max_nodes"], limits["max_subgraph_depth"], args.strict)
+                            limits["max_nodes"], limits["max_subgraph_depth"], args.strict,
+                            args.nodes)
     rows = batch.run_batch(models, options, jobs=args.jobs)
     if args.format == "json":
         text = json.dumps([r.to_dict() for r in rows], indent=2) + "\n"
