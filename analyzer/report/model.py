@@ -248,9 +248,13 @@ class Report:
         """The JSON contract (schema 2). `nodes="all"` keeps every node's detail in
         `ops[].nodes`; the default keeps only the notable ones (`notable_node`), which on a
         large model is the difference between seconds and milliseconds, megabytes and
-        kilobytes. `node_detail` says which was asked for."""
+        kilobytes. A report that carries its `graph` (analyze(graph=True)) keeps every node,
+        since the graph's refs index into them. `node_detail` says which the JSON holds."""
         if nodes not in NODE_DETAIL_MODES:
             raise ValueError(f"nodes must be one of {', '.join(NODE_DETAIL_MODES)}, got {nodes!r}")
+        graph = self.extras.get("graph")
+        if isinstance(graph, dict) and "nodes" in graph:
+            nodes = "all"  # the graph's `ref`s index into every op's full `nodes` list
         keep = None if nodes == "all" else self.notable_node()
         out: dict[str, Any] = {
             "schema": SCHEMA,

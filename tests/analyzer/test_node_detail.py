@@ -88,3 +88,11 @@ def test_cli_nodes_all_brings_back_every_node(tmp_path):
     assert sum(len(v) for v in _nodes(json.loads(every.stdout)).values()) == 5
     bad = cli("analyze", str(path), "--nodes", "some")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_report_carrying_its_graph_keeps_every_node_its_refs_point_at():
+    report = analyzer.analyze(_named(parse(CHAIN)), providers=("cuda", "cpu"), graph=True)
+    data = report.to_dict()
+    assert data["node_detail"] == "all"
+    for op_index, node_index, _group in data["graph"]["nodes"]:  # [op, node, group]
+        assert node_index < len(data["ops"][op_index]["nodes"])
