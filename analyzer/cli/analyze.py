@@ -18,9 +18,12 @@ any verdict fails, else 0."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import io
 import os
 import sys
+from collections.abc import Iterator
 
 from analyzer.cli.common import (
     add_output,
@@ -124,13 +127,31 @@ def run(args: argparse.Namespace) -> int:
         attach_commands(report.findings, source=args.model, output=source_output(args.model),
                         options=source_options(args, args.opset or DYNAMO_BASE_OPSET))
     else:
-        report = analyze(args.model, opset=args.opset, providers=providers,
-                         strict=args.strict, **limits_from(args))
-        if args.load_check:
+        # The analysis and its rendering build millions of acyclic objects; re-enabled between
+        # them, the cyclic collector would rescan all of them once for nothing (0.15 s of 3.3 s
+        # on 100k nodes), so it stays paused until the report is written.
+        with collector_paused():
+            report = analyze(args.model, opset=args.opset, providers=providers,
+                             strict=args.strict, **limits_from(args))
+            if args.load_check:
 
-            add_load_check(report, args.model, args.time_limit, args.memory_limit)
+                add_load_check(report, args.model, args.time_limit, args.memory_limit)
+            emit(report, args)
+        return 1 if report.fails(args.fail_on) else 0
     emit(report, args)
     return 1 if report.fails(args.fail_on) else 0
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the block; restore its state after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def emit(report: object, args: argparse.Namespace) -> None:
