@@ -132,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         # on 100k nodes), so it stays paused until the report is written.
         with collector_paused():
             report = analyze(args.model, opset=args.opset, providers=providers,
-                             strict=args.strict, **limits_from(args))
+                             strict=args.strict, graph_source=args.format == "html",
+                             **limits_from(args))
             if args.load_check:
 
                 add_load_check(report, args.model, args.time_limit, args.memory_limit)
