@@ -96,3 +96,17 @@ def test_a_report_carrying_its_graph_keeps_every_node_its_refs_point_at():
     assert data["node_detail"] == "all"
     for op_index, node_index, _group in data["graph"]["nodes"]:  # [op, node, group]
         assert node_index < len(data["ops"][op_index]["nodes"])
+
+
+def test_batch_rows_follow_nodes(tmp_path):
+    for name in ("a.onnx", "b.onnx"):
+        onnx.save_model(_named(parse(CHAIN)), tmp_path / name)
+    for mode, kept in (("notable", 1), ("all", 5)):
+        res = cli("analyze", str(tmp_path), "--providers", "cuda,cpu", "--format", "json",
+                  "--nodes", mode, "--jobs", "1")
+        assert res.returncode == 0, res.stderr
+        rows = json.loads(res.stdout)
+        assert len(rows) == 2
+        for row in rows:
+            assert row["report"]["node_detail"] == mode
+            assert sum(len(v) for v in _nodes(row["report"]).values()) == kept
