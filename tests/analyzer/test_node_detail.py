@@ -3,6 +3,7 @@ or their placement is not the default one); `nodes="all"` / `--nodes all` gives 
 
 from __future__ import annotations
 
+import gc
 import json
 
 import onnx
@@ -110,3 +111,23 @@ def test_batch_rows_follow_nodes(tmp_path):
         for row in rows:
             assert row["report"]["node_detail"] == mode
             assert sum(len(v) for v in _nodes(row["report"]).values()) == kept
+
+
+def test_analysis_restores_the_collector_and_leaves_nothing_frozen():
+    assert gc.isenabled()
+    analyzer.analyze(_named(parse(CHAIN)), providers=("cuda", "cpu"))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        analyzer.analyze(_named(parse(CHAIN)), providers=("cuda", "cpu"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # a caller's own frozen objects stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        analyzer.analyze(_named(parse(CHAIN)), providers=("cuda", "cpu"))
+        # (a frozen object that the call freed leaves the count, so: most of them, not all)
+        assert gc.get_freeze_count() > frozen // 2
+    finally:
+        gc.unfreeze()
