@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from analyzer.findings import SEVERITY_RANK, Finding
 from analyzer.report.graph import GraphSource, build_graph, graph_from_ops
@@ -12,6 +13,13 @@ from analyzer.report.html import render_html
 from analyzer.report.markdown import render_markdown
 
 SCHEMA = "onnx-preflight/report/2"
+
+#: How much per-node detail (`ops[].nodes[]`) the JSON carries: "notable" (the default) keeps a
+#: node only where it says something the op row does not (a finding names it, or its placement
+#: is not the default one: see `Report.notable_node`); "all" keeps every node (docs/design.md
+#: "Per-node detail"). The in-memory report always holds every node.
+NodeDetailMode = Literal["notable", "all"]
+NODE_DETAIL_MODES: tuple[str, ...] = ("notable", "all")
 
 
 @dataclass
@@ -99,7 +107,10 @@ class OpEntry:
     converter: dict[str, Any] | None = None
     nodes: list[NodeDetail] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, keep: Callable[[OpEntry, NodeDetail], bool] | None = None
+                ) -> dict[str, Any]:
+        """The op row; `keep` (None: all) picks the nodes whose detail it carries."""
+        nodes = self.nodes if keep is None else [n for n in self.nodes if keep(self, n)]
         return {
             "op": self.op,
             "domain": self.domain,
@@ -108,7 +119,7 @@ class OpEntry:
             "converter": self.converter,
             "onnx": self.onnx,
             "providers": self.providers,
-            "nodes": [n.to_dict() for n in self.nodes],
+            "nodes": [n.to_dict() for n in nodes],
         }
 
 
@@ -211,14 +222,48 @@ class Report:
         bar = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[f.severity] >= bar for f in self.open_findings)
 
-    def to_dict(self) -> dict[str, Any]:
+    def notable_node(self) -> Callable[[OpEntry, NodeDetail], bool]:
+        """The test for a node whose detail the default JSON keeps: a finding names it (or
+        names its op without naming nodes), or its placement is not the default one: a
+        predicted provider other than the first requested, a way of running other than its own
+        kernel there (Casts inserted, function body expanded, no kernel at all), or a status
+        other than ok on that provider. Source-framework nodes (PyTorch / TF pre-flight) are
+        always notable. Nodes of an analysis without providers ("unchecked") are plain."""
+        named = {n for f in self.findings for n in f.nodes}
+        whole_ops = {(f.domain, f.op) for f in self.findings if f.op and not f.nodes}
+        first = self.target.providers[0] if self.target.providers else None
+
+        def keep(entry: OpEntry, node: NodeDetail) -> bool:
+            if node.name in named or (entry.domain, entry.op) in whole_ops:
+                return True
+            if node.how == "unchecked":
+                return False
+            if node.how != "kernel" or node.assigned is None or node.assigned != first:
+                return True
+            return node.providers.get(first, {}).get("status") != "ok"
+
+        return keep
+
+    def to_dict(self, nodes: NodeDetailMode = "notable") -> dict[str, Any]:
+        """The JSON contract (schema 2). `nodes="all"` keeps every node's detail in
+        `ops[].nodes`; the default keeps only the notable ones (`notable_node`), which on a
+        large model is the difference between seconds and milliseconds, megabytes and
+        kilobytes. A report that carries its `graph` (analyze(graph=True)) keeps every node,
+        since the graph's refs index into them. `node_detail` says which the JSON holds."""
+        if nodes not in NODE_DETAIL_MODES:
+            raise ValueError(f"nodes must be one of {', '.join(NODE_DETAIL_MODES)}, got {nodes!r}")
+        graph = self.extras.get("graph")
+        if isinstance(graph, dict) and "nodes" in graph:
+            nodes = "all"  # the graph's `ref`s index into every op's full `nodes` list
+        keep = None if nodes == "all" else self.notable_node()
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "tool": dict(self.tool),
             "environment": dict(self.environment),
             "model": self.model.to_dict(),
             "target": self.target.to_dict(),
-            "ops": [o.to_dict() for o in self.ops],
+            "ops": [o.to_dict(keep) for o in self.ops],
+            "node_detail": nodes,
             "findings": [f.to_dict() for f in self.findings],
             "placement": self.placement,
             "verdict": self.verdict,
@@ -228,8 +273,9 @@ class Report:
         out.update(self.extras)
         return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+    def to_json(self, indent: int | None = 2, nodes: NodeDetailMode = "notable") -> str:
+        """`to_dict(nodes)` as JSON text."""
+        return json.dumps(self.to_dict(nodes), indent=indent)
 
     def to_markdown(self) -> str:
         return render_markdown(self)

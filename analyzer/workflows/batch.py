@@ -22,6 +22,7 @@ from analyzer.error_codes import BATCH_NO_MODELS, INTERNAL, WORKER_CRASHED
 from analyzer.errors import InputError
 from analyzer.findings import SEVERITY_RANK
 from analyzer.limits import DEFAULT_MAX_NODES, DEFAULT_MAX_SUBGRAPH_DEPTH
+from analyzer.report.model import NodeDetailMode
 from analyzer.runtime.session import check_loads_in_child, load_check_finding
 from analyzer.workflows.onnx_preflight import analyze
 
@@ -105,6 +106,7 @@ class Options:
     max_nodes: int | None = DEFAULT_MAX_NODES
     max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH
     strict: bool = False
+    nodes: NodeDetailMode = "notable"  # per-node detail in each row's report (Report.to_dict)
 
 
 def analyze_one(path: str, options: Options) -> BatchRow:
@@ -124,7 +126,7 @@ def analyze_one(path: str, options: Options) -> BatchRow:
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         return BatchRow(path, time.perf_counter() - start, error_code=INTERNAL.code,
                         error_message=f"{type(exc).__name__}: {first}")
-    data = report.to_dict()
+    data = report.to_dict(options.nodes)
     counts = {s: sum(1 for f in report.open_findings if f.severity == s)
               for s in ("error", "warning", "info")}
     counts["nodes"] = report.model.nodes

@@ -25,16 +25,19 @@ def analyze(
     max_subgraph_depth: int = DEFAULT_MAX_SUBGRAPH_DEPTH,
     strict: bool = False,
     graph: bool = False,
+    graph_source: bool = True,
 ) -> Report:
     """Analyze an ONNX model against the ONNX schemas and ORT's kernels for `providers` (in
     priority order, "cpu"/"cuda" accepted), with the rewrite rules that answer each finding
     among its fixes. Raises InputError for input that cannot be read or that exceeds a limit
     (analyzer.limits; None lifts the file size or node count limit). `strict` makes the ONNX-spec
     violations that onnxruntime tolerates (SCH204, SCH206 warnings) errors. The HTML report's node
-    graph is built when drawn; `graph=True` builds it now, into the JSON too."""
+    graph is built when drawn; `graph=True` builds it now, into the JSON too; `graph_source=False`
+    skips keeping what it is drawn from (for a caller that renders no HTML)."""
     report = analyze_onnx(model, opset, providers, max_file_bytes=max_file_bytes,
                           max_nodes=max_nodes, max_subgraph_depth=max_subgraph_depth,
-                          attach_fixes=attach_rewrite_fixes, strict=strict, graph=graph)
+                          attach_fixes=attach_rewrite_fixes, strict=strict, graph=graph,
+                          graph_source=graph_source)
     if isinstance(model, (str, os.PathLike)):  # a file: each rule fix gets its command
         attach_commands(report.findings, onnx_model=os.fspath(model), target_opset=opset,
                         providers=report.target.providers)

@@ -13,8 +13,9 @@ TOP_KEYS = {"schema", "tool", "environment", "model", "target", "ops", "findings
 
 def test_demo_report_follows_the_contract():
     report = analyzer.analyze(build_demo_model(), providers=("cuda", "cpu"))
-    data = json.loads(report.to_json())
+    data = json.loads(report.to_json(nodes="all"))
     assert set(data) >= TOP_KEYS
+    assert data["node_detail"] == "all"
     assert data["schema"] == "onnx-preflight/report/2"
     assert data["tool"]["name"] == "onnx-preflight"
     assert set(data["environment"]) == {"onnx", "onnxruntime", "torch", "tensorflow", "tf2onnx"}
