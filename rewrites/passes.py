@@ -11,6 +11,7 @@ changes an output's shape or dtype.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +21,7 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
+from analyzer.onnx_weights import load_with_weights
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SessionSpec, create_session
@@ -95,7 +97,7 @@ def _onnx_rules() -> tuple[Rule, ...]:
 
 
 def apply(
-    model: onnx.ModelProto,
+    model: onnx.ModelProto | str | os.PathLike[str],
     rules: Sequence[Rule] | None = None,
     only: Collection[str] | None = None,
     dry_run: bool = False,
@@ -115,7 +117,11 @@ def apply(
     `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
     something applied, since a body may hold further ops to rewrite. With `target_opset` (and
     `convert`), the onnx:version-convert step runs last, verified like a rule. `expected`: the
-    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs)."""
+    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
+    A path is read with its external data (locations checked first); an in-memory model whose
+    weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
+    analyzer.onnx_weights.save_model to keep the weights external."""
+    model = load_with_weights(model).model
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)
     work = RewriteModel(_copy(model), target_opset=target_opset, providers=providers)
