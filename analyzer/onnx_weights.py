@@ -7,7 +7,7 @@ gets opened. A ModelProto given in memory whose tensors still point at files is 
 no folder to resolve them against, and onnxruntime would resolve them against the working
 directory.
 
-Out: `save_model` decides whether the weights stay external (`auto`: when the input kept them
+Out: `write_model` decides whether the weights stay external (`auto`: when the input kept them
 external or the model would pass protobuf's 2 GiB limit; `always`; `never`), writes the pair
 atomically beside the output only (analyzer.safe_write: `<output>.data`, staged under temporary
 names, never a partial pair, never over an input), and reads the staged pair back (onnx.load with
@@ -32,7 +32,7 @@ from analyzer.safe_write import save_onnx_atomically
 from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
-           "external_tensors", "load_with_weights", "save_model", "wants_external"]
+           "external_tensors", "load_with_weights", "wants_external", "write_model"]
 
 ExternalDataMode = Literal["auto", "always", "never"]
 EXTERNAL_DATA_MODES: tuple[ExternalDataMode, ...] = ("auto", "always", "never")
@@ -117,7 +117,7 @@ def _serialized_size(model: onnx.ModelProto) -> int:
 
 
 def wants_external(model: onnx.ModelProto, mode: ExternalDataMode, input_external: bool) -> bool:
-    """Whether `save_model` writes the weights external: `always`, `never`, or (`auto`) when the
+    """Whether `write_model` writes the weights external: `always`, `never`, or (`auto`) when the
     input kept them external or the model would not fit in one protobuf message."""
     if mode not in EXTERNAL_DATA_MODES:
         raise InputError(None, OUTPUT_PATH, f"external data mode {mode!r} is not one of "
@@ -134,7 +134,7 @@ def _read_back(staged: Path) -> None:
     onnx.checker.check_model(str(staged))
 
 
-def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
+def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
                external_data: ExternalDataMode = "auto", input_external: bool = False,
                protect: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
     """Write `model` to `path` (weights in `<path>.data` when external, see wants_external),

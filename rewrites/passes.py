@@ -120,7 +120,7 @@ def apply(
     model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
     A path is read with its external data (locations checked first); an in-memory model whose
     weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
-    analyzer.onnx_weights.save_model to keep the weights external."""
+    analyzer.onnx_weights.write_model to keep the weights external."""
     model = load_with_weights(model).model
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)

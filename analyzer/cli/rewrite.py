@@ -53,7 +53,7 @@ from analyzer.cli.common import (
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.limits import check_opset
-from analyzer.onnx_weights import EXTERNAL_DATA_MODES, load_with_weights, save_model
+from analyzer.onnx_weights import EXTERNAL_DATA_MODES, load_with_weights, write_model
 from analyzer.report.html import render_html
 from analyzer.report.rewrite_extras import rewrite_block
 from analyzer.safe_write import refuse_overwrite
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     data_file = None
     if not args.dry_run and (passed.reached or args.force):
         # staged under temporary names, read back, then renamed: never a partial output pair
-        data_file = save_model(result.model, args.output, external_data=args.external_data,
+        data_file = write_model(result.model, args.output, external_data=args.external_data,
                                input_external=loaded.external, protect=inputs)
         written = args.output
         # what was delivered is read back from the file, never assumed from what was asked

@@ -111,7 +111,7 @@ def run_pass(
 
     A path is read with its external data (the loader's location checks first); an in-memory
     model whose weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Write the
-    result with analyzer.onnx_weights.save_model (external data auto|always|never)."""
+    result with analyzer.onnx_weights.write_model (external data auto|always|never)."""
     check_opset(target_opset, "target_opset")
     model = load_with_weights(model).model
     if only is not None:
