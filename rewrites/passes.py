@@ -328,8 +328,11 @@ def run_outputs(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
 # Log level 4: failures come back as exceptions, not stderr noise. The reference run needs the
 # kernels' results, not a fast session: graph optimizations took most of the pass's time on
 # large graphs (measured: 3 s of session creation per run at 10k nodes,
-# benchmarks/bench_rewrite_scale.py) and could fuse away the very nodes a rule changed.
-_SPEC = SessionSpec(log_severity=4, graph_optimization="disable")
+# benchmarks/bench_rewrite_scale.py) and could fuse away the very nodes a rule changed. Weights
+# are not prepacked either: a packed copy of every MatMul/Conv weight for a session that runs
+# twice is a second copy of the weights in memory (benchmarks/bench_rewrite_external_memory.py).
+_SPEC = SessionSpec(log_severity=4, graph_optimization="disable",
+                    config={"session.disable_prepacking": "1"})
 
 
 def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
