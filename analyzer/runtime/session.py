@@ -154,7 +154,13 @@ def create_session(model: ModelSource, spec: SessionSpec | None = None) -> Any:
     data, names, arrays = shared
     values = [ort.OrtValue.ortvalue_from_numpy(a) for a in arrays]
     opts.add_external_initializers(names, values)
-    session = ort.InferenceSession(data, opts, providers=providers, provider_options=options)
+    try:
+        session = ort.InferenceSession(data, opts, providers=providers,
+                                       provider_options=options)
+    except Exception:  # noqa: BLE001 - any refusal: the plain bytes give ORT's own answer
+        del data, values, arrays
+        return ort.InferenceSession(model_source(model), session_options(spec),
+                                    providers=providers, provider_options=options)
     session.preflight_shared_weights = values  # ORT uses their buffers: keep them alive
     return session
 

@@ -52,3 +52,22 @@ def test_weightless_copy_keeps_everything_but_the_large_bytes() -> None:
     by_name = {t.name: t for t in light.graph.initializer}
     assert not by_name["w0"].HasField("raw_data") and list(by_name["w0"].dims) == [256, 256]
     assert by_name["small"] == model.graph.initializer[2]
+
+
+def test_an_overridable_weight_still_runs() -> None:
+    """IR 3: every initializer is also a graph input (a default the caller may override); the
+    session must run the same, shared or not."""
+    n = 1024
+    model = _model(n, SHARE_WEIGHTS_BYTES // (n * n * 4) + 1)
+    model.ir_version = 3
+    model.opset_import[0].version = 9
+    del model.graph.node[-3:]  # keep the MatMuls, summed
+    model.graph.node.append(onnx.helper.make_node("Sum", [n.output[0] for n in model.graph.node],
+                                                  ["y"]))
+    for tensor in model.graph.initializer:
+        model.graph.input.append(onnx.helper.make_tensor_value_info(
+            tensor.name, tensor.data_type, list(tensor.dims)))
+    x = np.ones((1, n), np.float32)
+    shared = create_session(model).run(None, {"x": x})[0]
+    plain = create_session(model.SerializeToString()).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(shared, plain)
