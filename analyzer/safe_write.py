@@ -136,17 +136,23 @@ def save_figure_atomically(figure: Any, path: PathLike, *, protect: Iterable[Pat
 
 
 def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLike] = (),
-                         external_data: bool = False) -> None:
-    """onnx.save_model via a temporary folder beside `path`. With external_data, the weights go
-    to `<name>.data` beside the model (never elsewhere: the location is a bare file name)."""
-    import onnx
+                         external_data: bool = False, size_threshold: int = 1024,
+                         check: Callable[[Path], None] | None = None) -> Path | None:
+    """onnx.save_model via a temporary folder beside `path`. With external_data, the weights
+    (tensors of `size_threshold` bytes or more) go to `<name>.data` beside the model (never
+    elsewhere: the location is a bare file name). `check(staged model path)` runs on the staged
+    pair before anything is renamed (a read-back); if it raises, nothing lands. The data file
+    is renamed first and removed again if the model's rename fails: never a partial pair.
+    Returns the data file written, or None."""
+    import onnx  # onnx is not needed by the other writers here
 
     target = Path(os.fspath(path))
     protected = list(protect)
     refuse_overwrite(target, protected)
     data_name = f"{target.name}.data"
+    data_target = target.with_name(data_name)
     if external_data:
-        refuse_overwrite(target.with_name(data_name), protected)
+        refuse_overwrite(data_target, protected)
     folder = _folder_of(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
     try:
@@ -156,14 +162,25 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
             copy = onnx.ModelProto()
             copy.CopyFrom(model)
             onnx.save_model(copy, staged, save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=data_name)
-            if (tmp / data_name).exists():
-                data_target = target.with_name(data_name)
-                os.chmod(tmp / data_name, final_mode(data_target))
-                os.replace(tmp / data_name, data_target)
+                            all_tensors_to_one_file=True, location=data_name,
+                            size_threshold=size_threshold)
+            del copy
         else:
             onnx.save_model(model, staged)
+        if check is not None:
+            check(staged)
+        written = None
+        if (tmp / data_name).exists():
+            os.chmod(tmp / data_name, final_mode(data_target))
+            os.replace(tmp / data_name, data_target)
+            written = data_target
         os.chmod(staged, final_mode(target))
-        os.replace(staged, target)
+        try:
+            os.replace(staged, target)
+        except BaseException:
+            if written is not None:
+                written.unlink(missing_ok=True)
+            raise
+        return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

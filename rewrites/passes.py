@@ -11,6 +11,7 @@ changes an output's shape or dtype.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +21,7 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
+from analyzer.onnx_weights import load_with_weights
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SessionSpec, create_session
@@ -95,7 +97,7 @@ def _onnx_rules() -> tuple[Rule, ...]:
 
 
 def apply(
-    model: onnx.ModelProto,
+    model: onnx.ModelProto | str | os.PathLike[str],
     rules: Sequence[Rule] | None = None,
     only: Collection[str] | None = None,
     dry_run: bool = False,
@@ -115,7 +117,11 @@ def apply(
     `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
     something applied, since a body may hold further ops to rewrite. With `target_opset` (and
     `convert`), the onnx:version-convert step runs last, verified like a rule. `expected`: the
-    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs)."""
+    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
+    A path is read with its external data (locations checked first); an in-memory model whose
+    weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
+    analyzer.onnx_weights.write_model to keep the weights external."""
+    model = load_with_weights(model).model
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)
     work = RewriteModel(_copy(model), target_opset=target_opset, providers=providers)
@@ -322,8 +328,11 @@ def run_outputs(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
 # Log level 4: failures come back as exceptions, not stderr noise. The reference run needs the
 # kernels' results, not a fast session: graph optimizations took most of the pass's time on
 # large graphs (measured: 3 s of session creation per run at 10k nodes,
-# benchmarks/bench_rewrite_scale.py) and could fuse away the very nodes a rule changed.
-_SPEC = SessionSpec(log_severity=4, graph_optimization="disable")
+# benchmarks/bench_rewrite_scale.py) and could fuse away the very nodes a rule changed. Weights
+# are not prepacked either: a packed copy of every MatMul/Conv weight for a session that runs
+# twice is a second copy of the weights in memory (benchmarks/bench_rewrite_external_memory.py).
+_SPEC = SessionSpec(log_severity=4, graph_optimization="disable",
+                    config={"session.disable_prepacking": "1"})
 
 
 def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:

@@ -18,6 +18,14 @@ rewritten model and --report FILE the report, as in `export` (the suffix picks t
 file), no model is written unless --force, and the report names every node that blocks, its op
 and version, and why (no lower form exists / no adapter yet / a rule declined).
 
+External data: a model whose weights sit beside it (`model.onnx.data`, what the torch dynamo
+exporter writes) is read with the loader's location checks (no traversal, no absolute path, no
+symlink or hard link out of the model's folder). --external-data auto (default) keeps the output's
+weights external when the input's were or when the model would pass protobuf's 2 GiB limit;
+always / never force it. The weights go to OUT.onnx.data beside the output only; model and data
+are staged under temporary names, read back (onnx.load with the data, onnx.checker on the path),
+then renamed into place: never a partial pair, never over an input file.
+
 Exit status: 0 written at the target opset (or a dry run), 1 the target opset was not reached
 (no model written unless --force), 2 bad input or usage."""
 
@@ -27,6 +35,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import onnx
@@ -44,10 +53,10 @@ from analyzer.cli.common import (
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.limits import check_opset
+from analyzer.onnx_weights import EXTERNAL_DATA_MODES, load_with_weights, write_model
 from analyzer.report.html import render_html
 from analyzer.report.rewrite_extras import rewrite_block
 from analyzer.safe_write import refuse_overwrite
-from analyzer.sources.onnx_loader import load_onnx
 from analyzer.workflows.onnx_preflight import analyze
 from analyzer.workflows.rewrite_pipeline import PassReport, rule_summaries, run_pass
 from rewrites.contract import UnknownRule
@@ -81,6 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="write the model even when --target-opset is not reached (exit 1 still)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also list what each rule did to each node")
+    p.add_argument("--external-data", choices=EXTERNAL_DATA_MODES, default="auto",
+                   help="write the output's weights to OUT.onnx.data: auto (default) when the "
+                   "input kept them external or the model passes protobuf's 2 GiB limit, "
+                   "always, or never (inline)")
     add_providers(p)
     p.set_defaults(run=run)
 
@@ -94,10 +107,15 @@ def run(args: argparse.Namespace) -> int:
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     if args.report:
         refuse_overwrite(args.report, [args.model, *([args.output] if args.output else [])])
-    loaded = load_onnx(args.model)
-    if loaded.external_data:
-        raise InputError(args.model, USAGE, "rewriting models with external data is not "
-                         "supported yet")
+    loaded = load_with_weights(args.model)  # locations checked before any weight is read
+    inputs = [args.model, *loaded.data_files]
+    if args.output and not args.dry_run:
+        # nor the input's data files, nor (when it may be written) the output's OUT.onnx.data
+        refuse_overwrite(args.output, inputs)
+        if args.external_data != "never":
+            refuse_overwrite(f"{args.output}.data", inputs)
+    if args.report:
+        refuse_overwrite(args.report, inputs)
     only = rule_ids(args.rules, "onnx") if args.rules else None
     check_opset(args.target_opset, "--target-opset")
     try:
@@ -108,11 +126,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, USAGE, f"--rules: {exc}") from None
     result = passed.result
     written = None
+    data_file = None
     if not args.dry_run and (passed.reached or args.force):
-        # Serialized first, then renamed into place: never a partial output file.
-        data = result.model.SerializeToString()
-        onnx.load_model_from_string(data)  # round-trip sanity before touching the disk
-        write_atomically(args.output, data, protect=[args.model])
+        # staged under temporary names, read back, then renamed: never a partial output pair
+        data_file = write_model(result.model, args.output, external_data=args.external_data,
+                               input_external=loaded.external, protect=inputs)
         written = args.output
         # what was delivered is read back from the file, never assumed from what was asked
         passed.delivered_opset = delivered_opset(onnx.load(args.output,
@@ -120,11 +138,11 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "html":
         text = _html(args, loaded.model, result)
     elif args.format == "json":
-        text = json.dumps(_json(args, passed, written), indent=2) + "\n"
+        text = json.dumps(_json(args, passed, written, data_file), indent=2) + "\n"
     else:
         text = "\n".join(_text(args, passed)) + "\n"
     if args.report:
-        write_atomically(args.report, text, protect=[args.model])
+        write_atomically(args.report, text, protect=inputs)
         print(f"wrote {args.report}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -132,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if written and args.format == "text":
         changed = len([e for e in result.applied if e.node != "model"])
-        print(f"wrote {written} at opset {passed.delivered_opset} "
+        weights = f" (weights in {data_file})" if data_file is not None else ""
+        print(f"wrote {written}{weights} at opset {passed.delivered_opset} "
               f"({changed} node rewrite(s) applied)", file=sys.stderr)
     if not passed.reached:
         if not written:
@@ -143,9 +162,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json(args: argparse.Namespace, passed: PassReport, written: str | None) -> dict[str, Any]:
+def _json(args: argparse.Namespace, passed: PassReport, written: str | None,
+          data_file: Path | None) -> dict[str, Any]:
     result = passed.result
-    return {"model": args.model, "output": written, "dry_run": args.dry_run,
+    return {"model": args.model, "output": written,
+            "external_data": str(data_file) if data_file is not None else None,
+            "dry_run": args.dry_run,
             "target_opset": args.target_opset,
             "opset": {"before": passed.opset_before, "after": passed.delivered_opset,
                       "target": args.target_opset, "reached": passed.reached},

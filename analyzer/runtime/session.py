@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import onnx
+import onnx.numpy_helper
 
 from analyzer.error_codes import ORT_SESSION_CRASHED, PROVIDER_UNAVAILABLE, USAGE
 from analyzer.errors import InputError
@@ -32,6 +33,7 @@ from analyzer.isolation import (
     IsolationResult,
     run_isolated,
 )
+from analyzer.onnx_weights import weightless_copy
 from opsets.tables import normalize_provider
 
 CPU = "CPUExecutionProvider"
@@ -105,16 +107,62 @@ def model_source(model: ModelSource) -> str | bytes:
     return os.fspath(model)
 
 
+#: A ModelProto whose large weights add up to this many bytes is handed to ORT without them in
+#: its bytes: each weight goes in as an array ORT uses in place (add_external_initializers), so a
+#: session holds one copy of the weights instead of the serialized bytes and ORT's own copy.
+SHARE_WEIGHTS_BYTES = 16 * 2**20
+_SHARED_TENSOR_BYTES = 1 << 16
+_SHARED_LOCATION = "onnx-preflight-shared-weight"
+#: element types numpy holds natively (ORT takes them as they are)
+_SHAREABLE = frozenset(getattr(onnx.TensorProto, n) for n in (
+    "FLOAT", "DOUBLE", "FLOAT16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32",
+    "UINT64", "BOOL"))
+
+
+def _shared_weights(model: onnx.ModelProto) -> tuple[bytes, list[str], list[Any]] | None:
+    """(bytes without the large main-graph weights, their names, their arrays), or None when the
+    model's weights are too small to be worth it. The weights stay in the bytes as external
+    tensors that the arrays replace (ORT reads no file for them)."""
+    light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
+    if sum(t.ByteSize() for t in big) < SHARE_WEIGHTS_BYTES:
+        return None
+    arrays = [onnx.numpy_helper.to_array(t) for t in big]
+    headers = {t.name: t for t in light.graph.initializer}
+    for tensor, array in zip(big, arrays, strict=True):
+        header = headers[tensor.name]
+        header.data_location = onnx.TensorProto.EXTERNAL
+        for key, value in (("location", _SHARED_LOCATION), ("length", str(array.nbytes))):
+            entry = header.external_data.add()
+            entry.key, entry.value = key, value
+    return light.SerializeToString(), [t.name for t in big], arrays
+
+
 def create_session(model: ModelSource, spec: SessionSpec | None = None) -> Any:
     """An onnxruntime.InferenceSession for `model` as `spec` says (default: CPU, quiet logs).
-    ORT's own exception propagates; callers turn it into their InputError code."""
+    ORT's own exception propagates; callers turn it into their InputError code. A ModelProto
+    with large weights shares them with the session (SHARE_WEIGHTS_BYTES)."""
     import onnxruntime as ort  # see the module docstring
 
     spec = spec or SessionSpec()
     providers = spec.provider_list()
     options = [dict(spec.provider_options.get(p, {})) for p in providers]
-    return ort.InferenceSession(model_source(model), session_options(spec),
-                                providers=providers, provider_options=options)
+    opts = session_options(spec)
+    shared = _shared_weights(model) if isinstance(model, onnx.ModelProto) else None
+    if shared is None:
+        return ort.InferenceSession(model_source(model), opts, providers=providers,
+                                    provider_options=options)
+    data, names, arrays = shared
+    values = [ort.OrtValue.ortvalue_from_numpy(a) for a in arrays]
+    opts.add_external_initializers(names, values)
+    try:
+        session = ort.InferenceSession(data, opts, providers=providers,
+                                       provider_options=options)
+    except Exception:  # noqa: BLE001 - any refusal: the plain bytes give ORT's own answer
+        del data, values, arrays
+        return ort.InferenceSession(model_source(model), session_options(spec),
+                                    providers=providers, provider_options=options)
+    session.preflight_shared_weights = values  # ORT uses their buffers: keep them alive
+    return session
 
 
 def first_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ match, findings or not: naming onnx:approx-relu asks for every HardSwish to beco
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import onnx
 from analyzer.finding_ids import EP303
 from analyzer.findings import SEVERITY_RANK
 from analyzer.limits import check_opset
+from analyzer.onnx_weights import load_with_weights
 from analyzer.report.model import Report
 from analyzer.workflows.onnx_preflight import analyze
 from rewrites.onnx.target_check import Blocker, blockers, delivered_opset
@@ -91,7 +93,7 @@ def plan(report: Report, only: Collection[str] | None = None) -> dict[str, list[
 
 
 def run_pass(
-    model: onnx.ModelProto,
+    model: onnx.ModelProto | str | os.PathLike[str],
     *,
     target_opset: int | None = None,
     providers: Sequence[str] = ("cpu",),
@@ -105,8 +107,13 @@ def run_pass(
     convert to `target_opset` last. The input model is not modified.
 
     When the result is not at `target_opset`, TargetNotReached (its `report` names the blocking
-    nodes) unless `force`, which returns the report with `blockers` set."""
+    nodes) unless `force`, which returns the report with `blockers` set.
+
+    A path is read with its external data (the loader's location checks first); an in-memory
+    model whose weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Write the
+    result with analyzer.onnx_weights.write_model (external data auto|always|never)."""
     check_opset(target_opset, "target_opset")
+    model = load_with_weights(model).model
     if only is not None:
         only = [canonical(i) for i in only]
     named = select_rules(None, only) if only is not None else None

@@ -46,6 +46,7 @@ import onnx.numpy_helper
 import onnx.version_converter
 
 from analyzer.inventory import NodeRecord
+from analyzer.onnx_weights import weightless_copy
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx.rule import RewriteModel
 
@@ -121,14 +122,15 @@ class VersionConvert:
         if source is None:
             return Reason(self.id, "model", "the model imports no ai.onnx opset")
         held: dict[str, tuple[int, int, tuple[str, ...]]] = {}
-        copy = onnx.ModelProto()
-        copy.CopyFrom(model.proto)  # the adapters edit; the caller's model stays as it was
+        # the adapters edit a copy (the caller's model stays as it was) that holds no large
+        # weight's bytes: those are put back, by name, into what the converter returns
+        copy, weights = weightless_copy(model.proto, _BIG_WEIGHT)
         current = RewriteModel(copy)
         if (_shape_slices(current, target) + _constant_tensors(current.proto, target)
                 + _reshape_allowzero(current, target)):
             current = RewriteModel(current.proto)
         for _ in range(MAX_LEGS):
-            leg = _convert_leg(current, target)
+            leg = _convert_leg(current, target, weights)
             if isinstance(leg, Reason):
                 return leg
             out, leg_held, stop = leg
@@ -244,7 +246,7 @@ def _shape_slices(model: RewriteModel, target: int) -> int:
 
 
 def _convert_leg(
-    model: RewriteModel, target: int
+    model: RewriteModel, target: int, weights: list[onnx.TensorProto]
 ) -> tuple[onnx.ModelProto, dict[str, tuple[int, int, tuple[str, ...]]], int | None] | Reason:
     """Convert towards `target`: (model, held ops, None) when there, or (model at an
     intermediate opset, held ops, that opset) when onnx lacks an adapter below the source."""
@@ -258,12 +260,15 @@ def _convert_leg(
                                 for op, records in by_op.items()) if not isinstance(v, str)}
     failed_on: set[str] = set()
     for _ in range(MAX_HOLD_ROUNDS):
-        work = onnx.ModelProto()
-        work.CopyFrom(model.proto)
+        # the converter serializes, parses, converts and serializes back: without the large
+        # weights' bytes (put back by name after), they are not copied four times at once
+        work, more = weightless_copy(model.proto, _BIG_WEIGHT)
         restore = _hold(work, held)
         try:
             out = onnx.version_converter.convert_version(work, target)
+            del work
             _restore(out, restore)
+            _put_weights_back(out, [*weights, *more])
             onnx.checker.check_model(out)  # onnx adapters can leave attributes behind
             return out, held, None
         except Exception as exc:  # noqa: BLE001 - the C++ converter raises RuntimeError
@@ -277,7 +282,7 @@ def _convert_leg(
             step = _FROM_VERSION.search(message)
             middle = int(step.group(1)) if step else None
             if middle is not None and target < middle < source:
-                first = _convert_leg(model, middle)
+                first = _convert_leg(model, middle, weights)
                 if isinstance(first, Reason):
                     return first
                 return first[0], first[1], middle
@@ -285,6 +290,28 @@ def _convert_leg(
                           _explain(message, op, source, target, versions))
         held[op] = versions
     return Reason(VersionConvert.id, "model", "too many ops need the hold adapter")
+
+
+#: Initializers at least this large travel through onnx's converter without their bytes: the
+#: converter serializes its input, parses it into its IR, converts and serializes back, so each
+#: weight would be copied about four times at once (measured: peak 5x the weights during the
+#: conversion). The adapters that read an initializer's value (axes, split, scales, pads) read
+#: small ones.
+_BIG_WEIGHT = 1 << 16
+
+
+def _put_weights_back(out: onnx.ModelProto, weights: list[onnx.TensorProto]) -> None:
+    """Give the converted model's initializers their bytes again, by name (the converter keeps
+    initializer names, types and shapes). One the converter changed (its type or shape) fails
+    the conversion rather than carrying bytes that do not fit."""
+    source = {t.name: t for t in weights}
+    for tensor in out.graph.initializer:
+        original = source.get(tensor.name)
+        if original is None or tensor.HasField("raw_data"):
+            continue
+        if (tensor.data_type, tuple(tensor.dims)) != (original.data_type, tuple(original.dims)):
+            raise RuntimeError(f"the converter changed initializer {tensor.name}")
+        tensor.raw_data = original.raw_data
 
 
 _FROM_VERSION = re.compile(r"No Adapter From Version \$(\d+) for")

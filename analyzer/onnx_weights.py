@@ -1,0 +1,187 @@
+"""External data in and out for the commands that write models (rewrite, the Python API).
+
+In: `load_with_weights` reads a model through analyzer.sources.onnx_loader (whose location
+checks refuse traversal, absolute paths, symlinks and hard links out of the model's folder) and
+only then lets onnx.load_external_data_for_model read the weights, so a hostile location never
+gets opened. A ModelProto given in memory whose tensors still point at files is refused: it has
+no folder to resolve them against, and onnxruntime would resolve them against the working
+directory.
+
+Out: `write_model` decides whether the weights stay external (`auto`: when the input kept them
+external or the model would pass protobuf's 2 GiB limit; `always`; `never`), writes the pair
+atomically beside the output only (analyzer.safe_write: `<output>.data`, staged under temporary
+names, never a partial pair, never over an input), and reads the staged pair back (onnx.load with
+its external data, onnx.checker on the path) before it is renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import onnx
+import onnx.checker
+import onnx.external_data_helper
+
+from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
+from analyzer.errors import InputError
+from analyzer.safe_write import save_onnx_atomically
+from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
+
+__all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
+           "external_tensors", "load_with_weights", "wants_external", "weightless_copy",
+           "write_model"]
+
+ExternalDataMode = Literal["auto", "always", "never"]
+EXTERNAL_DATA_MODES: tuple[ExternalDataMode, ...] = ("auto", "always", "never")
+#: Past this serialized size a model is written with external data under `auto`: protobuf
+#: cannot serialize 2 GiB, and the analyzer's headroom (value_info from shape inference) is kept.
+EXTERNAL_THRESHOLD = PROTOBUF_LIMIT - 64 * 2**20
+#: Tensors smaller than this stay in the model file under `auto` (onnx.save_model's default).
+_SMALL_TENSOR = 1024
+
+
+@dataclass
+class LoadedWeights:
+    """A model with every weight in memory, and where its weights came from: `external` is
+    True when the file kept some of them in external data, `data_files` those files (so an
+    output never overwrites them)."""
+
+    model: onnx.ModelProto
+    path: Path | None
+    external: bool
+    data_files: list[Path]
+
+
+def _graph_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    yield from _node_tensors(graph.node)
+
+
+def _node_tensors(nodes: Iterable[onnx.NodeProto]) -> Iterator[onnx.TensorProto]:
+    for node in nodes:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _graph_tensors(attr.g)
+            for sub in attr.graphs:
+                yield from _graph_tensors(sub)
+
+
+def external_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
+    """The tensors (initializers, constants, subgraphs' and functions' too) whose data is still
+    in a file."""
+    tensors = [*_graph_tensors(model.graph),
+               *(t for f in model.functions for t in _node_tensors(f.node))]
+    return [t for t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
+
+
+def _copy_except(src: Any, dst: Any, skip: str) -> None:
+    """Copy every set field of message `src` into `dst` except the field named `skip`."""
+    for descriptor, value in src.ListFields():
+        if descriptor.name == skip:
+            continue
+        repeated = (descriptor.is_repeated if hasattr(descriptor, "is_repeated")
+                    else descriptor.label == descriptor.LABEL_REPEATED)  # protobuf < 5.28
+        if repeated:
+            getattr(dst, descriptor.name).extend(value)
+        elif descriptor.message_type is not None:
+            getattr(dst, descriptor.name).CopyFrom(value)
+        else:
+            setattr(dst, descriptor.name, value)
+
+
+def weightless_copy(model: onnx.ModelProto, min_bytes: int,
+                    types: Collection[int] | None = None
+                    ) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
+    """A copy of `model` whose main-graph initializers of `min_bytes` or more (raw data, of
+    `types` when given) keep their name, type and dims but no bytes, and those initializers
+    (the originals, not copies). Built field by field, so the weights are never copied: for the
+    steps that need the graph but not the weights (onnx's converter, an onnxruntime session fed
+    the weights as arrays)."""
+    big = [t for t in model.graph.initializer
+           if t.HasField("raw_data") and (types is None or t.data_type in types)
+           and t.ByteSize() >= min_bytes]
+    names = {t.name for t in big}
+    light = onnx.ModelProto()
+    _copy_except(model, light, "graph")
+    _copy_except(model.graph, light.graph, "initializer")
+    for tensor in model.graph.initializer:
+        if tensor.name not in names:
+            light.graph.initializer.append(tensor)
+            continue
+        header = light.graph.initializer.add()
+        header.name, header.data_type = tensor.name, tensor.data_type
+        header.dims.extend(tensor.dims)
+    return light, big
+
+
+def check_no_external(model: onnx.ModelProto) -> None:
+    """Refuse an in-memory model whose weights are still in files (EXTERNAL_DATA_NEEDS_PATH):
+    onnxruntime would look for them in the working directory, not beside the model."""
+    pending = external_tensors(model)
+    if pending:
+        raise InputError(None, EXTERNAL_DATA_NEEDS_PATH,
+                         f"in-memory model has {len(pending)} tensor(s) in external data (e.g. "
+                         f"'{pending[0].name}') that are not loaded; pass the model's path, or "
+                         "load it with onnx.load(path) first")
+
+
+def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto) -> LoadedWeights:
+    """The model with its weights in memory: a path is vetted by load_onnx (locations checked,
+    nothing read) before onnx reads the external data; a ModelProto must hold its weights."""
+    if isinstance(source, onnx.ModelProto):
+        check_no_external(source)
+        return LoadedWeights(source, None, False, [])
+    loaded = load_onnx(source)
+    if loaded.external_data and loaded.path is not None:
+        # the locations are checked (inside the folder, regular files, in bounds): read them now
+        onnx.external_data_helper.load_external_data_for_model(loaded.model,
+                                                               str(loaded.path.parent))
+    files = sorted({ref.path for ref in loaded.external_data})
+    return LoadedWeights(loaded.model, loaded.path, bool(loaded.external_data), files)
+
+
+def _serialized_size(model: onnx.ModelProto) -> int:
+    try:
+        return model.ByteSize()
+    except (ValueError, OverflowError):  # past what protobuf can measure: certainly over
+        return PROTOBUF_LIMIT
+
+
+def wants_external(model: onnx.ModelProto, mode: ExternalDataMode, input_external: bool) -> bool:
+    """Whether `write_model` writes the weights external: `always`, `never`, or (`auto`) when the
+    input kept them external or the model would not fit in one protobuf message."""
+    if mode not in EXTERNAL_DATA_MODES:
+        raise InputError(None, OUTPUT_PATH, f"external data mode {mode!r} is not one of "
+                         f"{', '.join(EXTERNAL_DATA_MODES)}")
+    if mode != "auto":
+        return mode == "always"
+    return input_external or _serialized_size(model) >= EXTERNAL_THRESHOLD
+
+
+def _read_back(staged: Path) -> None:
+    """The staged pair loads (model and every external tensor) and passes onnx.checker on the
+    path (which resolves the data beside it and works past 2 GiB)."""
+    onnx.load(str(staged), load_external_data=True)
+    onnx.checker.check_model(str(staged))
+
+
+def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
+               external_data: ExternalDataMode = "auto", input_external: bool = False,
+               protect: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
+    """Write `model` to `path` (weights in `<path>.data` when external, see wants_external),
+    atomically, read back before it lands; never over a file in `protect`. Returns the data
+    file written, or None when every weight is in the model file."""
+    external = wants_external(model, external_data, input_external)
+    threshold = 0 if external_data == "always" else _SMALL_TENSOR
+    return save_onnx_atomically(model, path, protect=protect, external_data=external,
+                                size_threshold=threshold, check=_read_back)
