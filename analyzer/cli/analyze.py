@@ -18,12 +18,9 @@ any verdict fails, else 0."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import io
 import os
 import sys
-from collections.abc import Iterator
 
 from analyzer.cli.common import (
     add_output,
@@ -41,6 +38,7 @@ from analyzer.cli.tf_args import add_tf_source, is_tf_path, run_tf_analyze
 from analyzer.error_codes import USAGE
 from analyzer.errors import InputError
 from analyzer.limits import check_opset
+from analyzer.onnx_analysis import collector_paused
 from analyzer.report.html import render_html
 from analyzer.report.model import NODE_DETAIL_MODES, Report
 from analyzer.report.text import build_renderable, render_text
@@ -95,7 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-
     args.format = output_format(args.output, args.format, FORMATS)
     models: list[str] = args.model
     args.model = models[0] if len(models) == 1 else " ".join(models)
@@ -135,7 +132,6 @@ def run(args: argparse.Namespace) -> int:
                              strict=args.strict, graph_source=args.format == "html",
                              **limits_from(args))
             if args.load_check:
-
                 add_load_check(report, args.model, args.time_limit, args.memory_limit)
             emit(report, args)
         return 1 if report.fails(args.fail_on) else 0
@@ -143,34 +139,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.fails(args.fail_on) else 0
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector for the block; restore its state after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def emit(report: object, args: argparse.Namespace) -> None:
+def emit(report: Report, args: argparse.Namespace) -> None:
     """Render the report in --format to -o FILE (atomically) or the terminal."""
-
-    assert isinstance(report, Report)
     if args.format == "json":
         text = report.to_json(nodes=getattr(args, "nodes", "notable")) + "\n"
     elif args.format == "md":
         text = report.to_markdown()
     elif args.format == "html":
-
         text = render_html(report)
     else:
         text = ""
     if args.output:
         if args.format == "text":
-
             text = render_text(report)
         write_atomically(args.output, text, protect=getattr(args, "protect", ()))
         print(f"wrote {args.output} (verdict: {report.verdict})", file=sys.stderr)

@@ -66,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _onnx_half(out: Path, console: Any) -> Any:
-
     model_path = out / "demo_vit.onnx"
     save_onnx_atomically(build_demo_model(), model_path)
     with console.status("analyzing for CUDAExecutionProvider, CPUExecutionProvider"):

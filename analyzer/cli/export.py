@@ -106,5 +106,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parse(text: str) -> list[str]:
-
     return parse_providers(text)

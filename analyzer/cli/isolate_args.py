@@ -14,7 +14,6 @@ from analyzer.workflows.isolated_export import (
 
 
 def add_isolation(parser: argparse.ArgumentParser) -> None:
-
     group = parser.add_argument_group(
         "isolation", "the export runs in a child process, so a crash or a hang becomes finding "
         "EXP109 and the pre-flight report still comes out")

@@ -33,12 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _types(tc: dict[str, tuple[str, ...]]) -> str:
-
     return "; ".join(f"{k}: {', '.join(short_type(t) for t in v)}" for k, v in tc.items()) or "any"
 
 
 def run(args: argparse.Namespace) -> int:
-
     check_opset(args.opset, "--opset")
     if args.op is None:
         return _list_tables(load_schemas(), load_kernels(), args.format)

@@ -36,7 +36,6 @@ def add_tf_source(parser: argparse.ArgumentParser) -> None:
 
 
 def is_tf_path(text: str) -> bool:
-
     return is_tf_source(text)
 
 
@@ -47,7 +46,6 @@ def run_tf_analyze(args: argparse.Namespace, providers: list[str]) -> Report:
         raise InputError(args.model, USAGE, "--load-check takes an .onnx file")
     max_file_bytes = max_nodes = None
     if hasattr(args, "max_nodes"):
-
         found = limits_from(args)
         max_file_bytes, max_nodes = found["max_file_bytes"], found["max_nodes"]
     return analyze_tensorflow(args.model, opset=args.opset, signature=args.signature,

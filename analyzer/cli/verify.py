@@ -120,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.weights, USAGE, "--weights needs --source package.module:factory "
                          "(the torch module to load them into)")
     if args.source:
-
         if is_torch_spec(args.source):
             reference, _ = load_factory(args.source)
             if args.weights:

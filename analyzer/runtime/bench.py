@@ -300,7 +300,6 @@ def bench(
 
     check: PlacementCheck | None = None
     if placement:
-
         check = compare_placement(proto, source, _with_cpu(full), optimized_actual)
     result = BenchResult(
         model=label,
@@ -318,7 +317,6 @@ def bench(
         compare_model=other[2] if other else None,
     )
     if plot is not None:
-
         result.plot_note = write_plot(result, plot)
         result.plot = None if result.plot_note else os.fspath(plot)
     return result

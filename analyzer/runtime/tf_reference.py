@@ -100,7 +100,6 @@ class TFReference:
         self._sig_inputs = list(kwargs)
 
     def _load_keras(self) -> None:
-
         # the pre-flight's loader: Lambda layers refused from the config before Keras reads
         # the file (KERAS_UNSAFE_LAYER), then safe_mode=True
         self._model = load_keras_file(self.path)

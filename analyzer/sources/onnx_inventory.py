@@ -127,7 +127,6 @@ def _value_types(graph: onnx.GraphProto) -> dict[str, str | None]:
 
 
 def _init_type(t: onnx.TensorProto) -> str | None:
-
     name = elem_type_name(t.data_type)
     return f"tensor({name})" if name else None
 

@@ -54,7 +54,6 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     the file the reader loads (saved_model.pb for a SavedModel) is at most `max_file_bytes`."""
     ins, outs = parse_names(inputs), parse_names(outputs)  # type: ignore[arg-type]
     if not isinstance(source, str | os.PathLike):
-
         return read_keras(source, ins, outs)
     path = Path(source)
     kind = detect_tf_kind(path)
@@ -68,16 +67,12 @@ def read_tf_source(source: Any, *, signature: str | None = None,
     if signature is not None and kind != "saved_model":
         raise InputError(path, USAGE, "--signature applies to a SavedModel folder only")
     if kind == "saved_model":
-
         return read_saved_model(path, signature, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "graphdef":
-
         return read_frozen_graph(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "checkpoint":
-
         return read_checkpoint(path, ins, outs, max_file_bytes=max_file_bytes)
     if kind == "tflite":
-
         return read_tflite(path, ins, outs, max_file_bytes=max_file_bytes)
 
     return read_keras(path, ins, outs, max_file_bytes=max_file_bytes)
@@ -116,7 +111,6 @@ def analyze_tensorflow(
     graph = read_tf_source(source, signature=signature, inputs=inputs, outputs=outputs,
                            max_file_bytes=max_file_bytes)
     if max_nodes is not None and len(graph.nodes) > max_nodes:
-
         raise InputError(graph.path, TOO_MANY_NODES, f"graph has {len(graph.nodes)} nodes "
                          f"(functions included), over the node count limit of {max_nodes}; "
                          f"{raise_hint('node count')}")

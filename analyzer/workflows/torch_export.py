@@ -61,7 +61,6 @@ def export_torch(
                               name, thorough, False)
     source_rewrite = None
     if rewrite or rules is not None:
-
         try:
             source, source_rewrite = plan(module, exporter, opset, capture.ops, only=rules)
         except ValueError as exc:
@@ -83,7 +82,6 @@ def export_torch(
     try:
         written = tmp / out.name
         if source_rewrite is not None:
-
             # in a child when isolated (a crash there is EXP109, not this process's end);
             # in this process without isolation or for a module that cannot be pickled
             outcome: Any = IN_PROCESS if isolate is None else run_with_rules(

@@ -45,7 +45,6 @@ MIN_SEARCH_OPSET = 7
 
 
 def _torchscript_verdict(use: TorchOpUse, opset: int) -> OpVerdict:
-
     table = load_torch_converters()
     answer = table.torchscript_support(use.op, opset)
     clean = None
@@ -88,7 +87,6 @@ def _dynamo_min_opset(model: Any) -> tuple[int, str | None]:
 
 
 def _torchscript_min_opset(capture: TorchCapture) -> int | None:
-
     table = load_torch_converters()
     needed = MIN_SEARCH_OPSET
     for op in {u.op for u in capture.ops}:

@@ -162,7 +162,6 @@ def _widening(schema: SchemaVersion, node: NodeRecord) -> tuple[str, str] | None
 
 
 def _cuda_ops() -> tuple[str, ...]:
-
     return tuple(sorted(load_kernels().ops(CUDA, "")))
 
 

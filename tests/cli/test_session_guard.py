@@ -6,23 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
-import onnx.parser
 import pytest
 
 from analyzer.cli.main import main
-
-MODEL = onnx.parser.parse_model("""
-    <ir_version: 8, opset_import: ["" : 17]>
-    g (float[2, 3] x) => (float[2, 3] y) { y = Relu(x) }
-""")
+from tests.fixtures.onnx_models import save_relu
 
 
 @pytest.fixture
 def model(tmp_path: Path) -> Path:
-    path = tmp_path / "relu.onnx"
-    onnx.save(MODEL, path)
-    return path
+    return save_relu(tmp_path)
 
 
 @pytest.mark.parametrize("command", ["verify", "bench"])
