@@ -155,7 +155,7 @@
       t.appendChild(hr);
       providers.forEach(function (p) {
         var pr = el("tr");
-        pr.appendChild(el("td", "", p));
+        pr.appendChild(el("td", "", p.replace(/ExecutionProvider$/, "") || p));
         c.p[p].forEach(function (n) { pr.appendChild(el("td", "num", n)); });
         t.appendChild(pr);
       });
