@@ -65,8 +65,8 @@ def _label(key: tuple[Any, Any]) -> str:
 
 def view_data(matrix: dict[str, Any]) -> dict[str, Any]:
     """What scan.js draws: sources, columns, one row of cell indices per source, the cells as
-    short records and their blocking findings deduplicated (a message repeated at every opset
-    is stored once)."""
+    short records (providers by index, empty optional fields left out) and their blocking
+    findings deduplicated (a message repeated at every opset is stored once)."""
     cols = columns(matrix)
     col_index = {key: i for i, key in enumerate(cols)}
     sources: list[dict[str, Any]] = []
@@ -80,6 +80,16 @@ def view_data(matrix: dict[str, Any]) -> dict[str, Any]:
     findings: list[list[Any]] = []
     finding_index: dict[tuple[Any, ...], int] = {}
     cells: list[dict[str, Any]] = []
+    providers: list[str] = []
+    provider_index: dict[str, int] = {}
+
+    def provider_id(name: object) -> int:
+        key = str(name)
+        if key not in provider_index:
+            provider_index[key] = len(providers)
+            providers.append(key)
+        return provider_index[key]
+
     for cell in matrix.get("cells") or []:
         source = str(cell.get("source"))
         if source not in row_of:  # a cell whose source is not listed still gets its row
@@ -97,21 +107,25 @@ def view_data(matrix: dict[str, Any]) -> dict[str, Any]:
                 finding_index[record] = len(findings)
                 findings.append(list(record))
             blocking.append(finding_index[record])
-        placement = {str(p): [int((v or {}).get(k) or 0) for k in _PLACEMENT_KEYS]
-                     for p, v in (cell.get("placement") or {}).items()}
-        row[col] = len(cells)
-        cells.append({
+        placement = [[provider_id(p), *(int((v or {}).get(k) or 0) for k in _PLACEMENT_KEYS)]
+                     for p, v in (cell.get("placement") or {}).items()]
+        record: dict[str, Any] = {
             "k": str(cell.get("key") or ""), "v": str(cell.get("verdict")),
             "h": report_href(cell.get("report_html")), "b": blocking,
-            "mo": cell.get("model_opset"), "lw": cell.get("lowest_working_opset"),
-            "d": cell.get("duration_s"), "c": bool(cell.get("cached")),
+            "mo": cell.get("model_opset"), "d": cell.get("duration_s"), "p": placement,
+            "pr": [provider_id(p) for p in cell.get("providers") or []],
+            "lw": cell.get("lowest_working_opset"), "c": bool(cell.get("cached")),
             "e": None if cell.get("error") is None else str(cell.get("error")),
-            "p": placement, "pr": [str(p) for p in cell.get("providers") or []],
-        })
+        }
+        for optional in ("lw", "c", "e"):  # most cells have none: left out, not null
+            if not record[optional] and record[optional] != 0:
+                del record[optional]
+        row[col] = len(cells)
+        cells.append(record)
     return {"verdicts": list(VERDICTS),
             "columns": [{"label": _label(k), "opset": k[0], "exporter": k[1]} for k in cols],
             "sources": sources, "rows": rows, "cells": cells, "findings": findings,
-            "placement_keys": list(_PLACEMENT_KEYS)}
+            "providers": providers, "placement_keys": list(_PLACEMENT_KEYS)}
 
 
 def render_index(matrix: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
 /* onnx-preflight scan index (index.html): the heat map, its filters and the cell details.
  *
  * Data: the JSON in #scan-data (analyzer/report/scan_index.py builds it): sources, columns, one
- * row of cell indices per source (-1: no cell), cells as short records (v verdict, h report
- * link, b blocking finding indices, mo model opset, lw lowest working opset, d seconds, c cached,
- * e error, p placement, pr providers) and the findings, each stored once.
+ * row of cell indices per source (-1: no cell), cells as short records (k key, v verdict, h report
+ * link, b blocking finding indices, mo model opset, d seconds, p placement rows [provider index,
+ * nodes, own kernel, fallback, no kernel], pr provider indices; only when set: lw lowest working
+ * opset, c cached, e error), the findings and the provider names, each stored once.
  * The table is built once into a DocumentFragment; filters only toggle rows' `hidden`.
  * Everything from the data reaches the page through textContent / setAttribute, never as HTML.
  */
@@ -126,7 +127,7 @@
     item(dl, "verdict", c.v);
     item(dl, "model opset", c.mo);
     item(dl, "lowest working", c.lw);
-    item(dl, "providers", c.pr.join(", "));
+    item(dl, "providers", c.pr.map(function (p) { return D.providers[p]; }).join(", "));
     item(dl, "time", typeof c.d === "number" ? c.d.toFixed(2) + " s" + (c.c ? " (cached)" : "") : "");
     item(dl, "error", c.e);
     item(dl, "cell", c.k);
@@ -147,16 +148,15 @@
       box.appendChild(el("div", "msg", f[5]));
       details.appendChild(box);
     });
-    var providers = Object.keys(c.p);
-    if (providers.length) {
+    if (c.p.length) {
       var t = el("table");
       var hr = el("tr");
       ["provider"].concat(D.placement_keys).forEach(function (k) { hr.appendChild(el("th", "", k.replace("_", " "))); });
       t.appendChild(hr);
-      providers.forEach(function (p) {
-        var pr = el("tr");
-        pr.appendChild(el("td", "", p.replace(/ExecutionProvider$/, "") || p));
-        c.p[p].forEach(function (n) { pr.appendChild(el("td", "num", n)); });
+      c.p.forEach(function (counts) {
+        var pr = el("tr"), name = D.providers[counts[0]];
+        pr.appendChild(el("td", "", name.replace(/ExecutionProvider$/, "") || name));
+        counts.slice(1).forEach(function (n) { pr.appendChild(el("td", "num", n)); });
         t.appendChild(pr);
       });
       details.appendChild(el("h4", "", "Predicted placement"));
