@@ -101,12 +101,12 @@ def view_data(matrix: dict[str, Any]) -> dict[str, Any]:
             continue  # one cell per (source, column): the first one stands
         blocking = []
         for f in cell.get("blocking") or []:
-            record = tuple(None if f.get(k) is None else str(f.get(k))
+            fields = tuple(None if f.get(k) is None else str(f.get(k))
                            for k in ("id", "severity", "op", "domain", "provider", "message"))
-            if record not in finding_index:
-                finding_index[record] = len(findings)
-                findings.append(list(record))
-            blocking.append(finding_index[record])
+            if fields not in finding_index:
+                finding_index[fields] = len(findings)
+                findings.append(list(fields))
+            blocking.append(finding_index[fields])
         placement = [[provider_id(p), *(int((v or {}).get(k) or 0) for k in _PLACEMENT_KEYS)]
                      for p, v in (cell.get("placement") or {}).items()]
         record: dict[str, Any] = {
