@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from analyzer.report.html import _asset, _e, _pill, script_json
+from analyzer.report.html import _asset, _e, script_json
 from analyzer.report.scan_summary import EXPORT, RUNTIME, VERDICTS, blocking_summary, verdict_counts
 
 #: Column label of an ONNX file's single cell (analyzed at the opset it has).
@@ -168,7 +168,7 @@ def _card(key: str, value: str, sub: str = "", attrs: str = "") -> str:
 
 def _summary(counts: dict[str, Any], view: dict[str, Any]) -> str:
     extra = [v for v in counts if v not in VERDICTS]
-    cards = [_card(v, f"{int(counts.get(v) or 0):,}", _pill(v, "cells"),
+    cards = [_card(v, f"{int(counts.get(v) or 0):,}", f'<span class="pill v-{_e(v)}">cells</span>',
                    f' data-verdict="{_e(v)}"') for v in (*VERDICTS, *extra)]
     axes = ", ".join(c["label"] for c in view["columns"])
     return (f'<section id="summary"><h2>Cells per verdict</h2><div class="cards">{"".join(cards)}'

@@ -29,7 +29,13 @@
   var corner = el("th", "src", "source");
   head.appendChild(corner);
   head.appendChild(el("th", "", "kind"));
-  D.columns.forEach(function (c) { head.appendChild(el("th", "", c.label)); });
+  D.columns.forEach(function (c) {  // two lines: the opset (or "as is"), then the exporter
+    var th = el("th", "col");
+    th.title = c.label;
+    th.appendChild(el("span", "", c.opset === null ? "as is" : "opset " + c.opset));
+    if (c.exporter) th.appendChild(el("span", "exp", c.exporter));
+    head.appendChild(th);
+  });
   table.tHead.appendChild(head);
 
   var rowEls = new Array(N), rowVerdicts = new Array(N), haystack = new Array(N);
