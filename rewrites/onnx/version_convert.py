@@ -48,6 +48,7 @@ import onnx.version_converter
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
 from rewrites.contract import PassResult, Reason
+from rewrites.onnx import adapters
 from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"
@@ -64,6 +65,8 @@ _VARIADIC = onnx.defs.OpSchema.FormalParameterOption.Variadic
 #: Attribute values an op accepts only from some version on: (op, attribute) -> value -> version.
 _VALUES_ADDED: dict[tuple[str, str], dict[str, int]] = {
     ("Pad", "mode"): {"edge": 2, "reflect": 2, "wrap": 19},
+    ("ScatterElements", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
+    ("ScatterND", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
 }
 
 _OP_IN_ERROR = (
@@ -82,6 +85,8 @@ class Converted:
     model: onnx.ModelProto
     #: op -> (from version, to version, attributes dropped)
     held: dict[str, tuple[int, int, tuple[str, ...]]] = field(default_factory=dict)
+    #: exact-lower-form adapter id -> nodes it rewrote (rewrites.onnx.adapters)
+    adapted: dict[str, int] = field(default_factory=dict)
 
 
 class VersionConvert:
@@ -107,8 +112,10 @@ class VersionConvert:
         converted = self.convert(model, model.target_opset)
         if isinstance(converted, Reason):
             return PassResult(reason=converted)
-        note = ", ".join(f"{op}-{a} kept as {op}-{b} (hold adapter)"
-                         for op, (a, b, _) in sorted(converted.held.items())) or None
+        note = ", ".join([f"{op}-{a} kept as {op}-{b} (hold adapter)"
+                          for op, (a, b, _) in sorted(converted.held.items())]
+                         + [f"{n} node(s) by the {name} adapter"
+                            for name, n in sorted(converted.adapted.items())]) or None
         return PassResult(converted.model, note=note)
 
     def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
@@ -129,6 +136,11 @@ class VersionConvert:
         if (_shape_slices(current, target) + _constant_tensors(current.proto, target)
                 + _reshape_allowzero(current, target)):
             current = RewriteModel(current.proto)
+        # nodes rewritten into their target-version form travel under a private domain
+        # through every leg and are put back at the end
+        adapted = adapters.adapt(current, target)
+        if adapted:
+            current = RewriteModel(current.proto)
         for _ in range(MAX_LEGS):
             leg = _convert_leg(current, target, weights)
             if isinstance(leg, Reason):
@@ -136,7 +148,14 @@ class VersionConvert:
             out, leg_held, stop = leg
             held.update(leg_held)
             if stop is None:
-                return Converted(out, held)
+                if adapted:
+                    adapters.restore(out)
+                    try:
+                        onnx.checker.check_model(out)
+                    except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError
+                        return Reason(self.id, "model", "the adapted nodes are invalid at "
+                                      f"opset {target}: {str(exc).strip().splitlines()[0]}")
+                return Converted(out, held, adapted)
             current = RewriteModel(out)
         return Reason(self.id, "model", "too many conversion legs")
 
