@@ -58,7 +58,8 @@ _ASSERT_PREFIX = re.compile(r"^.*?Assertion `[^`]*` failed: ")
 # probe models
 
 #: Per-op tweaks to the generic probe: "attrs" (values for attributes), "shapes" (input name ->
-#: shape), "init" (input name -> int64 initializer values, also for optional inputs to include),
+#: shape), "init" (input name -> int64 initializer values, also for optional inputs to include;
+#: "init_dims" gives their shape when not 1-D),
 #: "types" (input name -> tensor type), "outputs" (number of outputs).
 _TWEAKS: dict[str, dict[str, Any]] = {
     "AveragePool": {"attrs": {"kernel_shape": [2, 2]}},
@@ -354,7 +355,8 @@ def _generic_probe(schema: Any, opset: int = FROM_OPSET,
             names.append(value_name)
             if name in init and init[name] is not None:
                 values = init[name]
-                dims: list[int] = [] if name in tweak.get("scalar_init", ()) else [len(values)]
+                dims: list[int] = ([] if name in tweak.get("scalar_init", ()) else
+                                   list(tweak.get("init_dims", {}).get(name, [len(values)])))
                 initializers.append(
                     helper.make_tensor(value_name, onnx.TensorProto.INT64, dims, values)
                 )

@@ -34,11 +34,16 @@ import onnx
 import onnx.checker
 import onnx.version_converter
 
+from analyzer.error_codes import VERIFY_INPUT_TYPE
+from analyzer.errors import InputError
 from analyzer.safe_write import write_atomically
 from opsets.downconvert_coverage import COVERAGE_PATH, TARGETS
 from opsets.generators.exporter_ops import EmittedPair, emitted_pairs
 from opsets.generators.onnx_downconvert import _TWEAKS, probe_model
+from rewrites.contract import Reason
+from rewrites.onnx.rule import RewriteModel
 from rewrites.onnx.target_check import delivered_opset
+from rewrites.onnx.version_convert import VersionConvert
 from rewrites.passes import apply
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "rewrites.md"
@@ -71,11 +76,22 @@ _EXPORTER_FORMS: dict[tuple[str, int], dict[str, Any]] = {
                      "attrs": {"mode": "linear", "antialias": 0,
                                "keep_aspect_ratio_policy": "stretch",
                                "coordinate_transformation_mode": "half_pixel"}},
-    ("ScatterElements", 18): {"types": {"indices": "int64"}, "attrs": {"reduction": "none",
-                                                                        "axis": 0}},
-    ("ScatterND", 18): {"shapes": {"indices": (2, 1), "updates": (2, 3, 4, 5)}, "init": {},
-                        "attrs": {"reduction": "none"}},
     ("Gelu", 20): {"attrs": {"approximate": "none"}},
+    # index inputs as valid constants (random ones would make the before/after check fail)
+    ("Gather", 13): {"types": {"indices": "int64"}, "init": {"indices": [1, 0]}},
+    ("GatherElements", 13): {"shapes": {"data": (2, 3)}, "init": {"indices": [0, 1, 0, 1, 0, 1]},
+                             "init_dims": {"indices": [2, 3]}},
+    ("GatherND", 13): {"init": {"indices": [1, 0]}, "init_dims": {"indices": [2, 1]}},
+    ("ScatterElements", 18): {"shapes": {"data": (2, 3), "updates": (1, 3)},
+                              "init": {"indices": [1, 0, 1]}, "init_dims": {"indices": [1, 3]},
+                              "attrs": {"reduction": "none", "axis": 0}},
+    ("ScatterND", 18): {"shapes": {"updates": (2, 3, 4, 5)}, "init": {"indices": [1, 0]},
+                        "init_dims": {"indices": [2, 1]}, "attrs": {"reduction": "none"}},
+    ("SoftmaxCrossEntropyLoss", 13): {"shapes": {"scores": (2, 3)}, "init": {"labels": [0, 2]},
+                                      "attrs": {"reduction": "mean"}},
+    ("NegativeLogLikelihoodLoss", 13): {"shapes": {"input": (2, 3)}, "init": {"target": [0, 2]},
+                                        "attrs": {"reduction": "mean"}},
+    ("CumSum", 14): {"init": {"axis": [1]}, "scalar_init": ["axis"]},
     ("GroupNormalization", 18): {"attrs": {"num_groups": 3, "epsilon": 1e-5},
                                  "shapes": {"scale": (3,), "bias": (3,)}},
     ("LayerNormalization", 17): {"shapes": {"Scale": (5,), "B": (5,)}, "attrs": {"axis": -1}},
@@ -106,8 +122,10 @@ def _with_adapters(model: onnx.ModelProto, target: int) -> dict[str, Any]:
     """The project's rewrite to `target`: "adapter" with the steps that applied, or "cannot"."""
     try:
         result = apply(model, target_opset=target)
-    except Exception as exc:  # noqa: BLE001 - recorded as the reason
-        return {"result": "cannot", "reason": _short(f"{type(exc).__name__}: {exc}")}
+    except InputError as exc:
+        if exc.code != VERIFY_INPUT_TYPE.code:
+            return {"result": "cannot", "reason": _short(exc.one_line())}
+        return _unverified(model, target, exc.message)
     out = result.model
     if delivered_opset(out) == target and result.blocked is None:
         try:
@@ -122,6 +140,20 @@ def _with_adapters(model: onnx.ModelProto, target: int) -> dict[str, Any]:
     reason = (result.blocked.text if result.blocked is not None
               else f"delivered opset {delivered_opset(out)}")
     return {"result": "cannot", "reason": _short(reason)}
+
+
+def _unverified(model: onnx.ModelProto, target: int, why: str) -> dict[str, Any]:
+    """onnx:version-convert alone, for a probe the rewrite cannot run (sequence or optional
+    inputs: no random feeds): its reason, or "adapter" marked unverified."""
+    converted = VersionConvert().convert(RewriteModel(model, target_opset=target), target)
+    if isinstance(converted, Reason):
+        return {"result": "cannot", "reason": _short(converted.text)}
+    try:
+        onnx.checker.check_model(converted.model, full_check=True)
+    except Exception as exc:  # noqa: BLE001
+        return {"result": "cannot", "reason": "converted, but the result is invalid: "
+                + _short(str(exc))}
+    return {"result": "adapter", "via": [VersionConvert.id, f"unverified: {why}"]}
 
 
 def measure_pair(pair: EmittedPair, targets: tuple[int, ...] = TARGETS) -> dict[str, Any]:

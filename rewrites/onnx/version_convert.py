@@ -456,16 +456,16 @@ def _holdable(records: list[NodeRecord], op: str,
         return f"{op} changed semantics between versions {low_version} and {version}"
     low_in, low_out = _io_signature(low)
     high_in, high_out = _io_signature(high)
-    added_inputs = high_in[len(low_in):]  # optional inputs appended later (Pad-18's axes)
-    if (high_in[:len(low_in)] != low_in or low_out != high_out
-            or any(option != _OPTIONAL for _, option in added_inputs)
-            or not set(low.attributes) <= set(high.attributes)):
+    # Attributes the lower version has and the node's version lacks must be optional there
+    # (Dropout-10's ratio: unused in inference, as Dropout-13's ratio input left out).
+    if any(low.attributes[a].required for a in set(low.attributes) - set(high.attributes)):
         return f"{op}-{version} and {op}-{low_version} differ in inputs or attributes"
     extra = tuple(sorted(set(high.attributes) - set(low.attributes)))
     for r in records:
-        variadic = bool(low_in) and low_in[-1][1] == _VARIADIC
-        if not variadic and any(r.inputs[len(low_in):]):
-            return f"{r.name} uses inputs that {op}-{low_version} lacks"
+        why = _fits_signature(r, low_in, high_in, low_out, high_out)
+        if why:
+            return f"{r.name} {why}, which {op}-{low_version} lacks" if "lacks" not in why \
+                else f"{op}-{version} and {op}-{low_version} differ in inputs or attributes"
         if r.proto is not None:
             for attr in r.proto.attribute:
                 later = _VALUES_ADDED.get((op, attr.name), {})
@@ -489,6 +489,33 @@ def _holdable(records: list[NodeRecord], op: str,
                 if t is None:
                     return f"the types of {r.name} are unknown"
     return version, low_version, extra
+
+
+def _fits_signature(r: NodeRecord, low_in: Signature, high_in: Signature, low_out: Signature,
+                    high_out: Signature) -> str | None:
+    """Whether the inputs and outputs the node uses exist, under the same names and positions,
+    in the lower version, and the node gives every input and output the lower version requires
+    (BatchNormalization-15 with one output is a BatchNormalization-9; Pad-18 without axes is a
+    Pad-13). None when it fits, else what it uses."""
+    for used, low, high in ((r.inputs, low_in, high_in), (r.outputs, low_out, high_out)):
+        variadic = bool(low) and low[-1][1] == _VARIADIC
+        for i, name in enumerate(used):
+            if not name:
+                continue
+            if i >= len(low):
+                if variadic:
+                    continue
+                return "uses inputs" if used is r.inputs else "uses outputs"
+            # inputs keep their meaning by position across versions (BatchNormalization-15's
+            # input_mean is BatchNormalization-9's mean); an output renamed may not
+            if used is r.outputs and i < len(high) and high[i][0] != low[i][0]:
+                return "lacks: renamed outputs"
+        for i, (_, option) in enumerate(low):
+            if option == _OPTIONAL or (option == _VARIADIC and i > 0):
+                continue
+            if i >= len(used) or not used[i]:
+                return "lacks: a required parameter unset"
+    return None
 
 
 def _hold(work: onnx.ModelProto,
