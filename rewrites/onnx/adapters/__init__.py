@@ -4,11 +4,18 @@ written for the target opset (see each module; rewrites.onnx.version_convert cal
 
 from __future__ import annotations
 
-from rewrites.onnx.adapters import pad_axes, reduce_axes, resize_defaults, split_sizes
+from rewrites.onnx.adapters import (
+    attribute_forms,
+    pad_axes,
+    reduce_axes,
+    resize_defaults,
+    split_sizes,
+    trilu_mask,
+)
 from rewrites.onnx.adapters.common import ADAPTED_DOMAIN, restore
 from rewrites.onnx.rule import RewriteModel
 
-ADAPTERS = (pad_axes, reduce_axes, split_sizes, resize_defaults)
+ADAPTERS = (pad_axes, reduce_axes, split_sizes, resize_defaults, attribute_forms, trilu_mask)
 
 __all__ = ["ADAPTED_DOMAIN", "ADAPTERS", "adapt", "restore"]
 
