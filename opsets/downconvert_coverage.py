@@ -32,6 +32,8 @@ class Coverage:
     result: Result
     #: the rewrite steps that applied ("adapter"), or the reason ("cannot")
     detail: tuple[str, ...]
+    #: "cannot" only: "no exact lower form: ..." or "no adapter yet"
+    why: str | None = None
 
 
 class CoverageTable:
@@ -51,7 +53,7 @@ class CoverageTable:
         if answer is None:
             return None
         detail = answer.get("via") or ([answer["reason"]] if "reason" in answer else [])
-        return Coverage(op, since, target, answer["result"], tuple(detail))
+        return Coverage(op, since, target, answer["result"], tuple(detail), answer.get("why"))
 
     def count(self, target: int) -> dict[str, int]:
         out = {"converts": 0, "adapter": 0, "cannot": 0}

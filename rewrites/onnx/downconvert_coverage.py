@@ -98,6 +98,46 @@ _EXPORTER_FORMS: dict[tuple[str, int], dict[str, Any]] = {
 }
 
 
+#: Why no exact lower form exists (a judgement, kept here so the table says it): op -> reason.
+#: A "cannot" for an op not listed is "no adapter yet".
+NO_EXACT_FORM: dict[str, str] = {
+    **{op: f"{op} works on integer bits; And / Or / Xor / Not before 18 take only bool"
+       for op in ("BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot")},
+    "BitShift": "no earlier op shifts bits",
+    "Bernoulli": "random: no earlier op draws Bernoulli samples (RandomUniformLike + Less "
+                 "draws other numbers)",
+    "Col2Im": "its ConvTranspose form (one-hot weights, group = C) multiplies every input by 0 "
+              "or 1 and sums in another order: different for inf / NaN inputs, not exact",
+    "DFT": "a MatMul with a DFT matrix rounds differently: not exact",
+    "STFT": "a MatMul with a DFT matrix rounds differently: not exact",
+    "GridSample": "no earlier op samples at data-dependent coordinates",
+    "Det": "no earlier op computes a determinant",
+    "Unique": "no earlier op has a data-dependent output length like Unique's",
+    "Round": "no earlier op rounds half to even (Floor(x + 0.5) rounds halves up)",
+    "IsInf": "Equal-7 (opset 9) takes no floats, so Abs(x) == inf cannot be written",
+    "Equal": "Equal-7 (opset 9) takes no floats",
+    "GreaterOrEqual": "its Or(Greater, Equal) form needs Equal on floats, which opset 9 lacks",
+    "LessOrEqual": "its Or(Less, Equal) form needs Equal on floats, which opset 9 lacks",
+    "Mod": "no integer floor division before Mod-10",
+    "CumSum": "no earlier op computes a running sum without a Loop",
+    "GatherElements": "no earlier op gathers along an axis per element",
+    "GatherND": "no earlier op gathers by index tuples",
+    "ScatterND": "no earlier op scatters by index tuples",
+    "NegativeLogLikelihoodLoss": "its body gathers per element (GatherElements-11)",
+    "SoftmaxCrossEntropyLoss": "its body gathers per element (GatherElements-11)",
+    "QuantizeLinear": "rounding half to even needs Round-11",
+    "Resize": "Upsample-9 knows only asymmetric coordinates; the exporters write half_pixel, "
+              "pytorch_half_pixel or align_corners",
+    "Range": "no earlier op makes a sequence of run-time length (a Loop could, not a fixed form)",
+    **{op: "sequence / optional types do not exist at that opset"
+       for op in ("ConcatFromSequence", "SequenceAt", "SequenceConstruct", "SequenceEmpty",
+                  "SequenceErase", "SequenceInsert", "SequenceLength", "SequenceMap",
+                  "SplitToSequence", "OptionalGetElement", "OptionalHasElement")},
+    **{op: "the window is built with Range-11 and Cos; a folded constant would round "
+           "differently" for op in ("BlackmanWindow", "HammingWindow", "HannWindow")},
+}
+
+
 def _tweak(pair: EmittedPair) -> dict[str, Any] | None:
     return _EXPORTER_FORMS.get((pair.op, pair.since))
 
@@ -139,7 +179,9 @@ def _with_adapters(model: onnx.ModelProto, target: int) -> dict[str, Any]:
         return {"result": "adapter", "via": steps + notes}
     reason = (result.blocked.text if result.blocked is not None
               else f"delivered opset {delivered_opset(out)}")
-    return {"result": "cannot", "reason": _short(reason)}
+    declined = sorted({f"{e.rule} rolled back: {_short(e.reason or '')}" for e in result.log
+                       if e.status == "rolled_back" and e.rule != VersionConvert.id})
+    return {"result": "cannot", "reason": "; ".join([_short(reason), *declined])}
 
 
 def _unverified(model: onnx.ModelProto, target: int, why: str) -> dict[str, Any]:
@@ -156,6 +198,14 @@ def _unverified(model: onnx.ModelProto, target: int, why: str) -> dict[str, Any]
     return {"result": "adapter", "via": [VersionConvert.id, f"unverified: {why}"]}
 
 
+_BLOCKING_OP = re.compile(r"cannot convert opset \d+ -> \d+ \((\w+)")
+
+
+def _blocking_op(reason: str) -> str | None:
+    found = _BLOCKING_OP.search(reason)
+    return found.group(1) if found else None
+
+
 def measure_pair(pair: EmittedPair, targets: tuple[int, ...] = TARGETS) -> dict[str, Any]:
     """One row: {"op", "since", "opset", "exporters", "targets": {target: answer}} or with
     "probe" (why no probe could be built)."""
@@ -170,8 +220,13 @@ def measure_pair(pair: EmittedPair, targets: tuple[int, ...] = TARGETS) -> dict[
     for target in targets:
         if _onnx_alone(model, target):
             answers[str(target)] = {"result": "converts"}
-        else:
-            answers[str(target)] = _with_adapters(model, target)
+            continue
+        answer = _with_adapters(model, target)
+        if answer["result"] == "cannot":
+            op = _blocking_op(answer["reason"]) or pair.op
+            answer["why"] = (f"no exact lower form: {NO_EXACT_FORM[op]}" if op in NO_EXACT_FORM
+                             else "no adapter yet")
+        answers[str(target)] = answer
     row["targets"] = answers
     return row
 
@@ -231,6 +286,15 @@ def render_docs(table: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Pairs not listed convert with onnx alone to every target; `-` marks a pair "
                  "without a valid one-node probe (the data file says why).")
+    lines += ["", "Why the X cells cannot convert (per pair, the targets in brackets):", ""]
+    for key, row in table["pairs"].items():
+        whys: dict[str, list[str]] = {}
+        for t in targets:
+            answer = row.get("targets", {}).get(str(t), {})
+            if answer.get("result") == "cannot":
+                whys.setdefault(answer["why"], []).append(str(t))
+        for why, ts in whys.items():
+            lines.append(f"- {key} ({', '.join(ts)}): {why}")
     return "\n".join(lines)
 
 
