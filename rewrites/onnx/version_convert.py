@@ -292,7 +292,7 @@ def _convert_leg(
             return out, held, None
         except Exception as exc:  # noqa: BLE001 - the C++ converter raises RuntimeError
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        op = _op_in(message) or _dynamic_axes_op(model, message)
+        op = _op_in(message) or _dynamic_axes_op(model, message) or _attribute_op(model, message)
         if op is None or op in failed_on or op in held:
             return Reason(VersionConvert.id, _op_name(op), _explain(message, op, source, target))
         failed_on.add(op)
@@ -354,6 +354,22 @@ def _dynamic_axes_op(model: RewriteModel, message: str) -> str | None:
     for r in model.records():
         if (r.op.startswith("Reduce") or r.op in ("Squeeze", "Unsqueeze")) and len(
                 r.inputs) > 1 and r.inputs[1] and r.inputs[1] not in constant:
+            return f"{r.op} node {r.name}"
+    return None
+
+
+_ATTRIBUTE_VALUE = re.compile(r"Attribute (\w+) must have value")
+
+
+def _attribute_op(model: RewriteModel, message: str) -> str | None:
+    """onnx's adapters that refuse an attribute value ("Attribute reduction must have value none
+    for this version conversion") do not name their node: the first node that sets it."""
+    found = _ATTRIBUTE_VALUE.search(message)
+    if found is None:
+        return None
+    for r in model.records():
+        if not r.domain and r.proto is not None and any(
+                a.name == found.group(1) for a in r.proto.attribute):
             return f"{r.op} node {r.name}"
     return None
 
