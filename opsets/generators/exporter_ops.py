@@ -73,9 +73,9 @@ def torchscript_op_types(names: set[str]) -> set[str]:
     for path in torchscript_sources():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value in names:
-                    found.add(node.value)
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and node.value in names):
+                found.add(node.value)
     return found
 
 

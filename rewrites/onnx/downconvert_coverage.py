@@ -39,7 +39,7 @@ from analyzer.errors import InputError
 from analyzer.safe_write import write_atomically
 from opsets.downconvert_coverage import COVERAGE_PATH, TARGETS
 from opsets.generators.exporter_ops import EmittedPair, emitted_pairs
-from opsets.generators.onnx_downconvert import _TWEAKS, probe_model
+from opsets.generators.onnx_downconvert import probe_model
 from rewrites.contract import Reason
 from rewrites.onnx.rule import RewriteModel
 from rewrites.onnx.target_check import delivered_opset
@@ -47,7 +47,8 @@ from rewrites.onnx.version_convert import VersionConvert
 from rewrites.passes import apply
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "rewrites.md"
-DOCS_BEGIN = "<!-- downconvert-coverage:begin (generated: python -m rewrites.onnx.downconvert_coverage --write) -->"
+DOCS_BEGIN = ("<!-- downconvert-coverage:begin (generated: "
+              "python -m rewrites.onnx.downconvert_coverage --write) -->")
 DOCS_END = "<!-- downconvert-coverage:end -->"
 
 _REDUCE = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",

@@ -23,9 +23,10 @@ def _model(op: str, axes: str, keepdims: int = 1, noop: int = 0) -> onnx.ModelPr
     kept = [int(a) % 3 for a in axes.split(",")] if axes else ([] if noop else [0, 1, 2])
     dims = [1 if i in kept else d for i, d in enumerate((2, 3, 4))] if keepdims else [
         d for i, d in enumerate((2, 3, 4)) if i not in kept]
+    count = axes.count(",") + 1 if axes else 0
     return onnx.parser.parse_model(f"""
 <ir_version: 9, opset_import: ["" : 18]>
-g (float[2,3,4] x) => (float[{",".join(map(str, dims))}] y) <int64[{axes.count(',') + 1 if axes else 0}] a = {{{axes}}}> {{
+g (float[2,3,4] x) => (float[{",".join(map(str, dims))}] y) <int64[{count}] a = {{{axes}}}> {{
     y = {op} <keepdims = {keepdims}, noop_with_empty_axes = {noop}> (x, a)
 }}""")
 

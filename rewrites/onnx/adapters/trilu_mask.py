@@ -44,7 +44,8 @@ def adapt(model: RewriteModel, target: int) -> int:
         rows, cols = int(shape[-2]), int(shape[-1])  # type: ignore[arg-type]
         mask = triangle(rows, cols, k, attribute(node, "upper", 1) == 1)
         prefix = node.name or "Trilu"
-        mask_name, zero_name = model.fresh_name(f"{prefix}/mask"), model.fresh_name(f"{prefix}/zero")
+        mask_name = model.fresh_name(f"{prefix}/mask")
+        zero_name = model.fresh_name(f"{prefix}/zero")
         zero = onnx.numpy_helper.from_array(
             np.zeros((), dtype=onnx.helper.tensor_dtype_to_np_dtype(elem)), zero_name)
         nodes = [
