@@ -49,6 +49,7 @@ from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx import adapters
+from rewrites.onnx.adapters import subgraph_ops
 from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"
@@ -139,6 +140,11 @@ class VersionConvert:
         # nodes rewritten into their target-version form travel under a private domain
         # through every leg and are put back at the end
         adapted = adapters.adapt(current, target)
+        bodies = subgraph_ops.adapt(current, target, self._convert_body)
+        if isinstance(bodies, str):
+            return Reason(self.id, "model", f"cannot convert a body: {bodies}")
+        if bodies:
+            adapted[subgraph_ops.ID] = bodies
         if adapted:
             current = RewriteModel(current.proto)
         for _ in range(MAX_LEGS):
@@ -158,6 +164,12 @@ class VersionConvert:
                 return Converted(out, held, adapted)
             current = RewriteModel(out)
         return Reason(self.id, "model", "too many conversion legs")
+
+    def _convert_body(self, body: onnx.ModelProto, target: int) -> onnx.ModelProto | str:
+        """A body of an If / Loop, as its own model, at `target` (rewrites.onnx.adapters.
+        subgraph_ops), or why not."""
+        converted = self.convert(RewriteModel(body), target)
+        return converted.text if isinstance(converted, Reason) else converted.model
 
 
 MAX_LEGS = 8
