@@ -6,7 +6,8 @@ renamed the op, written out when the lower form computes the same:
 * ScatterElements-11+ with reduction "none" and constant non-negative indices -> Scatter-9
   (the same op under its old name; negative indices only from 11), for targets 9 and 10;
 * Gemm-11+ without C -> Gemm with a zero C of shape [1] (C is required below 11; adding 0 leaves
-  every value as it was), below 11.
+  every value as it was), below 11;
+* ThresholdedRelu-10 (none before 10) -> Where(Greater(x, alpha), x, 0), below 10.
 
 Left alone otherwise (the conversion then says why)."""
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnx.helper
+import onnx.numpy_helper
 
 from analyzer.inventory import NodeRecord
 from rewrites.onnx.adapters.common import (
@@ -28,6 +30,11 @@ from rewrites.onnx.adapters.common import (
 from rewrites.onnx.rule import RewriteModel
 
 ID = "attribute-forms"
+#: the op whose schema at the target types the written form
+_LOWER_OP = {"ScatterElements": "Scatter", "ThresholdedRelu": "Greater"}
+#: ThresholdedRelu's form takes only float types (checked in _thresholded_relu)
+_TYPES_CHECKED = frozenset({"Slice", "TopK", "ScatterElements", "Gemm"})
+_FLOATS = frozenset({onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE})
 
 
 def adapt(model: RewriteModel, target: int) -> int:
@@ -41,8 +48,8 @@ def adapt(model: RewriteModel, target: int) -> int:
         rewrite = _FORMS.get(r.op)
         if rewrite is None:
             continue
-        low = schema_at("Scatter" if r.op == "ScatterElements" else r.op, target)
-        if low is None or not types_allowed(r, low):
+        low = schema_at(_LOWER_OP.get(r.op, r.op), target)
+        if low is None or (r.op in _TYPES_CHECKED and not types_allowed(r, low)):
             continue
         nodes = rewrite(model, r, model.node(index), values, target)
         if nodes:
@@ -126,4 +133,22 @@ def _gemm(model: RewriteModel, r: NodeRecord, node: onnx.NodeProto,
     return [zero, new]
 
 
-_FORMS = {"Slice": _slice, "TopK": _topk, "ScatterElements": _scatter, "Gemm": _gemm}
+def _thresholded_relu(model: RewriteModel, r: NodeRecord, node: onnx.NodeProto,
+                      values: dict[str, np.ndarray], target: int) -> list[onnx.NodeProto] | None:
+    elem = model.elem_type(r.inputs[0])
+    if target >= 10 or elem not in _FLOATS:
+        return None
+    prefix = node.name or "ThresholdedRelu"
+    alpha, zero, above = (model.fresh_name(f"{prefix}/{n}") for n in ("alpha", "zero", "above"))
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(elem)
+    consts = [onnx.helper.make_node("Constant", [], [name], name=model.fresh_name(name),
+                                    value=onnx.numpy_helper.from_array(np.array(v, dtype), name))
+              for name, v in ((alpha, attribute(node, "alpha", 1.0)), (zero, 0))]
+    return [*consts, onnx.helper.make_node("Greater", [r.inputs[0], alpha], [above],
+                                           name=model.fresh_name(f"{prefix}/Greater")),
+            onnx.helper.make_node("Where", [above, r.inputs[0], zero], list(r.outputs),
+                                  name=node.name)]
+
+
+_FORMS = {"Slice": _slice, "TopK": _topk, "ScatterElements": _scatter, "Gemm": _gemm,
+          "ThresholdedRelu": _thresholded_relu}

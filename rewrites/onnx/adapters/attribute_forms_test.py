@@ -29,3 +29,12 @@ def test_lowers_to_opset_9() -> None:
     assert len(by_op["Gemm"].input) == 3
     assert "Scatter" in by_op and "ScatterElements" not in by_op
     assert "attribute-forms adapter" in adapter_note(result)
+
+
+def test_thresholded_relu_below_10() -> None:
+    # at opset 20 (the TorchScript exporter's newest) no schema body is valid for it
+    model = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 20]>
+g (float[3,4] x) => (float[3,4] y) { y = ThresholdedRelu <alpha = 0.25> (x) }""")
+    _, out = converted(model, 9)
+    assert [n.op_type for n in out.graph.node if n.op_type != "Constant"] == ["Greater", "Where"]

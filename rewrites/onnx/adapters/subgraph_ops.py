@@ -1,10 +1,12 @@
 """Adapter: If-16/19 and Loop-16/19 below 16, for which onnx ships no adapter ("No Adapter From
-Version $16 for If"). Version 16 only added optional types to what they carry, so a node whose
-outputs are tensors or sequences is already an If-13 / Loop-13 once its bodies are at the
-target: each body is converted on its own (as a model whose inputs are the body's inputs plus
-the outer-scope values it reads, through the same onnx:version-convert, adapters included), put
-back, and the node travels under the adapted domain while onnx converts the rest. Left alone:
-optional-typed outputs, outer-scope values of unknown type, and a body that does not convert
+Version $16 for If"), and Scan-11+ below 11 ("No Adapter From Version $11 for Scan"). Version 16
+only added optional types to what they carry, so a node whose outputs are tensors or sequences
+is already an If-13 / Loop-13 once its bodies are at the target; Scan-11 only allowed negative
+axes, so a Scan whose axes attributes are all non-negative is a Scan-9. Each body is converted
+on its own (as a model whose inputs are the body's inputs plus the outer-scope values it reads,
+through the same onnx:version-convert, adapters included), put back, and the node travels
+under the adapted domain while onnx converts the rest. Left alone: optional-typed outputs, a
+Scan with negative axes, outer-scope values of unknown type, and a body that does not convert
 (its reason is returned)."""
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from rewrites.onnx.adapters.common import ADAPTED_DOMAIN
 from rewrites.onnx.rule import RewriteModel
 
 ID = "subgraph-ops"
-OPS = frozenset({"If", "Loop"})
+#: op -> the version onnx has no adapter down from
+OPS = {"If": 16, "Loop": 16, "Scan": 11}
+_SCAN_AXES = ("scan_input_axes", "scan_output_axes")
 
 #: converts a model to a target: the converted model, or why not
 Convert = Callable[[onnx.ModelProto, int], "onnx.ModelProto | str"]
@@ -71,15 +75,16 @@ def _body_model(model: RewriteModel, body: onnx.GraphProto) -> onnx.ModelProto |
 
 def adapt(model: RewriteModel, target: int, convert: Convert) -> int | str:
     """Convert the bodies of fitting If / Loop nodes; how many nodes, or why one cannot."""
-    if target >= 16:
-        return 0
     count = 0
     for index, r in enumerate(model.records()):
-        if r.op not in OPS or r.domain or (r.since_version or 0) < 16:
+        step = OPS.get(r.op)
+        if step is None or r.domain or target >= step or (r.since_version or 0) < step:
             continue
         if any(t and t.startswith("optional") for t in r.output_types):
             continue
         node = model.node(index)
+        if any(a.name in _SCAN_AXES and any(v < 0 for v in a.ints) for a in node.attribute):
+            continue
         for attr in node.attribute:
             if attr.type != onnx.AttributeProto.GRAPH:
                 continue

@@ -62,3 +62,28 @@ g (bool c, int64[3] x) => (int64[3] z) {
     result = apply(model, target_opset=13)
     assert result.blocked is not None
     assert "BitwiseNot" in result.blocked.text
+
+
+SCAN = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2] s, float[3,2] xs) => (float[2] y, float[3,2] ys) {
+    y, ys = Scan (s, xs) <num_scan_inputs = 1, scan_input_axes = [0],
+        body = b (float[2] si, float[2] xi) => (float[2] so, float[2] yo) {
+            so = Add (si, xi)
+            yo = Relu (so)
+        }>
+}""")
+
+
+def test_scan_with_non_negative_axes_goes_to_9() -> None:
+    result = apply(SCAN, target_opset=9)
+    assert result.blocked is None, result.blocked
+    out = result.model
+    assert delivered_opset(out) == 9
+    onnx.checker.check_model(out, full_check=True)
+    rng = np.random.default_rng(1)
+    feeds = {"s": rng.standard_normal(2).astype(np.float32),
+             "xs": rng.standard_normal((3, 2)).astype(np.float32)}
+    for got, want in zip(create_session(out).run(None, feeds),
+                         create_session(SCAN).run(None, feeds), strict=True):
+        np.testing.assert_array_equal(got, want)
