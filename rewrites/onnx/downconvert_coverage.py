@@ -109,6 +109,8 @@ NO_EXACT_FORM: dict[str, str] = {
                  "draws other numbers)",
     "Col2Im": "its ConvTranspose form (one-hot weights, group = C) multiplies every input by 0 "
               "or 1 and sums in another order: different for inf / NaN inputs, not exact",
+    "Einsum": "its Transpose / Reshape / MatMul form sums in another order than Einsum's kernel: "
+              "equal up to rounding, not exactly",
     "DFT": "a MatMul with a DFT matrix rounds differently: not exact",
     "STFT": "a MatMul with a DFT matrix rounds differently: not exact",
     "GridSample": "no earlier op samples at data-dependent coordinates",

@@ -7,7 +7,10 @@ renamed the op, written out when the lower form computes the same:
   (the same op under its old name; negative indices only from 11), for targets 9 and 10;
 * Gemm-11+ without C -> Gemm with a zero C of shape [1] (C is required below 11; adding 0 leaves
   every value as it was), below 11;
-* ThresholdedRelu-10 (none before 10) -> Where(Greater(x, alpha), x, 0), below 10.
+* ThresholdedRelu-10 (none before 10) -> Where(Greater(x, alpha), x, 0), below 10;
+* DequantizeLinear-10+ (none before 10) of int8 / uint8 with a scalar float scale and zero point
+  -> (Cast(x) - Cast(zero point)) * scale, below 10 (8-bit values and their difference are
+  exact in float, so the product is the kernel's).
 
 Left alone otherwise (the conversion then says why)."""
 
@@ -31,8 +34,9 @@ from rewrites.onnx.rule import RewriteModel
 
 ID = "attribute-forms"
 #: the op whose schema at the target types the written form
-_LOWER_OP = {"ScatterElements": "Scatter", "ThresholdedRelu": "Greater"}
-#: ThresholdedRelu's form takes only float types (checked in _thresholded_relu)
+_LOWER_OP = {"ScatterElements": "Scatter", "ThresholdedRelu": "Greater",
+             "DequantizeLinear": "Mul"}
+#: ThresholdedRelu's and DequantizeLinear's forms check their types themselves
 _TYPES_CHECKED = frozenset({"Slice", "TopK", "ScatterElements", "Gemm"})
 _FLOATS = frozenset({onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE})
 
@@ -150,5 +154,32 @@ def _thresholded_relu(model: RewriteModel, r: NodeRecord, node: onnx.NodeProto,
                                   name=node.name)]
 
 
+def _dequantize(model: RewriteModel, r: NodeRecord, node: onnx.NodeProto,
+                values: dict[str, np.ndarray], target: int) -> list[onnx.NodeProto] | None:
+    if target >= 10 or model.elem_type(r.inputs[0]) not in _EIGHT_BIT:
+        return None
+    scale = r.inputs[1]
+    zero = r.inputs[2] if len(r.inputs) > 2 else ""
+    if model.elem_type(scale) != onnx.TensorProto.FLOAT:
+        return None
+    if any(name and model.shape(name) not in ((), (1,)) for name in (scale, zero)):
+        return None  # per-axis or blocked quantization: a broadcast form is not written here
+    prefix = node.name or "DequantizeLinear"
+    as_float = model.fresh_name(f"{prefix}/x")
+    nodes = [onnx.helper.make_node("Cast", [r.inputs[0]], [as_float], to=onnx.TensorProto.FLOAT,
+                                   name=model.fresh_name(f"{prefix}/Cast"))]
+    shifted = as_float
+    if zero:
+        zero_float, shifted = (model.fresh_name(f"{prefix}/{n}") for n in ("zero", "shifted"))
+        nodes += [onnx.helper.make_node("Cast", [zero], [zero_float], to=onnx.TensorProto.FLOAT,
+                                        name=model.fresh_name(f"{prefix}/CastZero")),
+                  onnx.helper.make_node("Sub", [as_float, zero_float], [shifted],
+                                        name=model.fresh_name(f"{prefix}/Sub"))]
+    nodes.append(onnx.helper.make_node("Mul", [shifted, scale], list(r.outputs),
+                                       name=node.name))
+    return nodes
+
+
+_EIGHT_BIT = frozenset({onnx.TensorProto.INT8, onnx.TensorProto.UINT8})
 _FORMS = {"Slice": _slice, "TopK": _topk, "ScatterElements": _scatter, "Gemm": _gemm,
-          "ThresholdedRelu": _thresholded_relu}
+          "ThresholdedRelu": _thresholded_relu, "DequantizeLinear": _dequantize}

@@ -38,3 +38,15 @@ def test_thresholded_relu_below_10() -> None:
 g (float[3,4] x) => (float[3,4] y) { y = ThresholdedRelu <alpha = 0.25> (x) }""")
     _, out = converted(model, 9)
     assert [n.op_type for n in out.graph.node if n.op_type != "Constant"] == ["Greater", "Where"]
+
+
+def test_dequantize_linear_below_10() -> None:
+    # uint8 values from a Cast (QuantizeLinear itself has no exact form at 9: it needs Round-11)
+    model = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 19]>
+g (float[3,4] f) => (float[3,4] y) <float s = {0.05}, uint8 z = {128}> {
+    q = Cast <to = 2> (f)
+    y = DequantizeLinear (q, s, z)
+}""")
+    _, out = converted(model, 9)
+    assert "DequantizeLinear" not in {n.op_type for n in out.graph.node}
