@@ -28,6 +28,12 @@ onnx.version_converter converts the whole model or nothing, and it raises on (me
   constant without zeros (then it changes nothing).
 * ReduceMean/ReduceSum-18 and the like with axes from a graph input ("No initializer or constant
   input to node found"): no static form exists; the failure is reported with the op named.
+* Forms onnx cannot lower although an exact lower form exists (Reduce*-18 with constant axes
+  and noop_with_empty_axes=0, Split-18 num_outputs, Pad-18 axes, Resize-18/19 to 11, Slice /
+  TopK / Scatter / Gemm / ThresholdedRelu / DequantizeLinear below 10-11, Trilu below 14, If /
+  Loop / Scan bodies): rewrites.onnx.adapters writes each node in its form at the target before
+  converting, under a private domain that onnx leaves alone, and puts it back after. Which
+  (op, version) the exporters emit converts how: opsets/data/downconvert_coverage.json.
 
 The result is verified by the pass like every rule (checker, then outputs before vs after).
 """
