@@ -498,8 +498,7 @@ def _holdable(records: list[NodeRecord], op: str,
     for r in records:
         why = _fits_signature(r, low_in, high_in, low_out, high_out)
         if why:
-            return f"{r.name} {why}, which {op}-{low_version} lacks" if "lacks" not in why \
-                else f"{op}-{version} and {op}-{low_version} differ in inputs or attributes"
+            return f"{r.name} {why} at {op}-{low_version}"
         if r.proto is not None:
             for attr in r.proto.attribute:
                 later = _VALUES_ADDED.get((op, attr.name), {})
@@ -530,7 +529,7 @@ def _fits_signature(r: NodeRecord, low_in: Signature, high_in: Signature, low_ou
     """Whether the inputs and outputs the node uses exist, under the same names and positions,
     in the lower version, and the node gives every input and output the lower version requires
     (BatchNormalization-15 with one output is a BatchNormalization-9; Pad-18 without axes is a
-    Pad-13). None when it fits, else what it uses."""
+    Pad-13). None when it fits, else what does not."""
     for used, low, high in ((r.inputs, low_in, high_in), (r.outputs, low_out, high_out)):
         variadic = bool(low) and low[-1][1] == _VARIADIC
         for i, name in enumerate(used):
@@ -539,16 +538,16 @@ def _fits_signature(r: NodeRecord, low_in: Signature, high_in: Signature, low_ou
             if i >= len(low):
                 if variadic:
                     continue
-                return "uses inputs" if used is r.inputs else "uses outputs"
+                return f"uses {'an input' if used is r.inputs else 'an output'} that does not exist"
             # inputs keep their meaning by position across versions (BatchNormalization-15's
             # input_mean is BatchNormalization-9's mean); an output renamed may not
             if used is r.outputs and i < len(high) and high[i][0] != low[i][0]:
-                return "lacks: renamed outputs"
+                return f"uses output {i}, which is {low[i][0]!r}"
         for i, (_, option) in enumerate(low):
             if option == _OPTIONAL or (option == _VARIADIC and i > 0):
                 continue
             if i >= len(used) or not used[i]:
-                return "lacks: a required parameter unset"
+                return f"leaves {low[i][0]!r} unset, which is required"
     return None
 
 
