@@ -97,7 +97,7 @@ def _attribute_form(model: RewriteModel, target: int) -> int:
             if given is None or given.size != 1:
                 continue
             value = float(given.reshape(-1)[0])
-        if full is None:
+        if full is None or min(full) < 0:  # Pad-2 documents only padding, not cropping
             continue
         model.replace(index, [adapted("Pad", [r.inputs[0]], list(r.outputs), node.name,
                                       mode=mode.decode(), pads=full, value=value)], ID)
