@@ -58,7 +58,8 @@ _ASSERT_PREFIX = re.compile(r"^.*?Assertion `[^`]*` failed: ")
 # probe models
 
 #: Per-op tweaks to the generic probe: "attrs" (values for attributes), "shapes" (input name ->
-#: shape), "init" (input name -> int64 initializer values, also for optional inputs to include),
+#: shape), "init" (input name -> int64 initializer values, also for optional inputs to include;
+#: "init_dims" gives their shape when not 1-D),
 #: "types" (input name -> tensor type), "outputs" (number of outputs).
 _TWEAKS: dict[str, dict[str, Any]] = {
     "AveragePool": {"attrs": {"kernel_shape": [2, 2]}},
@@ -312,10 +313,11 @@ def _elem(type_str: str) -> int:
     return int(onnx.TensorProto.DataType.Value(type_str[len("tensor(") : -1].upper()))
 
 
-def _generic_probe(schema: Any) -> Any:
-    """A one-node opset-18 model from the schema plus _TWEAKS; raises ValueError when an input
-    type cannot be expressed generically."""
-    tweak = _TWEAKS.get(schema.name, {})
+def _generic_probe(schema: Any, opset: int = FROM_OPSET,
+                   tweak: dict[str, Any] | None = None) -> Any:
+    """A one-node model at `opset` from the schema plus _TWEAKS (or `tweak`); raises ValueError
+    when an input type cannot be expressed generically."""
+    tweak = _TWEAKS.get(schema.name, {}) if tweak is None else tweak
     constraints = {
         tc.type_param_str: tuple(sorted(tc.allowed_type_strs)) for tc in schema.type_constraints
     }
@@ -353,7 +355,8 @@ def _generic_probe(schema: Any) -> Any:
             names.append(value_name)
             if name in init and init[name] is not None:
                 values = init[name]
-                dims: list[int] = [] if name in tweak.get("scalar_init", ()) else [len(values)]
+                dims: list[int] = ([] if name in tweak.get("scalar_init", ()) else
+                                   list(tweak.get("init_dims", {}).get(name, [len(values)])))
                 initializers.append(
                     helper.make_tensor(value_name, onnx.TensorProto.INT64, dims, values)
                 )
@@ -377,7 +380,7 @@ def _generic_probe(schema: Any) -> Any:
         schema.name, names, [o.name for o in outputs], name="probe", **tweak.get("attrs", {})
     )
     graph = helper.make_graph([node], "probe", inputs, outputs, initializer=initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", FROM_OPSET)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     # typed outputs, so the probe is a graph the exporter could have written
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
@@ -400,13 +403,15 @@ def _first_line(exc: BaseException) -> str:
     return _ASSERT_PREFIX.sub("", line).strip()
 
 
-def probe_model(op: str) -> Any:
-    """The validated one-node opset-18 probe for `op` (raises with the reason when none)."""
-    schema = onnx.defs.get_schema(op, FROM_OPSET, "")
+def probe_model(op: str, opset: int = FROM_OPSET, tweak: dict[str, Any] | None = None) -> Any:
+    """The validated one-node probe for `op` at `opset` (default 18; raises with the reason when
+    none). `tweak` replaces the op's _TWEAKS entry (attributes as an exporter writes them)."""
+    schema = onnx.defs.get_schema(op, opset, "")
     if op in _TEXT_PROBES:
-        model = onnx.parser.parse_model(_TEXT_PROBES[op])
+        text = _TEXT_PROBES[op].replace('"" : 18', f'"" : {opset}')
+        model = onnx.parser.parse_model(text)
     else:
-        model = _generic_probe(schema)
+        model = _generic_probe(schema, opset, tweak)
     onnx.checker.check_model(model, full_check=True)
     return model
 

@@ -28,6 +28,12 @@ onnx.version_converter converts the whole model or nothing, and it raises on (me
   constant without zeros (then it changes nothing).
 * ReduceMean/ReduceSum-18 and the like with axes from a graph input ("No initializer or constant
   input to node found"): no static form exists; the failure is reported with the op named.
+* Forms onnx cannot lower although an exact lower form exists (Reduce*-18 with constant axes
+  and noop_with_empty_axes=0, Split-18 num_outputs, Pad-18 axes, Resize-18/19 to 11, Slice /
+  TopK / Scatter / Gemm / ThresholdedRelu / DequantizeLinear below 10-11, Trilu below 14, If /
+  Loop / Scan bodies): rewrites.onnx.adapters writes each node in its form at the target before
+  converting, under a private domain that onnx leaves alone, and puts it back after. Which
+  (op, version) the exporters emit converts how: opsets/data/downconvert_coverage.json.
 
 The result is verified by the pass like every rule (checker, then outputs before vs after).
 """
@@ -48,6 +54,8 @@ import onnx.version_converter
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
 from rewrites.contract import PassResult, Reason
+from rewrites.onnx import adapters
+from rewrites.onnx.adapters import subgraph_ops
 from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"
@@ -64,6 +72,8 @@ _VARIADIC = onnx.defs.OpSchema.FormalParameterOption.Variadic
 #: Attribute values an op accepts only from some version on: (op, attribute) -> value -> version.
 _VALUES_ADDED: dict[tuple[str, str], dict[str, int]] = {
     ("Pad", "mode"): {"edge": 2, "reflect": 2, "wrap": 19},
+    ("ScatterElements", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
+    ("ScatterND", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
 }
 
 _OP_IN_ERROR = (
@@ -82,6 +92,8 @@ class Converted:
     model: onnx.ModelProto
     #: op -> (from version, to version, attributes dropped)
     held: dict[str, tuple[int, int, tuple[str, ...]]] = field(default_factory=dict)
+    #: exact-lower-form adapter id -> nodes it rewrote (rewrites.onnx.adapters)
+    adapted: dict[str, int] = field(default_factory=dict)
 
 
 class VersionConvert:
@@ -107,8 +119,10 @@ class VersionConvert:
         converted = self.convert(model, model.target_opset)
         if isinstance(converted, Reason):
             return PassResult(reason=converted)
-        note = ", ".join(f"{op}-{a} kept as {op}-{b} (hold adapter)"
-                         for op, (a, b, _) in sorted(converted.held.items())) or None
+        note = ", ".join([f"{op}-{a} kept as {op}-{b} (hold adapter)"
+                          for op, (a, b, _) in sorted(converted.held.items())]
+                         + [f"{n} node(s) by the {name} adapter"
+                            for name, n in sorted(converted.adapted.items())]) or None
         return PassResult(converted.model, note=note)
 
     def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
@@ -129,6 +143,16 @@ class VersionConvert:
         if (_shape_slices(current, target) + _constant_tensors(current.proto, target)
                 + _reshape_allowzero(current, target)):
             current = RewriteModel(current.proto)
+        # nodes rewritten into their target-version form travel under a private domain
+        # through every leg and are put back at the end
+        adapted = adapters.adapt(current, target)
+        bodies = subgraph_ops.adapt(current, target, self._convert_body)
+        if isinstance(bodies, str):
+            return Reason(self.id, "model", f"cannot convert a body: {bodies}")
+        if bodies:
+            adapted[subgraph_ops.ID] = bodies
+        if adapted:
+            current = RewriteModel(current.proto)
         for _ in range(MAX_LEGS):
             leg = _convert_leg(current, target, weights)
             if isinstance(leg, Reason):
@@ -136,9 +160,22 @@ class VersionConvert:
             out, leg_held, stop = leg
             held.update(leg_held)
             if stop is None:
-                return Converted(out, held)
+                if adapted:
+                    adapters.restore(out)
+                    try:
+                        onnx.checker.check_model(out)
+                    except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError
+                        return Reason(self.id, "model", "the adapted nodes are invalid at "
+                                      f"opset {target}: {str(exc).strip().splitlines()[0]}")
+                return Converted(out, held, adapted)
             current = RewriteModel(out)
         return Reason(self.id, "model", "too many conversion legs")
+
+    def _convert_body(self, body: onnx.ModelProto, target: int) -> onnx.ModelProto | str:
+        """A body of an If / Loop, as its own model, at `target` (rewrites.onnx.adapters.
+        subgraph_ops), or why not."""
+        converted = self.convert(RewriteModel(body), target)
+        return converted.text if isinstance(converted, Reason) else converted.model
 
 
 MAX_LEGS = 8
@@ -273,7 +310,7 @@ def _convert_leg(
             return out, held, None
         except Exception as exc:  # noqa: BLE001 - the C++ converter raises RuntimeError
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        op = _op_in(message) or _dynamic_axes_op(model, message)
+        op = _op_in(message) or _dynamic_axes_op(model, message) or _attribute_op(model, message)
         if op is None or op in failed_on or op in held:
             return Reason(VersionConvert.id, _op_name(op), _explain(message, op, source, target))
         failed_on.add(op)
@@ -335,6 +372,22 @@ def _dynamic_axes_op(model: RewriteModel, message: str) -> str | None:
     for r in model.records():
         if (r.op.startswith("Reduce") or r.op in ("Squeeze", "Unsqueeze")) and len(
                 r.inputs) > 1 and r.inputs[1] and r.inputs[1] not in constant:
+            return f"{r.op} node {r.name}"
+    return None
+
+
+_ATTRIBUTE_VALUE = re.compile(r"Attribute (\w+) must have value")
+
+
+def _attribute_op(model: RewriteModel, message: str) -> str | None:
+    """onnx's adapters that refuse an attribute value ("Attribute reduction must have value none
+    for this version conversion") do not name their node: the first node that sets it."""
+    found = _ATTRIBUTE_VALUE.search(message)
+    if found is None:
+        return None
+    for r in model.records():
+        if not r.domain and r.proto is not None and any(
+                a.name == found.group(1) for a in r.proto.attribute):
             return f"{r.op} node {r.name}"
     return None
 
@@ -437,16 +490,15 @@ def _holdable(records: list[NodeRecord], op: str,
         return f"{op} changed semantics between versions {low_version} and {version}"
     low_in, low_out = _io_signature(low)
     high_in, high_out = _io_signature(high)
-    added_inputs = high_in[len(low_in):]  # optional inputs appended later (Pad-18's axes)
-    if (high_in[:len(low_in)] != low_in or low_out != high_out
-            or any(option != _OPTIONAL for _, option in added_inputs)
-            or not set(low.attributes) <= set(high.attributes)):
+    # Attributes the lower version has and the node's version lacks must be optional there
+    # (Dropout-10's ratio: unused in inference, as Dropout-13's ratio input left out).
+    if any(low.attributes[a].required for a in set(low.attributes) - set(high.attributes)):
         return f"{op}-{version} and {op}-{low_version} differ in inputs or attributes"
     extra = tuple(sorted(set(high.attributes) - set(low.attributes)))
     for r in records:
-        variadic = bool(low_in) and low_in[-1][1] == _VARIADIC
-        if not variadic and any(r.inputs[len(low_in):]):
-            return f"{r.name} uses inputs that {op}-{low_version} lacks"
+        why = _fits_signature(r, low_in, high_in, low_out, high_out)
+        if why:
+            return f"{r.name} {why} at {op}-{low_version}"
         if r.proto is not None:
             for attr in r.proto.attribute:
                 later = _VALUES_ADDED.get((op, attr.name), {})
@@ -470,6 +522,33 @@ def _holdable(records: list[NodeRecord], op: str,
                 if t is None:
                     return f"the types of {r.name} are unknown"
     return version, low_version, extra
+
+
+def _fits_signature(r: NodeRecord, low_in: Signature, high_in: Signature, low_out: Signature,
+                    high_out: Signature) -> str | None:
+    """Whether the inputs and outputs the node uses exist, under the same names and positions,
+    in the lower version, and the node gives every input and output the lower version requires
+    (BatchNormalization-15 with one output is a BatchNormalization-9; Pad-18 without axes is a
+    Pad-13). None when it fits, else what does not."""
+    for used, low, high in ((r.inputs, low_in, high_in), (r.outputs, low_out, high_out)):
+        variadic = bool(low) and low[-1][1] == _VARIADIC
+        for i, name in enumerate(used):
+            if not name:
+                continue
+            if i >= len(low):
+                if variadic:
+                    continue
+                return f"uses {'an input' if used is r.inputs else 'an output'} that does not exist"
+            # inputs keep their meaning by position across versions (BatchNormalization-15's
+            # input_mean is BatchNormalization-9's mean); an output renamed may not
+            if used is r.outputs and i < len(high) and high[i][0] != low[i][0]:
+                return f"uses output {i}, which is {low[i][0]!r}"
+        for i, (_, option) in enumerate(low):
+            if option == _OPTIONAL or (option == _VARIADIC and i > 0):
+                continue
+            if i >= len(used) or not used[i]:
+                return f"leaves {low[i][0]!r} unset, which is required"
+    return None
 
 
 def _hold(work: onnx.ModelProto,

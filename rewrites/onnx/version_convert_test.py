@@ -102,3 +102,38 @@ def test_reason_when_a_gap_stays() -> None:
     reason = result.log[0].reason or ""
     assert "ReduceMean" in reason and "graph input" in reason
     assert result.model.opset_import[0].version == 18
+
+
+# hold, judged per node: the inputs / outputs a node uses exist at the lower version by position
+BN_DROPOUT = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2,3,4] x, float[3] s, float[3] b, float[3] m, float[3] v) => (float[2,3,4] y) {
+    n = BatchNormalization <epsilon = 0.001> (x, s, b, m, v)
+    y = Dropout(n)
+}""")
+
+
+@pytest.mark.parametrize("target", [13, 11, 9])
+def test_batchnorm15_and_dropout13_are_held_by_what_they_use(target: int) -> None:
+    result = apply(BN_DROPOUT, target_opset=target)
+    assert result.blocked is None, result.blocked
+    assert {i.domain: i.version for i in result.model.opset_import}[""] == target
+    onnx.checker.check_model(result.model, full_check=True)
+    note = next(e.reason for e in result.applied if e.rule == "onnx:version-convert") or ""
+    assert "BatchNormalization-15 kept as BatchNormalization-9" in note
+
+
+SCATTER_ADD = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[4,3] x, float[1,3] u) => (float[4,3] y) <int64[1,3] i = {1, 0, 3}> {
+    y = ScatterElements <axis = 0, reduction = "add"> (x, i, u)
+}""")
+
+
+def test_scatter_reduction_is_kept_where_the_lower_version_has_it() -> None:
+    kept = apply(SCATTER_ADD, target_opset=16)
+    assert kept.blocked is None, kept.blocked
+    node = kept.model.graph.node[0]
+    assert [a.s for a in node.attribute if a.name == "reduction"] == [b"add"]
+    refused = apply(SCATTER_ADD, target_opset=13)  # ScatterElements-13 has no reduction
+    assert refused.blocked is not None and "ScatterElements" in refused.blocked.text

@@ -1,0 +1,89 @@
+"""subgraph_ops: If-16 / Loop-16 below 16, their bodies converted on their own (adapters too)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnx.parser
+import pytest
+
+from analyzer.runtime.session import create_session
+from rewrites.onnx.adapters.subgraph_ops import outer_names
+from rewrites.onnx.target_check import delivered_opset
+from rewrites.passes import apply
+
+# The then-branch reads outer values (x, y and the initializer ax) and holds ops that need
+# converting: ReduceMean-18 with constant axes (reduce-axes adapter) and Add-14 (hold).
+MODEL = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (bool c, float[2,3] x, float[2,1] y) => (float[2,1] z) <int64[1] ax = {1}> {
+    z = If (c) <then_branch = t () => (float[2,1] a) {
+                    m = ReduceMean <keepdims = 1, noop_with_empty_axes = 0> (x, ax)
+                    a = Add (m, y)
+                },
+                else_branch = e () => (float[2,1] b) { b = Relu (y) }>
+}""")
+
+
+def test_outer_names() -> None:
+    then = MODEL.graph.node[0].attribute[0].g
+    assert outer_names(then) == ["x", "ax", "y"]
+
+
+@pytest.mark.parametrize("target", [15, 13, 11])
+def test_if_with_converting_bodies(target: int) -> None:
+    result = apply(MODEL, target_opset=target)
+    assert result.blocked is None, result.blocked
+    out = result.model
+    assert delivered_opset(out) == target
+    onnx.checker.check_model(out, full_check=True)
+    node = out.graph.node[-1]
+    assert node.op_type == "If" and node.domain == ""
+    body = next(a.g for a in node.attribute if a.name == "then_branch")
+    assert not body.input and not body.initializer  # outer values stay outer
+    reduce = next(n for n in body.node if n.op_type == "ReduceMean")
+    assert [a.ints for a in reduce.attribute if a.name == "axes"] == [[1]]
+    rng = np.random.default_rng(0)
+    for flag in (True, False):
+        feeds = {"c": np.array(flag), "x": rng.standard_normal((2, 3)).astype(np.float32),
+                 "y": rng.standard_normal((2, 1)).astype(np.float32)}
+        want = create_session(MODEL).run(None, feeds)[0]
+        got = create_session(out).run(None, feeds)[0]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_body_that_cannot_convert_blocks_with_its_reason() -> None:
+    model = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (bool c, int64[3] x) => (int64[3] z) {
+    z = If (c) <then_branch = t () => (int64[3] a) { a = BitwiseNot (x) },
+                else_branch = e () => (int64[3] b) { b = Identity (x) }>
+}""")
+    result = apply(model, target_opset=13)
+    assert result.blocked is not None
+    assert "BitwiseNot" in result.blocked.text
+
+
+SCAN = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2] s, float[3,2] xs) => (float[2] y, float[3,2] ys) {
+    y, ys = Scan (s, xs) <num_scan_inputs = 1, scan_input_axes = [0],
+        body = b (float[2] si, float[2] xi) => (float[2] so, float[2] yo) {
+            so = Add (si, xi)
+            yo = Relu (so)
+        }>
+}""")
+
+
+def test_scan_with_non_negative_axes_goes_to_9() -> None:
+    result = apply(SCAN, target_opset=9)
+    assert result.blocked is None, result.blocked
+    out = result.model
+    assert delivered_opset(out) == 9
+    onnx.checker.check_model(out, full_check=True)
+    rng = np.random.default_rng(1)
+    feeds = {"s": rng.standard_normal(2).astype(np.float32),
+             "xs": rng.standard_normal((3, 2)).astype(np.float32)}
+    for got, want in zip(create_session(out).run(None, feeds),
+                         create_session(SCAN).run(None, feeds), strict=True):
+        np.testing.assert_array_equal(got, want)
