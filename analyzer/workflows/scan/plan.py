@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from analyzer.environment import tool_version
 from analyzer.error_codes import SCAN_NOT_RESUMABLE
 from analyzer.errors import InputError
-from analyzer.workflows.scan.sources import Source
+from analyzer.workflows.scan.sources import Source, with_hashes
 from opsets.tables import DATA_DIR
 
 SCHEMA = "onnx-preflight/scan/1"
@@ -58,12 +58,14 @@ def load_plan(out_dir: Path) -> ScanPlan:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema") != SCHEMA:
             raise ValueError(f"schema {data.get('schema')!r}")
-        return ScanPlan.from_dict(data)
+        plan = ScanPlan.from_dict(data)
     except FileNotFoundError:
         raise InputError(path, SCAN_NOT_RESUMABLE, "no scan to resume in this folder") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(path, SCAN_NOT_RESUMABLE,
                          f"not a scan plan this version reads ({exc})") from None
+    # hashed again: a source that changed since is a new cell, not a stale cached one
+    return replace(plan, sources=tuple(with_hashes(plan.sources)))
 
 
 @dataclass(frozen=True)

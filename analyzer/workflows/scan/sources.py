@@ -110,12 +110,15 @@ def _models_below(folder: Path) -> list[Path]:
     return found
 
 
-def _display(path: Path) -> str:
-    """A readable, stable id for a path: relative to the current folder when below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+def _display(path: Path, base: Path) -> str:
+    """A readable, stable id for a path: relative to the manifest's folder (a manifest entry),
+    else to the current folder when below it, else the path as given."""
+    for folder in ((base,) if str(base) not in ("", ".") else ()) + (Path.cwd(),):
+        try:
+            return str(path.resolve().relative_to(folder.resolve()))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def expand(arg: str, options: SourceOptions = SourceOptions()) -> list[Source]:
@@ -141,7 +144,7 @@ def expand(arg: str, options: SourceOptions = SourceOptions()) -> list[Source]:
     if not paths:
         raise InputError(arg, SCAN_NO_SOURCES, why)
     single = len(paths) == 1
-    return [Source(options.id if (options.id and single) else _display(p),
+    return [Source(options.id if (options.id and single) else _display(p, options.base),
                    file_kind(p) or "onnx", str(p), options.tags, (), None, options.opsets,
                    options.exporters) for p in paths]
 
