@@ -27,6 +27,16 @@ import sys
 import time
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as Bar
+
 from analyzer.cli.common import parse_providers
 from analyzer.error_codes import SCAN_NOT_RESUMABLE, USAGE
 from analyzer.errors import InputError
@@ -38,7 +48,12 @@ from analyzer.workflows.isolated_export import (
 from analyzer.workflows.scan import Progress, ScanOptions, ScanPlan, run_scan
 from analyzer.workflows.scan.executors import EXECUTORS, check_executor
 from analyzer.workflows.scan.manifest import load_manifest
-from analyzer.workflows.scan.plan import DEFAULT_EXPORTERS, DEFAULT_OPSETS, TORCH_EXPORTERS, load_plan
+from analyzer.workflows.scan.plan import (
+    DEFAULT_EXPORTERS,
+    DEFAULT_OPSETS,
+    TORCH_EXPORTERS,
+    load_plan,
+)
 from analyzer.workflows.scan.runner import FAILED
 from analyzer.workflows.scan.sources import Source, SourceOptions, dedupe, expand, with_hashes
 
@@ -144,16 +159,6 @@ class _Display:
     """The progress bar on stderr (a terminal only): cells done / failed / cached, time left."""
 
     def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress as Bar,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self.bar = Bar(TextColumn("scan"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
                        TextColumn("left"), TimeRemainingColumn(),

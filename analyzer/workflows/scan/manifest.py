@@ -17,7 +17,6 @@ exporters and tags.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,11 @@ from typing import Any
 from analyzer.error_codes import SCAN_MANIFEST
 from analyzer.errors import InputError
 from analyzer.workflows.scan.sources import Source, SourceOptions, expand
+
+try:  # the standard library's TOML reader from Python 3.11; tomli is the same on 3.10
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 _ENTRY_FIELDS = {"source", "id", "inputs", "weights", "opsets", "exporters", "tags"}
 _DEFAULT_FIELDS = {"opsets", "exporters", "providers"}
