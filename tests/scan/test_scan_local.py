@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.scan.conftest import REPO, Zoo, comparable, run_cli
+from tests.fixtures.scan_fixtures import REPO, Zoo, comparable, run_cli
 
 CELL_FIELDS = ["key", "source", "opset", "model_opset", "exporter", "providers", "verdict",
                "blocking", "lowest_working_opset", "placement", "report_html", "report_json",
@@ -135,7 +135,7 @@ def test_fail_on_makes_a_failing_cell_exit_1(local_scan, zoo: Zoo, tmp_path,
     (["scan", "no/such/model.onnx"], "no such file or directory [SCAN_NO_SOURCES]"),
     (["scan", "nothing-*.onnx"], "no model file matches this pattern [SCAN_NO_SOURCES]"),
     (["scan", "--opsets", "17,x", "a.onnx"], "--opsets"),
-    (["scan", "--exporters", "jit", "tests.scan.zoo_models:mlp"], "exporters are dynamo"),
+    (["scan", "--exporters", "jit", "tests.fixtures.scan_zoo:mlp"], "exporters are dynamo"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.scan.conftest import REPO, Zoo, comparable, run_cli
+from tests.fixtures.scan_fixtures import REPO, Zoo, comparable, run_cli
 
 pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray")
