@@ -50,6 +50,17 @@ def one_scan(plan: ScanPlan, executor: str, jobs: int) -> tuple[float, dict[str,
     return wall, matrix
 
 
+def ray_start_cost(jobs: int) -> float:
+    """Seconds to start and stop a local Ray instance: the part of the Ray wall that does not
+    grow with the number of cells."""
+    import ray  # optional: only when the ray executor is measured
+
+    start = time.perf_counter()
+    ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.shutdown()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,8 +91,10 @@ def main() -> None:
                       f"  max {max(times):6.2f} s")
     if "local" in walls and "ray" in walls:
         local, ray = statistics.median(walls["local"]), statistics.median(walls["ray"])
+        fixed = ray_start_cost(args.jobs)
         print(f"overhead ratio ray/local (median wall): {ray / local:.2f} "
-              f"({ray:.1f} s / {local:.1f} s)")
+              f"({ray:.1f} s / {local:.1f} s); Ray start + stop alone {fixed:.1f} s; "
+              f"without it {(ray - fixed) / local:.2f}")
 
 
 if __name__ == "__main__":

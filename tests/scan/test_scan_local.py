@@ -154,3 +154,13 @@ def test_bad_manifest_and_resume_without_a_scan(tmp_path, capsys) -> None:
         capsys.readouterr().err)
     assert run_cli(["scan", "--resume", "-o", str(tmp_path / "o")]) == 2
     assert "[SCAN_NOT_RESUMABLE]" in capsys.readouterr().err
+
+
+def test_a_hanging_cell_times_out_and_the_scan_completes(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "out"
+    assert run_cli(["scan", "tests.fixtures.scan_zoo:sleeps", "--opsets", "17", "--exporters",
+                    "torchscript", "--time-limit", "8", "-o", str(out)]) == 0
+    cell = json.loads((out / "matrix.json").read_text())["cells"][0]
+    assert cell["verdict"] == "timeout" and "--time-limit" in cell["error"]
+    assert 8 <= cell["duration_s"] < 30
