@@ -66,7 +66,7 @@ def _ray_task(job: CellJob) -> dict[str, Any]:
 
 def _lost_record(job: CellJob, exc: BaseException) -> dict[str, Any]:
     first = (str(exc).strip().splitlines() or [""])[0][:200]
-    record = dict(EMPTY)
+    record: dict[str, Any] = dict(EMPTY)
     record.update(verdict="crashed", duration_s=0.0,
                   error=f"the Ray worker died running this cell, also when retried "
                   f"({type(exc).__name__}: {first})")

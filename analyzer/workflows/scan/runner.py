@@ -96,6 +96,8 @@ def run_scan(plan: ScanPlan, out_dir: Path, options: ScanOptions = ScanOptions()
         if on_cell is not None:
             on_cell(progress)
 
+    if on_cell is not None:
+        on_cell(progress)  # the total, before the first cell finishes
     todo: list[Cell] = []
     for cell in planned:
         hit = cache.load(cache_dir, cell.key)

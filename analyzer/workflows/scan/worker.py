@@ -150,8 +150,9 @@ def failure_record(result: IsolationResult, job: CellJob) -> dict[str, Any]:
     return {"verdict": verdict, "error": _one_line(error)}
 
 
-EMPTY = {"blocking": [], "lowest_working_opset": None, "model_opset": None, "placement": {},
-         "report_html": None, "report_json": None, "error": None}
+EMPTY: dict[str, Any] = {"blocking": [], "lowest_working_opset": None, "model_opset": None,
+                         "placement": {}, "report_html": None, "report_json": None,
+                         "error": None}
 
 
 def evaluate(job: CellJob) -> dict[str, Any]:
@@ -159,7 +160,7 @@ def evaluate(job: CellJob) -> dict[str, Any]:
     start = time.perf_counter()
     result = run_isolated(run_cell, job, time_limit=job.time_limit,
                           memory_limit_mb=job.memory_limit_mb, start_method="forkserver")
-    record = dict(EMPTY)
+    record: dict[str, Any] = dict(EMPTY)
     record.update(result.value if result.ok else failure_record(result, job))
     record["duration_s"] = round(time.perf_counter() - start, 3)
     return record
