@@ -29,13 +29,21 @@ EXECUTORS = ("local", "ray")
 _PRELOAD = ["analyzer.workflows.scan.worker"]
 
 
+def preload_for(jobs: Sequence[CellJob]) -> list[str]:
+    """What the forkserver imports before it forks the cells' children: the analyzer, and torch
+    when a PyTorch cell is among them (its import is most of a small model's pre-flight, and
+    it starts no threads, so forking after it is safe). TensorFlow starts threads when it is
+    imported, so each TensorFlow cell imports it itself."""
+    return _PRELOAD + (["torch"] if any(j.kind == "torch" for j in jobs) else [])
+
+
 def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
 def run_local(jobs: Sequence[CellJob], workers: int) -> Iterator[tuple[CellJob, dict[str, Any]]]:
     """Each job's record, in the order they finish."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload_for(jobs))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending = {pool.submit(evaluate, job): job for job in jobs}
         try:
@@ -58,18 +66,27 @@ def _import_ray() -> Any:
     return ray
 
 
-def _ray_task(job: CellJob) -> dict[str, Any]:
-    """The Ray task body: the forkserver preload is per process, so each worker sets it."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+def _ray_task(job: CellJob, preload: list[str]) -> dict[str, Any]:
+    """The Ray task body: the forkserver preload is per process, so each worker sets it (it
+    takes effect when the worker's forkserver starts, at its first cell)."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     return evaluate(job)
 
 
-def _lost_record(job: CellJob, exc: BaseException) -> dict[str, Any]:
+def _lost_record(job: CellJob, exc: BaseException, task_raised: bool) -> dict[str, Any]:
+    """A task with no record: its worker died (retried once already: crashed), or the task
+    body itself raised (the scan's own code failed there, e.g. an import error: error)."""
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     record: dict[str, Any] = dict(EMPTY)
-    record.update(verdict="crashed", duration_s=0.0,
-                  error=f"the Ray worker died running this cell, also when retried "
-                  f"({type(exc).__name__}: {first})")
+    if task_raised:
+        cause = getattr(exc, "cause", None) or exc
+        text = (str(cause).strip().splitlines() or [""])[0][:200]
+        record.update(verdict="error", duration_s=0.0,
+                      error=f"the Ray task failed: {type(cause).__name__}: {text}")
+    else:
+        record.update(verdict="crashed", duration_s=0.0,
+                      error=f"the Ray worker died running this cell, also when retried "
+                      f"({type(exc).__name__}: {first})")
     return record
 
 
@@ -89,15 +106,18 @@ def run_ray(jobs: Sequence[CellJob], workers: int,
         started = True
     try:
         task = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_ray_task)
-        pending = {task.remote(job): job for job in jobs}
+        preload = preload_for(jobs)
+        pending = {task.remote(job, preload): job for job in jobs}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 job = pending.pop(ref)
                 try:
                     record = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    record = _lost_record(job, exc, task_raised=True)
                 except ray.exceptions.RayError as exc:
-                    record = _lost_record(job, exc)
+                    record = _lost_record(job, exc, task_raised=False)
                 yield job, record
     finally:
         if started:
