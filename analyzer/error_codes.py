@@ -629,6 +629,42 @@ INTERNAL: ErrorCode = _register(ErrorCode(
 ))
 
 
+SCAN_NO_SOURCES: ErrorCode = _register(ErrorCode(
+    "SCAN_NO_SOURCES", "other",
+    title="scan argument names no source",
+    doc=("`scan`: a SOURCE (file, folder, glob) or a manifest entry names no model the scan can "
+         "read: no such file, no .onnx / TensorFlow file below a folder, or a glob that matches "
+         "nothing (exit 2, before any cell runs)"),
+    raised_by=("analyzer.workflows.scan.sources",),
+))
+
+
+SCAN_MANIFEST: ErrorCode = _register(ErrorCode(
+    "SCAN_MANIFEST", "other",
+    title="bad scan manifest",
+    doc=("`scan --manifest`: the TOML file cannot be parsed, or an entry lacks `source` or has a "
+         "field of the wrong type (the message names the entry)"),
+    raised_by=("analyzer.workflows.scan.manifest",),
+))
+
+
+SCAN_NOT_RESUMABLE: ErrorCode = _register(ErrorCode(
+    "SCAN_NOT_RESUMABLE", "other",
+    title="nothing to resume",
+    doc=("`scan --resume`: the output folder holds no scan plan (scan.json) to continue, or "
+         "SOURCE arguments were given as well"),
+    raised_by=("analyzer.workflows.scan.plan",),
+))
+
+
+RAY_NOT_INSTALLED: ErrorCode = _register(ErrorCode(
+    "RAY_NOT_INSTALLED", "other",
+    title="ray not installed",
+    doc="`scan --executor ray`: ray is not installed (pip install 'onnx-preflight[scale]')",
+    raised_by=("analyzer.workflows.scan.executors",),
+))
+
+
 # ---- TensorFlow sources --------------------------------------------------------------------------
 
 TF_NOT_INSTALLED: ErrorCode = _register(ErrorCode(

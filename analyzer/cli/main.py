@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analyzer.cli import analyze, bench, demo, export, opsets, rewrite, verify
+from analyzer.cli import analyze, bench, demo, export, opsets, rewrite, scan, verify
 from analyzer.environment import tool_version
 from analyzer.errors import InputError
 
@@ -32,6 +32,8 @@ examples:
   onnx-preflight analyze model.onnx --format html -o report.html
   onnx-preflight bench model.onnx --providers cuda,cpu --compare rewritten.onnx
   onnx-preflight opsets LayerNormalization --opset 17 --provider cuda
+  onnx-preflight scan models/ mypkg.models:build --input x:float32[1,3,224,224] \
+      --opsets 13,17,18 --exporters dynamo,torchscript -o scan/   (a zoo's matrix)
   onnx-preflight demo
 
 exit status: 0 pass/warn, 1 verdict fail, 2 bad input or usage, 3 internal error"""
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.register(sub)
     bench.register(sub)
     opsets.register(sub)
+    scan.register(sub)
     demo.register(sub)
     return parser
 
