@@ -22,6 +22,7 @@ import onnx.defs
 from analyzer.checks.function_expansion import IllTypedBody, can_expand, expand
 from analyzer.finding_ids import EP301, EP302, EP303, SCH202, SCH203
 from analyzer.inventory import NodeRecord
+from rewrites.onnx import adapters
 from rewrites.onnx.rule import Match, OnnxRuleBase, Reason, RewriteModel, Target
 
 
@@ -66,6 +67,12 @@ class ExpandFunction(OnnxRuleBase):
         opset = model.opset_imports.get("")
         if node.since_version is None and not node.domain:
             return Reason(self.id, node.name, f"{node.op} has no schema at opset {opset}")
+        target = model.target_opset
+        adapter = adapters.lowered_by(model, node, target) if target is not None else None
+        if adapter is not None:
+            return Reason(self.id, node.name,
+                          f"onnx:version-convert's {adapter} adapter lowers this {node.op} to "
+                          f"opset {target} without its body")
         if not can_expand(node.op, node.domain, node.since_version or 0, opset, node):
             return Reason(self.id, node.name,
                           f"{node.op}-{node.since_version} has no function body valid at "

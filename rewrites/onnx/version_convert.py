@@ -30,9 +30,10 @@ onnx.version_converter converts the whole model or nothing, and it raises on (me
   input to node found"): no static form exists; the failure is reported with the op named.
 * Forms onnx cannot lower although an exact lower form exists (Reduce*-18 with constant axes
   and noop_with_empty_axes=0, Split-18 num_outputs, Pad-18 axes, Resize-18/19 to 11, Slice /
-  TopK / Scatter / Gemm / ThresholdedRelu / DequantizeLinear below 10-11, Trilu below 14, If /
-  Loop / Scan bodies): rewrites.onnx.adapters writes each node in its form at the target before
-  converting, under a private domain that onnx leaves alone, and puts it back after. Which
+  TopK / Scatter / Gemm / ThresholdedRelu / DequantizeLinear below 10-11, Trilu below 14,
+  AffineGrid-20 with a constant size, If / Loop / Scan bodies): rewrites.onnx.adapters writes
+  each node in its form at the target before converting, under a private domain that onnx
+  leaves alone (or, for AffineGrid, as plain lower ops), and puts it back after. Which
   (op, version) the exporters emit converts how: opsets/data/downconvert_coverage.json.
 
 The result is verified by the pass like every rule (checker, then outputs before vs after).
@@ -406,8 +407,9 @@ def _explain(message: str, op: str | None, source: int, target: int,
     where = f" ({op})" if op else ""
     hint = ""
     if "No Previous Version" in message:
+        needs = adapters.requirement(op) if op else None
         hint = (f"; {op} does not exist at opset {target}: no rule in the registry "
-                "decomposes this node")
+                "decomposes this node" + (f", and {needs}" if needs else ""))
     if "No initializer or constant input" in message:
         hint = "; its axes come from a graph input, so no attribute form exists"
     held = f"; not held: {why_not_held}" if why_not_held else ""

@@ -40,6 +40,22 @@ def constants(model: RewriteModel) -> dict[str, np.ndarray]:
     return out
 
 
+def constant(model: RewriteModel, name: str) -> np.ndarray | None:
+    """The value of one main-graph initializer or Constant node output `name`, or None (reads
+    only that tensor, unlike `constants`)."""
+    found = next((i for i in model.proto.graph.initializer if i.name == name), None)
+    if found is not None:
+        return onnx.numpy_helper.to_array(found)
+    index = model.producer(name)
+    if index is None:
+        return None
+    r = model.records()[index]
+    if r.op != "Constant" or r.domain or r.proto is None:
+        return None
+    value = next((a.t for a in r.proto.attribute if a.name == "value"), None)
+    return None if value is None else onnx.numpy_helper.to_array(value)
+
+
 def types_allowed(record: NodeRecord, schema: Any) -> bool:
     """Every known input/output type of the node is allowed by `schema`'s constraints."""
     allowed = {c.type_param_str: set(c.allowed_type_strs) for c in schema.type_constraints}
