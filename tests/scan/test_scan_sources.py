@@ -93,3 +93,21 @@ def test_manifest_paths_are_relative_to_it(tmp_path) -> None:
     assert torch_source.exporters == ("torchscript",)
     with pytest.raises(InputError, match="--weights: no such file"):
         with_hashes([torch_source])
+
+
+def test_ids_of_files_outside_the_working_folder_drop_their_common_folder(
+        tmp_path, monkeypatch) -> None:
+    (tmp_path / "zoo" / "vision").mkdir(parents=True)
+    (tmp_path / "zoo" / "text").mkdir()
+    save_relu(tmp_path / "zoo" / "vision", "r.onnx")
+    save_relu(tmp_path / "zoo" / "text", "t.onnx")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    sources = dedupe(expand(str(tmp_path / "zoo" / "vision" / "r.onnx"))
+                     + expand(str(tmp_path / "zoo" / "text" / "t.onnx"))
+                     + [Source("pkg.m:f", "torch", "pkg.m:f", inputs=("x:float32[1]",))])
+    assert [s.id for s in sources] == ["vision/r.onnx", "text/t.onnx", "pkg.m:f"]
+    assert sources[0].location == str(tmp_path / "zoo" / "vision" / "r.onnx")
+    single = dedupe(expand(str(tmp_path / "zoo" / "text" / "t.onnx")))
+    assert [s.id for s in single] == ["t.onnx"]

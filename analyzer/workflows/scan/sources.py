@@ -153,13 +153,26 @@ def _resolve(path: str | None, base: Path) -> str | None:
     return None if path is None else str(base / path)
 
 
+def _shorten_absolute_ids(sources: list[Source]) -> list[Source]:
+    """Ids that are absolute paths (files outside the current and the manifest's folder) lose
+    the folder they all share: a zoo under /data/models/ reads `vision/resnet.onnx`, not a
+    column of identical `/data/models/...` prefixes cut off in the page. The full path stays in
+    `location`; the id keeps at least the file name."""
+    absolute = [Path(s.id) for s in sources if s.kind != "torch" and os.path.isabs(s.id)]
+    if not absolute:
+        return sources
+    common = Path(os.path.commonpath([str(p.parent) for p in absolute]))
+    return [replace(s, id=str(Path(s.id).relative_to(common)))
+            if s.kind != "torch" and os.path.isabs(s.id) else s for s in sources]
+
+
 def dedupe(sources: Iterable[Source]) -> list[Source]:
     """Drop repeats of the same model (same kind, location, inputs, weights); make ids unique
     (a second source with an id already taken gets `#2`, `#3`)."""
     out: list[Source] = []
     seen: set[tuple[Any, ...]] = set()
     ids: set[str] = set()
-    for s in sources:
+    for s in _shorten_absolute_ids(list(sources)):
         ident = (s.kind, os.path.abspath(s.location) if s.kind != "torch" else s.location,
                  s.inputs, s.weights)
         if ident in seen:

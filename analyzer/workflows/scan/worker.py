@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputError
+from analyzer.finding_ids import EP301
 from analyzer.isolation import IsolationResult, run_isolated
 from analyzer.report.html import render_html
 from analyzer.report.model import Report
@@ -109,9 +110,15 @@ def _lowest(report: Report, job: CellJob) -> int | None:
 
 
 def blocking(report: Report) -> list[dict[str, Any]]:
-    """The open error findings: what stands between this cell and a working model."""
+    """The open error findings: what stands between this cell and a working model.
+
+    EP301 (no kernel on any requested provider) carries no provider of its own; its record
+    names the last provider of the list, the CPU fallback that would have run it, so the
+    blocking-ops summary files it as a runtime blocker there, not as an export blocker."""
+    last = report.target.providers[-1] if report.target.providers else None
     return [{"id": f.id, "severity": f.severity, "op": f.op, "domain": f.domain or None,
-             "provider": f.provider, "message": _one_line(f.message)}
+             "provider": f.provider or (last if f.id == EP301.id else None),
+             "message": _one_line(f.message)}
             for f in report.open_findings if f.severity == "error"]
 
 
