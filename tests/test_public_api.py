@@ -52,8 +52,8 @@ def test_the_api_imports_no_framework() -> None:
     """torch and tensorflow are imported by the functions that run them, never by the API."""
     code = ("import sys, analyzer, rewrites, analyzer.runtime, "
             "analyzer.workflows.rewrite_pipeline, analyzer.cli.main; "
-            "print(sorted(m for m in ('torch', 'tensorflow', 'tf2onnx', 'keras', 'matplotlib') "
-            "if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'tensorflow', 'tf2onnx', 'keras', 'matplotlib', "
+            "'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT)
     assert out.stdout.strip() == "[]"
