@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from opsets.torch_converters import load_torch_converters
+from opsets.torch_translation_limits import rank_limits
 
 # aten ops of a traced graph that the TorchScript exporter's own passes remove or rewrite before
 # symbolic conversion (scalar <-> tensor conversions folded with the static example shapes), so
@@ -71,6 +72,7 @@ class CaptureFailure:
     message: str
     location: str | None = None
     node: str | None = None
+    fix: str | None = None  # what the user can do, when the failure is a known one
 
 
 @dataclass
@@ -281,13 +283,19 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     """Answer each node of the exported program from the converter table (opsets/
     torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
     of the cost of building torchlib's registry and decomposing (measured in
-    benchmarks/bench_torch_preflight.py), at the price of not seeing translation-time errors."""
-
+    benchmarks/bench_torch_preflight.py). Two of the exporter's own decisions are still made:
+    step 2/3 (decomposition and type promotion) runs for real whenever the table cannot vouch for
+    every node, and the translations known to raise on some arguments (opsets/
+    torch_translation_limits.py) are checked against each node's real argument metadata."""
 
     table = load_torch_converters()
     capture.base_opset = max(opset, 18)
     if _needs_decomposition(program, table, opset):
-        program = _decompose(program, table, opset)
+        try:
+            program = _decompose(program, table, opset)
+        except Exception as exc:  # noqa: BLE001
+            capture.failures.append(_decompose_failure(exc))
+            return
     for node in _call_nodes(program):
         base, overload = _qualified(node.target)
         if _is_assertion(base):
@@ -300,6 +308,45 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
                 impl.complex for impl in support.impls):
             converted, reason = False, "no translation for complex-valued inputs"
         capture.ops.append(_op_use(node, converted, reason))
+        if converted:
+            capture.failures += _limit_failures(node, overload, capture.base_opset)
+
+
+def _limit_failures(node: Any, overload: str, registry_opset: int) -> list[CaptureFailure]:
+    """The translation of this node raises in step 3/3: an argument has a rank it rejects."""
+    failures = []
+    for limit in rank_limits(overload, registry_opset):
+        for index in limit.args:
+            value = _arg_value(node, index)
+            rank = getattr(value, "ndim", None)
+            if rank is None or rank in limit.ranks:
+                continue
+            failures.append(CaptureFailure(
+                "translate", "translation_raises",
+                f"{limit.raises} (argument {index} has rank {rank}, the translation takes "
+                f"{' or '.join(map(str, limit.ranks))}-D; {limit.source})",
+                user_frame(node.meta.get("stack_trace")), node.name, fix=limit.fix))
+            break
+    return failures
+
+
+def _arg_value(node: Any, index: int) -> Any:
+    """The fake tensor (meta "val") of a node's positional argument, or None."""
+    if index >= len(node.args):
+        return None
+    arg = node.args[index]
+    return arg.meta.get("val") if hasattr(arg, "meta") else None
+
+
+def _decompose_failure(exc: BaseException) -> CaptureFailure:
+    """Step 2/3 raised: the root cause's first line, the node it names, and the user's line."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    match = re.search(r"node[: ]+%?(\w+)", str(exc)) or re.search(r"node[: ]+%?(\w+)",
+                                                                    str(root))
+    return CaptureFailure("decompose", "decomposition_failed", _first_line(root),
+                          _error_location(exc), match.group(1) if match else None)
 
 
 def _op_use(node: Any, converted: bool, reason: str) -> TorchOpUse:
@@ -335,7 +382,11 @@ def _call_nodes(program: Any) -> Iterator[Any]:
 
 
 def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
-    """Decomposing costs about as much as torch.export; skip it when every op is translated."""
+    """Decomposing costs about as much as torch.export; skip it when the table vouches for every
+    node: each is an ATen overload with a translation (higher-order ops, vmap levels and other
+    non-overload calls are rewritten by run_decompositions, which is where they can fail)."""
+    if _opaque_calls(program):
+        return True
     for node in _call_nodes(program):
         _, overload = _qualified(node.target)
         if _is_assertion(overload):
@@ -346,12 +397,22 @@ def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
     return False
 
 
+def _opaque_calls(program: Any) -> list[Any]:
+    """call_function nodes that are not ATen overloads (the table has no row for them)."""
+    import torch
+
+    return [node for gm in program.graph_module.modules() if isinstance(gm, torch.fx.GraphModule)
+            for node in gm.graph.nodes if node.op == "call_function"
+            and not isinstance(node.target, torch._ops.OpOverload)
+            and getattr(node.target, "__module__", "") != "_operator"]
+
+
 def _decompose(program: Any, table: Any, opset: int) -> Any:
     """run_decompositions with the exporter's ONNX-friendly table (torch's decompositions minus
     the ops torchlib translates), the translated set taken from the converter table instead of
     building torchlib's registry."""
     import torch
-    from torch.onnx._internal.exporter import _decomp
+    from torch.onnx._internal.exporter import _decomp, _fx_passes
 
     translated = set()
     for name in table.dynamo_ops():
@@ -368,7 +429,10 @@ def _decompose(program: Any, table: Any, opset: int) -> Any:
     decomp_table = _decomp.create_onnx_friendly_decomposition_table(translated)
     config = torch.fx.experimental._config
     with config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined] # as export
-        return program.run_decompositions(decomp_table)
+        program = program.run_decompositions(decomp_table)
+        # the rest of the exporter's step 2/3 (_core._prepare_exported_program_for_export)
+        _fx_passes.insert_type_promotion_nodes(program.graph_module)
+    return program
 
 
 def _has_complex_arg(node: Any) -> bool:
