@@ -1,0 +1,122 @@
+"""Issue 18: the default (table) dynamo pre-flight sees the exporter's step-3/3 translation
+failures that torch.export cannot (a translation that rejects its arguments' ranks), and agrees
+with the real export on architectures in the style of public vision and language models."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from analyzer.finding_ids import EXP102, EXP111
+from analyzer.workflows.torch_preflight import analyze_torch
+from opsets.torch_translation_limits import RANK_LIMITS
+from tests.fixtures.torch_arch_corpus import ARCHITECTURES, DYNAMO_FAILS
+
+FIXTURE = "torch_arch_corpus.py"
+
+
+def _real_dynamo(module: nn.Module, args: tuple, opset: int) -> str | None:
+    """None when torch.onnx.export(dynamo=True) writes the model at `opset`, else why not (the
+    root cause, or the opset it silently delivered instead: below 18 a failed down-conversion
+    keeps 18)."""
+    try:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+            path = Path(tmp) / "m.onnx"
+            torch.onnx.export(module, args, str(path), dynamo=True, opset_version=opset)
+            got = next(o.version for o in onnx.load(str(path)).opset_import
+                       if o.domain in ("", "ai.onnx"))
+            if got != opset:
+                return f"delivered opset {got}"
+    except Exception as exc:  # noqa: BLE001
+        root: BaseException = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        return str(root)
+    return None
+
+
+class Sdpa5d(nn.Module):
+    """Hiera-style mask-unit attention: (batch, heads, windows, tokens, dim)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = x.view(1, 2, 3, 4, 8)
+        return F.scaled_dot_product_attention(q, q, q).sum()
+
+
+def test_hiera_5d_attention_is_a_translate_failure_by_default() -> None:
+    module, args = ARCHITECTURES["hiera"]()
+    report = analyze_torch(module, args, opset=18)
+    found = [f for f in report.findings if f.id == EXP102.id]
+    assert report.verdict == "fail" and found
+    f = found[0]
+    assert f.op == "aten::scaled_dot_product_attention"
+    assert "step 3/3" in f.message and "rank 5" in f.message
+    assert f.location and FIXTURE in f.location and "attn" in f.location
+    assert any("custom_translation_table" in (x.hint or "") for x in f.fixes)
+    # and the real export does fail there, with the message the finding quotes
+    real = _real_dynamo(module, args, 18)
+    assert real is not None and "only 4D query, key, and value" in real
+
+
+@pytest.mark.parametrize("limit", RANK_LIMITS, ids=lambda lim: lim.overload)
+def test_every_rank_limit_matches_the_real_translation(limit) -> None:
+    """Each table entry is re-checked against the installed exporter: a call with a rejected
+    rank fails for real with the quoted message, and the pre-flight says so."""
+    assert limit.overload == "aten::scaled_dot_product_attention"  # the module below exercises it
+    module, args = Sdpa5d().eval(), (torch.randn(1, 2, 3, 4, 8),)
+    real = _real_dynamo(module, args, 18)
+    assert real is not None and limit.raises in real
+    report = analyze_torch(module, args, opset=18)
+    assert [f.op for f in report.findings if f.id == EXP102.id] == [limit.overload]
+
+
+def test_4d_attention_and_vmap_programs_pass() -> None:
+    """No false alarms: 4-D SDPA (Llama block) passes; a program with vmap levels (non-overload
+    calls, which now trigger the real step 2/3) passes both in the pre-flight and for real."""
+
+    class VmapMask(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[-1]
+
+            def causal(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+                return k <= q
+
+            mask = torch.vmap(torch.vmap(causal, in_dims=(None, 0)), in_dims=(0, None))(
+                torch.arange(n), torch.arange(n))
+            return x.masked_fill(~mask, -1e9).softmax(-1)
+
+    for module, args in (ARCHITECTURES["llama"](), (VmapMask().eval(), (torch.randn(2, 6, 6),))):
+        report = analyze_torch(module, args, opset=18)
+        assert report.verdict != "fail", [f.message for f in report.findings]
+        assert not [f for f in report.findings if f.id in (EXP102.id, EXP111.id)]
+        assert _real_dynamo(module, args, 18) is None
+
+
+def _agreement(opset: int) -> list[str]:
+    wrong = []
+    for name, build in ARCHITECTURES.items():
+        module, args = build()
+        predicted_fail = analyze_torch(module, args, opset=opset).verdict == "fail"
+        real_fail = _real_dynamo(module, args, opset) is not None
+        assert real_fail == ((name, opset) in DYNAMO_FAILS), (name, opset)
+        if predicted_fail != real_fail:
+            wrong.append(name)
+    return wrong
+
+
+def test_architectures_agree_with_the_real_export_at_18() -> None:
+    assert _agreement(18) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("opset", [17, 20])
+def test_architectures_agree_with_the_real_export(opset: int) -> None:
+    assert _agreement(opset) == []
