@@ -284,7 +284,7 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
     of the cost of building torchlib's registry and decomposing (measured in
     benchmarks/bench_torch_preflight.py). Two of the exporter's own decisions are still made:
-    step 2/3 (decomposition and type promotion) runs for real whenever the table cannot vouch for
+    step 2/3 (run_decompositions with the ONNX table) runs for real whenever the table cannot vouch for
     every node, and the translations known to raise on some arguments (opsets/
     torch_translation_limits.py) are checked against each node's real argument metadata."""
 
@@ -412,7 +412,7 @@ def _decompose(program: Any, table: Any, opset: int) -> Any:
     the ops torchlib translates), the translated set taken from the converter table instead of
     building torchlib's registry."""
     import torch
-    from torch.onnx._internal.exporter import _decomp, _fx_passes
+    from torch.onnx._internal.exporter import _decomp
 
     translated = set()
     for name in table.dynamo_ops():
@@ -429,10 +429,10 @@ def _decompose(program: Any, table: Any, opset: int) -> Any:
     decomp_table = _decomp.create_onnx_friendly_decomposition_table(translated)
     config = torch.fx.experimental._config
     with config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined] # as export
-        program = program.run_decompositions(decomp_table)
-        # the rest of the exporter's step 2/3 (_core._prepare_exported_program_for_export)
-        _fx_passes.insert_type_promotion_nodes(program.graph_module)
-    return program
+        # Type promotion (the rest of step 2/3) is not run here: it creates fake unbacked
+        # symbols in the shape environment the captured program shares, and a second opset's
+        # decomposition of the same capture (analyze_torch_opsets) then fails on them.
+        return program.run_decompositions(decomp_table)
 
 
 def _has_complex_arg(node: Any) -> bool:
