@@ -284,13 +284,15 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
     of the cost of building torchlib's registry and decomposing (measured in
     benchmarks/bench_torch_preflight.py). Two of the exporter's own decisions are still made:
-    step 2/3 (run_decompositions with the ONNX table) runs for real whenever the table cannot vouch for
-    every node, and the translations known to raise on some arguments (opsets/
-    torch_translation_limits.py) are checked against each node's real argument metadata."""
+    step 2/3 (run_decompositions with the ONNX table) runs for real whenever the table cannot
+    vouch for every node (an op it leaves that the table lists as decomposed was declined by
+    its decomposition: no translation), and the translations known to raise on some arguments
+    (opsets/torch_translation_limits.py) are checked against each node's real arguments."""
 
     table = load_torch_converters()
     capture.base_opset = max(opset, 18)
-    if _needs_decomposition(program, table, opset):
+    decomposed = _needs_decomposition(program, table, opset)
+    if decomposed:
         try:
             program = _decompose(program, table, opset)
         except Exception as exc:  # noqa: BLE001
@@ -304,6 +306,12 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
         converted, reason = True, ""
         if support is None or support.status == "missing":
             converted, reason = False, "no translation or decomposition in torch.onnx"
+        elif support.status == "decomposed" and decomposed:
+            # the real decomposition ran and left the op: it declined these arguments (e.g.
+            # adaptive_max_pool2d to a size that does not divide the input), and the
+            # dispatcher has no translation for it (step 3/3, "No ONNX function found")
+            converted, reason = False, ("torch's decomposition declined these arguments and "
+                                        "there is no translation")
         elif support.status == "translated" and _has_complex_arg(node) and not any(
                 impl.complex for impl in support.impls):
             converted, reason = False, "no translation for complex-valued inputs"

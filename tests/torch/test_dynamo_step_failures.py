@@ -120,3 +120,28 @@ def test_architectures_agree_with_the_real_export_at_18() -> None:
 @pytest.mark.parametrize("opset", [17, 20])
 def test_architectures_agree_with_the_real_export(opset: int) -> None:
     assert _agreement(opset) == []
+
+
+class AdaptiveMaxPool(nn.Module):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_max_pool1d(x, self.size)
+
+
+@pytest.mark.parametrize(("size", "fails"), [(4, False), (3, True)])
+def test_a_decomposition_that_declines_its_arguments(size: int, fails: bool) -> None:
+    """adaptive_max_pool1d has no translation; torch decomposes it to adaptive_max_pool2d, whose
+    own decomposition only applies when the output size divides the input: 8 -> 3 leaves the op
+    for the dispatcher, which has nothing for it (step 3/3). The tables list both as
+    "decomposed"; the pre-flight runs the real decomposition and sees what it left."""
+    module, args = AdaptiveMaxPool(size).eval(), (torch.randn(2, 6, 8),)
+    real = _real_dynamo(module, args, 18)
+    assert (real is not None) == fails
+    report = analyze_torch(module, args, opset=18)
+    assert (report.verdict == "fail") == fails
+    if fails:
+        assert "No ONNX function found" in (real or "")
+        assert any(f.op == "aten::adaptive_max_pool2d" for f in report.findings)
