@@ -128,9 +128,17 @@ def _custom_op_hint(op: str, exporter: str) -> str:
 def failure_findings(capture: TorchCapture) -> list[Finding]:
     """TRC401 (torch.export / trace failed), EXP111 (decomposition failed), EXP102 (translation
     failed)."""
-    findings = []
+    findings: list[Finding] = []
+    merged: dict[tuple[str, str], Finding] = {}
     for failure in capture.failures:
-        findings.append(_failure_finding(failure, capture))
+        finding = _failure_finding(failure, capture)
+        key = (failure.step, finding.message)
+        if failure.step == "translate" and key in merged:
+            # the same rejected call in several layers: one finding listing every node
+            merged[key].nodes.extend(finding.nodes)
+            continue
+        merged[key] = finding
+        findings.append(finding)
     return findings
 
 

@@ -55,8 +55,9 @@ def test_hiera_5d_attention_is_a_translate_failure_by_default() -> None:
     module, args = ARCHITECTURES["hiera"]()
     report = analyze_torch(module, args, opset=18)
     found = [f for f in report.findings if f.id == EXP102.id]
-    assert report.verdict == "fail" and found
+    assert report.verdict == "fail" and len(found) == 1  # one finding for the three blocks
     f = found[0]
+    assert len(f.nodes) == 3
     assert f.op == "aten::scaled_dot_product_attention"
     assert "step 3/3" in f.message and "rank 5" in f.message
     assert f.location and FIXTURE in f.location and "attn" in f.location
