@@ -146,3 +146,28 @@ def test_a_decomposition_that_declines_its_arguments(size: int, fails: bool) -> 
     if fails:
         assert "No ONNX function found" in (real or "")
         assert any(f.op == "aten::adaptive_max_pool2d" for f in report.findings)
+
+
+class Isin(nn.Module):
+    def forward(self, ids: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return torch.isin(ids, other)
+
+
+@pytest.mark.parametrize(("dynamic", "fails"), [(False, False), (True, True)])
+def test_isin_decomposes_differently_with_a_dynamic_batch(dynamic: bool, fails: bool) -> None:
+    """With a symbolic batch torch's isin decomposition takes its sort + searchsorted branch, and
+    searchsorted has no translation: only the real decomposition shows which branch runs."""
+    args = (torch.randint(0, 9, (4, 5)), torch.tensor([1, 2, 3]))
+    shapes = ({0: "batch"}, None) if dynamic else None
+    report = analyze_torch(Isin(), args, opset=18, dynamic_shapes=shapes)
+    assert (report.verdict == "fail") == fails
+    try:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+            torch.onnx.export(Isin(), args, str(Path(tmp) / "m.onnx"), dynamo=True,
+                              opset_version=18, dynamic_shapes=shapes)
+        real_fail = False
+    except Exception:  # noqa: BLE001
+        real_fail = True
+    assert real_fail == fails
+    if fails:
+        assert any(f.op == "aten::searchsorted" for f in report.findings)
