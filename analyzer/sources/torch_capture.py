@@ -231,8 +231,7 @@ def capture_dynamo(
             capture.base_opset = registry.opset_version
             program = _core._prepare_exported_program_for_export(program, registry=registry)
         except Exception as exc:  # noqa: BLE001
-            capture.failures.append(CaptureFailure("decompose", "decomposition_failed",
-                                                   _first_line(exc), _error_location(exc)))
+            capture.failures.append(_decompose_failure(exc, program))
             _record_warnings(caught, capture.warnings)
             return capture
         for node in _call_nodes(program):
@@ -295,8 +294,10 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     if decomposed:
         try:
             program = _decompose(program, table, opset)
+            _promote_types(program)
         except Exception as exc:  # noqa: BLE001
-            capture.failures.append(_decompose_failure(exc))
+            # `program` is the decomposed one when type promotion raised: its node names
+            capture.failures.append(_decompose_failure(exc, program))
             return
     for node in _call_nodes(program):
         base, overload = _qualified(node.target)
@@ -346,15 +347,27 @@ def _arg_value(node: Any, index: int) -> Any:
     return arg.meta.get("val") if hasattr(arg, "meta") else None
 
 
-def _decompose_failure(exc: BaseException) -> CaptureFailure:
-    """Step 2/3 raised: the root cause's first line, the node it names, and the user's line."""
+def _decompose_failure(exc: BaseException, program: Any) -> CaptureFailure:
+    """Step 2/3 raised: the root cause's first line, the node it names ("While executing %x"),
+    and that node's user line (the traceback itself is torch's, or the analyzer caller's)."""
     root: BaseException = exc
     while root.__cause__ is not None:
         root = root.__cause__
-    match = re.search(r"node[: ]+%?(\w+)", str(exc)) or re.search(r"node[: ]+%?(\w+)",
-                                                                    str(root))
-    return CaptureFailure("decompose", "decomposition_failed", _first_line(root),
-                          _error_location(exc), match.group(1) if match else None)
+    text = f"{exc}\n{root}"
+    match = re.search(r"While executing %(\w+)", text) or re.search(r"node[: ]+%(\w+)", text)
+    name = match.group(1) if match else None
+    node = next((n for n in _call_nodes(program) if n.name == name), None) if name else None
+    location = user_frame(node.meta.get("stack_trace")) if node is not None else None
+    message = _first_line(root)
+    fix = None
+    if message.startswith("Cannot view a tensor"):
+        fix = ("the exporter's decomposition and its type-promotion pass disagree on the strides "
+               "of a scaled_dot_product_attention output that is reshaped after a transpose: "
+               "compute this attention with matmul + softmax (timm: "
+               "timm.layers.set_fused_attn(False) before building the model), or use the "
+               "torchscript exporter (dynamo=False)")
+    return CaptureFailure("decompose", "decomposition_failed", message,
+                          location or _error_location(exc), name, fix=fix)
 
 
 def _op_use(node: Any, converted: bool, reason: str) -> TorchOpUse:
@@ -393,7 +406,7 @@ def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
     """Decomposing costs about as much as torch.export; skip it when the table vouches for every
     node: each is an ATen overload with a translation (higher-order ops, vmap levels and other
     non-overload calls are rewritten by run_decompositions, which is where they can fail)."""
-    if _opaque_calls(program):
+    if _opaque_calls(program) or _has_stride_sources(program):
         return True
     for node in _call_nodes(program):
         _, overload = _qualified(node.target)
@@ -413,6 +426,24 @@ def _opaque_calls(program: Any) -> list[Any]:
             for node in gm.graph.nodes if node.op == "call_function"
             and not isinstance(node.target, torch._ops.OpOverload)
             and getattr(node.target, "__module__", "") != "_operator"]
+
+
+# Ops whose fake output strides differ between the exporter's decomposition (CPU flash attention
+# layout) and its type-promotion pass re-running them (plain layout): a reshape of their
+# transposed output that decomposed to a view can fail in step 2/3 ("Cannot view a tensor ...").
+# Only the real passes decide, so a program with one of them is never vouched for by the table.
+_STRIDE_SOURCES = frozenset({"aten::scaled_dot_product_attention"})
+
+
+def _has_stride_sources(program: Any) -> bool:
+    return any(_qualified(node.target)[0] in _STRIDE_SOURCES for node in _call_nodes(program))
+
+
+def _is_overload(node: Any) -> bool:
+    import torch
+
+    return getattr(node, "op", None) == "call_function" and isinstance(node.target,
+                                                                          torch._ops.OpOverload)
 
 
 def _decompose(program: Any, table: Any, opset: int) -> Any:
@@ -437,10 +468,33 @@ def _decompose(program: Any, table: Any, opset: int) -> Any:
     decomp_table = _decomp.create_onnx_friendly_decomposition_table(translated)
     config = torch.fx.experimental._config
     with config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined] # as export
-        # Type promotion (the rest of step 2/3) is not run here: it creates fake unbacked
-        # symbols in the shape environment the captured program shares, and a second opset's
-        # decomposition of the same capture (analyze_torch_opsets) then fails on them.
         return program.run_decompositions(decomp_table)
+
+
+def _promote_types(program: Any) -> None:
+    """The rest of step 2/3 (_core._prepare_exported_program_for_export): type promotion re-runs
+    every node on fake tensors. The fresh unbacked symbols that creates must not stay pending in
+    the shape environment the capture shares (another opset's decomposition of the same capture,
+    analyze_torch_opsets, would fail on them)."""
+    from torch.onnx._internal.exporter import _fx_passes
+
+    with _fresh_unbacked_ignored(program):
+        _fx_passes.insert_type_promotion_nodes(program.graph_module)
+
+
+@contextlib.contextmanager
+def _fresh_unbacked_ignored(program: Any) -> Iterator[None]:
+    shape_env = None
+    for node in program.graph.nodes:
+        fake_mode = getattr(node.meta.get("val"), "fake_mode", None)
+        if fake_mode is not None:
+            shape_env = fake_mode.shape_env
+            break
+    if shape_env is None or not hasattr(shape_env, "ignore_fresh_unbacked_symbols"):
+        yield
+        return
+    with shape_env.ignore_fresh_unbacked_symbols():
+        yield
 
 
 def _has_complex_arg(node: Any) -> bool:

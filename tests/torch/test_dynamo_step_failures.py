@@ -1,6 +1,8 @@
-"""Issue 18: the default (table) dynamo pre-flight sees the exporter's step-3/3 translation
-failures that torch.export cannot (a translation that rejects its arguments' ranks), and agrees
-with the real export on architectures in the style of public vision and language models."""
+"""Issue 18: the default (table) dynamo pre-flight sees the exporter's step-2/3 decomposition
+failures (MaxViT with fused attention) and step-3/3 translation failures (a translation that
+rejects its arguments' ranks: Hiera's 5-D attention; a decomposition that declines its
+arguments) that torch.export cannot, and agrees with the real export on architectures in the
+style of public vision and language models."""
 
 from __future__ import annotations
 
@@ -49,6 +51,27 @@ class Sdpa5d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = x.view(1, 2, 3, 4, 8)
         return F.scaled_dot_product_attention(q, q, q).sum()
+
+
+def test_maxvit_fused_attention_is_a_decompose_failure_by_default() -> None:
+    module, args = ARCHITECTURES["maxvit_fused"]()
+    report = analyze_torch(module, args, opset=18)
+    found = [f for f in report.findings if f.id == EXP111.id]
+    assert report.verdict == "fail" and len(found) == 1
+    f = found[0]
+    assert "step 2/3" in f.message and "Cannot view a tensor" in f.message
+    # the user's line: the reshape of the attention output in FusedAttentionCl.forward
+    assert f.location and FIXTURE in f.location
+    line = int(f.location.rsplit(":", 1)[1])
+    source = (Path(__file__).parents[1] / "fixtures" / FIXTURE).read_text().splitlines()
+    assert "scaled_dot_product_attention" in source[line - 2] and ".reshape(" in source[line - 1]
+    assert any("set_fused_attn(False)" in (x.hint or "") for x in f.fixes)
+    real = _real_dynamo(module, args, 18)
+    assert real is not None and "Cannot view a tensor" in real
+    # the fix it proposes (matmul + softmax attention: the plain MaxViT block) exports
+    plain, plain_args = ARCHITECTURES["maxvit"]()
+    assert analyze_torch(plain, plain_args, opset=18).verdict != "fail"
+    assert _real_dynamo(plain, plain_args, 18) is None
 
 
 def test_hiera_5d_attention_is_a_translate_failure_by_default() -> None:
