@@ -428,15 +428,43 @@ def _opaque_calls(program: Any) -> list[Any]:
             and getattr(node.target, "__module__", "") != "_operator"]
 
 
-# Ops whose fake output strides differ between the exporter's decomposition (CPU flash attention
-# layout) and its type-promotion pass re-running them (plain layout): a reshape of their
-# transposed output that decomposed to a view can fail in step 2/3 ("Cannot view a tensor ...").
-# Only the real passes decide, so a program with one of them is never vouched for by the table.
+# scaled_dot_product_attention with a tensor mask: its fake output strides differ between the
+# exporter's decomposition (CPU flash-attention layout) and its type-promotion pass re-running it
+# (plain layout) for some mask and batch shapes, and a reshape of the transposed output that
+# decomposed to a view then fails in step 2/3 ("Cannot view a tensor ..."; MaxViT with timm's
+# fused attention). Which shapes do is decided only by the real passes, so such a program is
+# never vouched for by the table.
 _STRIDE_SOURCES = frozenset({"aten::scaled_dot_product_attention"})
+_VIEW_LIKE = frozenset({"aten::transpose", "aten::permute", "aten::slice", "aten::select",
+                        "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::t",
+                        "aten::alias", "aten::detach"})
+_RESHAPES = frozenset({"aten::reshape", "aten::view", "aten::flatten", "aten::unflatten"})
 
 
 def _has_stride_sources(program: Any) -> bool:
-    return any(_qualified(node.target)[0] in _STRIDE_SOURCES for node in _call_nodes(program))
+    return any(_qualified(node.target)[0] in _STRIDE_SOURCES and _has_tensor_mask(node)
+               and _reshaped_downstream(node) for node in _call_nodes(program))
+
+
+def _has_tensor_mask(node: Any) -> bool:
+    mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
+    return hasattr(mask, "op")  # an fx Node (a tensor), not None
+
+
+def _reshaped_downstream(node: Any) -> bool:
+    """A reshape/view of the output after view-like ops (transpose, permute, ...)."""
+    frontier, seen = list(node.users), set()
+    while frontier:
+        user = frontier.pop()
+        if user in seen or not _is_overload(user):
+            continue
+        seen.add(user)
+        name = _qualified(user.target)[0]
+        if name in _RESHAPES:
+            return True
+        if name in _VIEW_LIKE:
+            frontier.extend(user.users)
+    return False
 
 
 def _is_overload(node: Any) -> bool:

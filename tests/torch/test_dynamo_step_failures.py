@@ -194,3 +194,32 @@ def test_isin_decomposes_differently_with_a_dynamic_batch(dynamic: bool, fails: 
     assert real_fail == fails
     if fails:
         assert any(f.op == "aten::searchsorted" for f in report.findings)
+
+
+class MaskedAttentionReshape(nn.Module):
+    """Attention with a float mask whose transposed output is reshaped (as MaxViT/Swin code does):
+    for some masks the exporter's step 2/3 cannot take the view the reshape became (measured:
+    a 2-D slice of a bias parameter fails, the 4-D bias itself and no mask export)."""
+
+    def __init__(self, mask: str) -> None:
+        super().__init__()
+        self.kind = mask
+        self.proj = nn.Linear(32, 32)
+        self.bias = nn.Parameter(torch.randn(1, 4, 16, 16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.proj(x).view(x.shape[0], 16, 4, 8).transpose(1, 2)
+        mask = {"none": None, "slice2d": self.bias[0, 0], "full4d": self.bias}[self.kind]
+        out = F.scaled_dot_product_attention(q, q, q, attn_mask=mask)
+        return out.transpose(1, 2).reshape(x.shape[0], 4, 4, -1)
+
+
+@pytest.mark.parametrize(("mask", "fails"), [("none", False), ("slice2d", True),
+                                             ("full4d", False)])
+def test_masked_attention_reshape_agrees_with_step_2(mask: str, fails: bool) -> None:
+    module, args = MaskedAttentionReshape(mask).eval(), (torch.randn(2, 16, 32),)
+    real = _real_dynamo(module, args, 18)
+    assert (real is not None) == fails
+    report = analyze_torch(module, args, opset=18)
+    assert (report.verdict == "fail") == fails
+    assert any(f.id == EXP111.id for f in report.findings) == fails
