@@ -271,6 +271,8 @@ def for_opset(capture: TorchCapture, opset: int) -> TorchCapture:
     again = TorchCapture(capture.exporter, warnings=list(capture.warnings),
                          failures=list(capture.failures), program=capture.program)
     if capture.exporter == "dynamo" and capture.program is not None and capture.onnx_model is None:
+        # step 2/3 and the translation checks are answered again for this opset
+        again.failures = [f for f in again.failures if f.step not in ("decompose", "translate")]
         _dispatch_by_table(capture.program, opset, again)
     else:
         again.ops = list(capture.ops)
@@ -363,7 +365,8 @@ def _decompose_failure(exc: BaseException, program: Any) -> CaptureFailure:
     if message.startswith("Cannot view a tensor"):
         fix = ("the exporter's decomposition and its type-promotion pass disagree on the strides "
                "of a scaled_dot_product_attention output that is reshaped after a transpose: "
-               "compute this attention with matmul + softmax (timm: "
+               "compute this attention with matmul + softmax (transformers: "
+               "from_pretrained(..., attn_implementation=\"eager\"); timm: "
                "timm.layers.set_fused_attn(False) before building the model), or use the "
                "torchscript exporter (dynamo=False)")
     return CaptureFailure("decompose", "decomposition_failed", message,

@@ -18,7 +18,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from analyzer.finding_ids import EXP102, EXP111
-from analyzer.workflows.torch_preflight import analyze_torch
+from analyzer.workflows.torch_preflight import analyze_torch, analyze_torch_opsets
 from opsets.torch_translation_limits import RANK_LIMITS
 from tests.fixtures.torch_arch_corpus import ARCHITECTURES, DYNAMO_FAILS
 
@@ -72,6 +72,21 @@ def test_maxvit_fused_attention_is_a_decompose_failure_by_default() -> None:
     plain, plain_args = ARCHITECTURES["maxvit"]()
     assert analyze_torch(plain, plain_args, opset=18).verdict != "fail"
     assert _real_dynamo(plain, plain_args, 18) is None
+
+
+def test_t5_sdpa_attention_is_a_decompose_failure_at_18_and_20() -> None:
+    """The issue's T5 encoder class: fails in step 2/3 at 18 and 20 alike."""
+    module, args = ARCHITECTURES["t5_encoder_sdpa"]()
+    reports = analyze_torch_opsets(module, args, [18, 20])
+    for opset, report in reports.items():
+        found = [f for f in report.findings if f.id == EXP111.id]
+        assert report.verdict == "fail" and len(found) == 1, opset
+        assert any("attn_implementation" in (x.hint or "") for x in found[0].fixes)
+        line = int((found[0].location or ":0").rsplit(":", 1)[1])
+        source = (Path(__file__).parents[1] / "fixtures" / FIXTURE).read_text().splitlines()
+        assert ".contiguous().view(" in source[line - 1]
+        real = _real_dynamo(module, args, opset)
+        assert real is not None and "Cannot view a tensor" in real
 
 
 def test_hiera_5d_attention_is_a_translate_failure_by_default() -> None:
