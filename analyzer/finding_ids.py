@@ -308,8 +308,11 @@ EXP101: FindingKind = _register(FindingKind(
 EXP102: FindingKind = _register(FindingKind(
     "EXP102", "error", "export (PyTorch)",
     title="dynamo translation raises",
-    doc="the dynamo exporter's translation raises for this call (`--thorough` only)",
-    fixes="change the call's shapes/dtypes, or a custom translation",
+    doc=("the dynamo exporter's translation raises for this call (step 3/3, \"Failed to convert "
+         "the exported program to an ONNX model\"): by default for the translations known to "
+         "reject some argument ranks (opsets/torch_translation_limits.py, checked on each node's "
+         "real arguments), with `--thorough` for any translation"),
+    fixes="change the call's shapes/dtypes, a custom translation, the torchscript exporter",
     also=("info",),
     why=_ANSWERED_BY_RULE,
 ))
@@ -388,6 +391,20 @@ EXP110: FindingKind = _register(FindingKind(
     doc=("`export --rewrite`: the source rules applied (modules swapped, call sites), the "
          "opset-18 build lowered for dynamo, and the written file's parity against the module on "
          "onnxruntime CPU"),
+))
+
+
+EXP111: FindingKind = _register(FindingKind(
+    "EXP111", "error", "export (PyTorch)",
+    title="dynamo decomposition fails",
+    doc=("the dynamo exporter's step 2/3 (\"Failed to decompose the FX graph for ONNX "
+         "compatibility\": run_decompositions with the ONNX decomposition table, then type "
+         "promotion) raises on a program torch.export captured; run whenever the converter table "
+         "cannot vouch for every node"),
+    fixes=("rewrite the construct the error names; the torchscript exporter; report upstream "
+           "with the exported program"),
+    also=("info",),
+    why=_ANSWERED_BY_RULE,
 ))
 
 

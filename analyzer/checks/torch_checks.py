@@ -12,7 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.finding_ids import EXP101, EXP102, EXP105, EXP108, TRC401, TRC402, TRC403, TRC404
+from analyzer.finding_ids import (
+    EXP101,
+    EXP102,
+    EXP105,
+    EXP108,
+    EXP111,
+    TRC401,
+    TRC402,
+    TRC403,
+    TRC404,
+)
 from analyzer.findings import Finding, Fix
 from analyzer.sources.torch_capture import CaptureFailure, TorchCapture, TorchOpUse
 
@@ -116,24 +126,44 @@ def _custom_op_hint(op: str, exporter: str) -> str:
 
 
 def failure_findings(capture: TorchCapture) -> list[Finding]:
-    """TRC401 (torch.export / trace failed), EXP102 (translation failed)."""
-    findings = []
+    """TRC401 (torch.export / trace failed), EXP111 (decomposition failed), EXP102 (translation
+    failed)."""
+    findings: list[Finding] = []
+    merged: dict[tuple[str, str], Finding] = {}
     for failure in capture.failures:
-        findings.append(_failure_finding(failure, capture))
+        finding = _failure_finding(failure, capture)
+        key = (failure.step, finding.message)
+        if failure.step == "translate" and key in merged:
+            # the same rejected call in several layers: one finding listing every node
+            merged[key].nodes.extend(finding.nodes)
+            continue
+        merged[key] = finding
+        findings.append(finding)
     return findings
 
 
 def _failure_finding(failure: CaptureFailure, capture: TorchCapture) -> Finding:
     if failure.step == "translate":
         use = next((u for u in capture.ops if u.node == failure.node), None)
-        where = _where(use.location, use.module_path) if use else None
+        where = _where(use.location, use.module_path) if use else failure.location
         op = use.op if use else None
+        hint = failure.fix or ("change how the op is called (shapes/dtypes its translation "
+                               "accepts), or register a custom translation")
         return Finding.of(
             EXP102,
-            f"the dynamo exporter fails translating {op or 'a node'}: {failure.message}",
+            f"the dynamo exporter fails translating {op or 'a node'} (step 3/3, translate): "
+            f"{failure.message}",
             op=op, nodes=[failure.node] if failure.node else [], location=where,
-            fixes=[Fix("source", hint="change how the op is called (shapes/dtypes its "
-                       "translation accepts), or register a custom translation")])
+            fixes=[Fix("source", hint=hint)])
+    if failure.step == "decompose":
+        return Finding.of(
+            EXP111,
+            "the dynamo exporter fails decomposing the captured program (step 2/3, decompose)"
+            + (f" at node {failure.node}" if failure.node else "") + f": {failure.message}",
+            nodes=[failure.node] if failure.node else [], location=failure.location,
+            fixes=[Fix("source", hint=failure.fix or (
+                "rewrite the construct the error names, or use the torchscript exporter "
+                "(dynamo=False); torch.onnx.export(..., report=True) saves the program"))])
     step = "torch.export" if failure.step == "torch.export" else "torch.jit.trace"
     return Finding.of(
         TRC401, f"{step} failed ({failure.kind}): {failure.message}",

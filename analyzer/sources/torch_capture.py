@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from opsets.torch_converters import load_torch_converters
+from opsets.torch_translation_limits import rank_limits
 
 # aten ops of a traced graph that the TorchScript exporter's own passes remove or rewrite before
 # symbolic conversion (scalar <-> tensor conversions folded with the static example shapes), so
@@ -71,6 +72,7 @@ class CaptureFailure:
     message: str
     location: str | None = None
     node: str | None = None
+    fix: str | None = None  # what the user can do, when the failure is a known one
 
 
 @dataclass
@@ -229,8 +231,7 @@ def capture_dynamo(
             capture.base_opset = registry.opset_version
             program = _core._prepare_exported_program_for_export(program, registry=registry)
         except Exception as exc:  # noqa: BLE001
-            capture.failures.append(CaptureFailure("decompose", "decomposition_failed",
-                                                   _first_line(exc), _error_location(exc)))
+            capture.failures.append(_decompose_failure(exc, program))
             _record_warnings(caught, capture.warnings)
             return capture
         for node in _call_nodes(program):
@@ -270,6 +271,8 @@ def for_opset(capture: TorchCapture, opset: int) -> TorchCapture:
     again = TorchCapture(capture.exporter, warnings=list(capture.warnings),
                          failures=list(capture.failures), program=capture.program)
     if capture.exporter == "dynamo" and capture.program is not None and capture.onnx_model is None:
+        # step 2/3 and the translation checks are answered again for this opset
+        again.failures = [f for f in again.failures if f.step not in ("decompose", "translate")]
         _dispatch_by_table(capture.program, opset, again)
     else:
         again.ops = list(capture.ops)
@@ -281,13 +284,23 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
     """Answer each node of the exported program from the converter table (opsets/
     torch_converters.json, generated from torchlib and torch's decomposition table): a fraction
     of the cost of building torchlib's registry and decomposing (measured in
-    benchmarks/bench_torch_preflight.py), at the price of not seeing translation-time errors."""
-
+    benchmarks/bench_torch_preflight.py). Two of the exporter's own decisions are still made:
+    step 2/3 (run_decompositions with the ONNX table) runs for real whenever the table cannot
+    vouch for every node (an op it leaves that the table lists as decomposed was declined by
+    its decomposition: no translation), and the translations known to raise on some arguments
+    (opsets/torch_translation_limits.py) are checked against each node's real arguments."""
 
     table = load_torch_converters()
     capture.base_opset = max(opset, 18)
-    if _needs_decomposition(program, table, opset):
-        program = _decompose(program, table, opset)
+    decomposed = _needs_decomposition(program, table, opset)
+    if decomposed:
+        try:
+            program = _decompose(program, table, opset)
+            _promote_types(program)
+        except Exception as exc:  # noqa: BLE001
+            # `program` is the decomposed one when type promotion raised: its node names
+            capture.failures.append(_decompose_failure(exc, program))
+            return
     for node in _call_nodes(program):
         base, overload = _qualified(node.target)
         if _is_assertion(base):
@@ -296,10 +309,68 @@ def _dispatch_by_table(program: Any, opset: int, capture: TorchCapture) -> None:
         converted, reason = True, ""
         if support is None or support.status == "missing":
             converted, reason = False, "no translation or decomposition in torch.onnx"
+        elif support.status == "decomposed" and decomposed:
+            # the real decomposition ran and left the op: it declined these arguments (e.g.
+            # adaptive_max_pool2d to a size that does not divide the input), and the
+            # dispatcher has no translation for it (step 3/3, "No ONNX function found")
+            converted, reason = False, ("torch's decomposition declined these arguments and "
+                                        "there is no translation")
         elif support.status == "translated" and _has_complex_arg(node) and not any(
                 impl.complex for impl in support.impls):
             converted, reason = False, "no translation for complex-valued inputs"
         capture.ops.append(_op_use(node, converted, reason))
+        if converted:
+            capture.failures += _limit_failures(node, overload, capture.base_opset)
+
+
+def _limit_failures(node: Any, overload: str, registry_opset: int) -> list[CaptureFailure]:
+    """The translation of this node raises in step 3/3: an argument has a rank it rejects."""
+    failures = []
+    for limit in rank_limits(overload, registry_opset):
+        for index in limit.args:
+            value = _arg_value(node, index)
+            rank = getattr(value, "ndim", None)
+            if rank is None or rank in limit.ranks:
+                continue
+            failures.append(CaptureFailure(
+                "translate", "translation_raises",
+                f"{limit.raises} (argument {index} has rank {rank}, the translation takes "
+                f"{' or '.join(map(str, limit.ranks))}-D; {limit.source})",
+                user_frame(node.meta.get("stack_trace")), node.name, fix=limit.fix))
+            break
+    return failures
+
+
+def _arg_value(node: Any, index: int) -> Any:
+    """The fake tensor (meta "val") of a node's positional argument, or None."""
+    if index >= len(node.args):
+        return None
+    arg = node.args[index]
+    return arg.meta.get("val") if hasattr(arg, "meta") else None
+
+
+def _decompose_failure(exc: BaseException, program: Any) -> CaptureFailure:
+    """Step 2/3 raised: the root cause's first line, the node it names ("While executing %x"),
+    and that node's user line (the traceback itself is torch's, or the analyzer caller's)."""
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = f"{exc}\n{root}"
+    match = re.search(r"While executing %(\w+)", text) or re.search(r"node[: ]+%(\w+)", text)
+    name = match.group(1) if match else None
+    node = next((n for n in _call_nodes(program) if n.name == name), None) if name else None
+    location = user_frame(node.meta.get("stack_trace")) if node is not None else None
+    message = _first_line(root)
+    fix = None
+    if message.startswith("Cannot view a tensor"):
+        fix = ("the exporter's decomposition and its type-promotion pass disagree on the strides "
+               "of a scaled_dot_product_attention output that is reshaped after a transpose: "
+               "compute this attention with matmul + softmax (transformers: "
+               "from_pretrained(..., attn_implementation=\"eager\"); timm: "
+               "timm.layers.set_fused_attn(False) before building the model), or use the "
+               "torchscript exporter (dynamo=False)")
+    return CaptureFailure("decompose", "decomposition_failed", message,
+                          location or _error_location(exc), name, fix=fix)
 
 
 def _op_use(node: Any, converted: bool, reason: str) -> TorchOpUse:
@@ -335,7 +406,11 @@ def _call_nodes(program: Any) -> Iterator[Any]:
 
 
 def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
-    """Decomposing costs about as much as torch.export; skip it when every op is translated."""
+    """Decomposing costs about as much as torch.export; skip it when the table vouches for every
+    node: each is an ATen overload with a translation (higher-order ops, vmap levels and other
+    non-overload calls are rewritten by run_decompositions, which is where they can fail)."""
+    if _opaque_calls(program) or _has_stride_sources(program):
+        return True
     for node in _call_nodes(program):
         _, overload = _qualified(node.target)
         if _is_assertion(overload):
@@ -344,6 +419,62 @@ def _needs_decomposition(program: Any, table: Any, opset: int) -> bool:
         if support is None or support.status != "translated":
             return True
     return False
+
+
+def _opaque_calls(program: Any) -> list[Any]:
+    """call_function nodes that are not ATen overloads (the table has no row for them)."""
+    import torch
+
+    return [node for gm in program.graph_module.modules() if isinstance(gm, torch.fx.GraphModule)
+            for node in gm.graph.nodes if node.op == "call_function"
+            and not isinstance(node.target, torch._ops.OpOverload)
+            and getattr(node.target, "__module__", "") != "_operator"]
+
+
+# scaled_dot_product_attention with a tensor mask: its fake output strides differ between the
+# exporter's decomposition (CPU flash-attention layout) and its type-promotion pass re-running it
+# (plain layout) for some mask and batch shapes, and a reshape of the transposed output that
+# decomposed to a view then fails in step 2/3 ("Cannot view a tensor ..."; MaxViT with timm's
+# fused attention). Which shapes do is decided only by the real passes, so such a program is
+# never vouched for by the table.
+_STRIDE_SOURCES = frozenset({"aten::scaled_dot_product_attention"})
+_VIEW_LIKE = frozenset({"aten::transpose", "aten::permute", "aten::slice", "aten::select",
+                        "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::t",
+                        "aten::alias", "aten::detach"})
+_RESHAPES = frozenset({"aten::reshape", "aten::view", "aten::flatten", "aten::unflatten"})
+
+
+def _has_stride_sources(program: Any) -> bool:
+    return any(_qualified(node.target)[0] in _STRIDE_SOURCES and _has_tensor_mask(node)
+               and _reshaped_downstream(node) for node in _call_nodes(program))
+
+
+def _has_tensor_mask(node: Any) -> bool:
+    mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
+    return hasattr(mask, "op")  # an fx Node (a tensor), not None
+
+
+def _reshaped_downstream(node: Any) -> bool:
+    """A reshape/view of the output after view-like ops (transpose, permute, ...)."""
+    frontier, seen = list(node.users), set()
+    while frontier:
+        user = frontier.pop()
+        if user in seen or not _is_overload(user):
+            continue
+        seen.add(user)
+        name = _qualified(user.target)[0]
+        if name in _RESHAPES:
+            return True
+        if name in _VIEW_LIKE:
+            frontier.extend(user.users)
+    return False
+
+
+def _is_overload(node: Any) -> bool:
+    import torch
+
+    return getattr(node, "op", None) == "call_function" and isinstance(node.target,
+                                                                          torch._ops.OpOverload)
 
 
 def _decompose(program: Any, table: Any, opset: int) -> Any:
@@ -369,6 +500,32 @@ def _decompose(program: Any, table: Any, opset: int) -> Any:
     config = torch.fx.experimental._config
     with config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined] # as export
         return program.run_decompositions(decomp_table)
+
+
+def _promote_types(program: Any) -> None:
+    """The rest of step 2/3 (_core._prepare_exported_program_for_export): type promotion re-runs
+    every node on fake tensors. The fresh unbacked symbols that creates must not stay pending in
+    the shape environment the capture shares (another opset's decomposition of the same capture,
+    analyze_torch_opsets, would fail on them)."""
+    from torch.onnx._internal.exporter import _fx_passes
+
+    with _fresh_unbacked_ignored(program):
+        _fx_passes.insert_type_promotion_nodes(program.graph_module)
+
+
+@contextlib.contextmanager
+def _fresh_unbacked_ignored(program: Any) -> Iterator[None]:
+    shape_env = None
+    for node in program.graph.nodes:
+        fake_mode = getattr(node.meta.get("val"), "fake_mode", None)
+        if fake_mode is not None:
+            shape_env = fake_mode.shape_env
+            break
+    if shape_env is None or not hasattr(shape_env, "ignore_fresh_unbacked_symbols"):
+        yield
+        return
+    with shape_env.ignore_fresh_unbacked_symbols():
+        yield
 
 
 def _has_complex_arg(node: Any) -> bool:

@@ -130,8 +130,9 @@ def test_export_stops_when_preflight_predicts_failure(tmp_path):
 
 def test_thorough_mode_sees_translation_time_failures():
     module, args = fm.attention_3d()
+    # issue 18: the default path now sees this one too (a known rank limit of the translation)
     fast = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo")
-    assert "EXP102" not in _ids(fast)
+    assert _ids(fast)["EXP102"].op == "aten::scaled_dot_product_attention"
     thorough = torch_api.analyze_torch(module, args, opset=18, exporter="dynamo", thorough=True)
     f = _ids(thorough)["EXP102"]
     assert f.op == "aten::scaled_dot_product_attention" and "4D" in f.message
