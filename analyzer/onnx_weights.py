@@ -17,10 +17,10 @@ its external data, onnx.checker on the path) before it is renamed into place.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import onnx
 import onnx.checker
@@ -30,6 +30,7 @@ from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
 from analyzer.errors import InputError
 from analyzer.safe_write import save_onnx_atomically
 from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
+from analyzer.sources.weightless import weightless_copy
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
            "external_tensors", "load_with_weights", "wants_external", "weightless_copy",
@@ -82,46 +83,6 @@ def external_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
     tensors = [*_graph_tensors(model.graph),
                *(t for f in model.functions for t in _node_tensors(f.node))]
     return [t for t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
-
-
-def _copy_except(src: Any, dst: Any, skip: str) -> None:
-    """Copy every set field of message `src` into `dst` except the field named `skip`."""
-    for descriptor, value in src.ListFields():
-        if descriptor.name == skip:
-            continue
-        repeated = (descriptor.is_repeated if hasattr(descriptor, "is_repeated")
-                    else descriptor.label == descriptor.LABEL_REPEATED)  # protobuf < 5.28
-        if repeated:
-            getattr(dst, descriptor.name).extend(value)
-        elif descriptor.message_type is not None:
-            getattr(dst, descriptor.name).CopyFrom(value)
-        else:
-            setattr(dst, descriptor.name, value)
-
-
-def weightless_copy(model: onnx.ModelProto, min_bytes: int,
-                    types: Collection[int] | None = None
-                    ) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
-    """A copy of `model` whose main-graph initializers of `min_bytes` or more (raw data, of
-    `types` when given) keep their name, type and dims but no bytes, and those initializers
-    (the originals, not copies). Built field by field, so the weights are never copied: for the
-    steps that need the graph but not the weights (onnx's converter, an onnxruntime session fed
-    the weights as arrays)."""
-    big = [t for t in model.graph.initializer
-           if t.HasField("raw_data") and (types is None or t.data_type in types)
-           and t.ByteSize() >= min_bytes]
-    names = {t.name for t in big}
-    light = onnx.ModelProto()
-    _copy_except(model, light, "graph")
-    _copy_except(model.graph, light.graph, "initializer")
-    for tensor in model.graph.initializer:
-        if tensor.name not in names:
-            light.graph.initializer.append(tensor)
-            continue
-        header = light.graph.initializer.add()
-        header.name, header.data_type = tensor.name, tensor.data_type
-        header.dims.extend(tensor.dims)
-    return light, big
 
 
 def check_no_external(model: onnx.ModelProto) -> None:

@@ -24,7 +24,7 @@ from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import load_with_weights
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
-from analyzer.runtime.session import SessionSpec, create_session
+from analyzer.runtime.session import SessionSpec, create_fed_session
 from opsets.tables import load_schemas, normalize_provider
 from rewrites import registry
 from rewrites.contract import Match, ModelPass, Reason, UnknownRule
@@ -337,8 +337,8 @@ _SPEC = SessionSpec(log_severity=4, graph_optimization="disable",
 
 def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     try:
-        session = create_session(model, _SPEC)
-        return [list(session.run(None, f)) for f in feeds], "onnxruntime CPU"
+        session = create_fed_session(model, _SPEC)  # large weights fed, not copied by ORT
+        return [session.run(None, f) for f in feeds], "onnxruntime CPU"
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
         from onnx.reference import ReferenceEvaluator
 

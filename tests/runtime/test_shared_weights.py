@@ -11,7 +11,12 @@ import onnx.helper
 import onnx.numpy_helper
 
 from analyzer.onnx_weights import weightless_copy
-from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, create_session
+from analyzer.runtime.session import (
+    SHARE_WEIGHTS_BYTES,
+    SessionSpec,
+    create_fed_session,
+    create_session,
+)
 
 
 def _model(n: int, count: int) -> onnx.ModelProto:
@@ -71,3 +76,25 @@ def test_an_overridable_weight_still_runs() -> None:
     shared = create_session(model).run(None, {"x": x})[0]
     plain = create_session(model.SerializeToString()).run(None, {"x": x})[0]
     np.testing.assert_array_equal(shared, plain)
+
+
+def test_a_fed_session_runs_like_the_bytes_with_its_weights_as_inputs() -> None:
+    """create_fed_session: the large weights become graph inputs fed from arrays (ORT copies
+    initializers handed to it, never a contiguous input); the outputs are exactly those of the
+    bytes, the small int64 initializer stays an initializer, the caller's proto is unchanged."""
+    n = 1024
+    model = _model(n, SHARE_WEIGHTS_BYTES // (n * n * 4) + 1)
+    before = model.SerializeToString()
+    x = np.random.default_rng(3).standard_normal((1, n)).astype(np.float32)
+    # as the rewrite's verification runs them: no graph optimization, no prepacking (a packed
+    # constant weight sums in another order than a fed one)
+    spec = SessionSpec(graph_optimization="disable", config={"session.disable_prepacking": "1"})
+    fed = create_fed_session(model, spec)
+    assert sorted(fed.weights) == sorted(t.name for t in model.graph.initializer
+                                         if t.name != "small")
+    assert {i.name for i in fed.session.get_inputs()} == {"x", *fed.weights}
+    plain = create_session(before, spec)
+    np.testing.assert_array_equal(fed.run(None, {"x": x})[0], plain.run(None, {"x": x})[0])
+    assert model.SerializeToString() == before
+    small = _model(64, 2)  # below SHARE_WEIGHTS_BYTES: a plain session, nothing fed
+    assert create_fed_session(small).weights == {}
