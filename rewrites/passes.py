@@ -110,6 +110,7 @@ def apply(
     seed: int = 0,
     samples: int = 2,
     max_rounds: int = 4,
+    copy: bool = True,
 ) -> RewriteResult:
     """Apply rules to a copy of `model`: `only` names rule ids (approximate ones must be named),
     else the exact rules of `rules` (default: the registry's exact ONNX rules). `nodes` limits
@@ -120,11 +121,13 @@ def apply(
     model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
     A path is read with its external data (locations checked first); an in-memory model whose
     weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
-    analyzer.onnx_weights.write_model to keep the weights external."""
+    analyzer.onnx_weights.write_model to keep the weights external. `copy=False`: the caller
+    gives `model` up, and the rules change it in place (one copy of the weights less)."""
     model = load_with_weights(model).model
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)
-    work = RewriteModel(_copy(model), target_opset=target_opset, providers=providers)
+    work = RewriteModel(_copy(model) if copy else model, target_opset=target_opset,
+                        providers=providers)
     result = RewriteResult(work.proto)
     checker_ok = _checker_error(model) is None
     feeds: list[Feeds] | None = None

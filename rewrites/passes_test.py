@@ -83,3 +83,20 @@ def test_local_function_nodes_get_a_reason_not_a_rewrite() -> None:
     inner = by_node["local.act::HardSwish_0"]
     assert inner.status == "skipped" and "inside local function local.act" in (inner.reason or "")
     assert result.model.functions[0].node[0].op_type == "HardSwish"
+
+
+def test_in_place_rollback_returns_the_snapshot_and_keeps_the_caller_copy_safe() -> None:
+    """copy=False (the caller gives the model up, one copy of the weights less): the rules work
+    on `model` itself; a rolled-back rule's result is the snapshot from before it, and the
+    default (copy=True) never touches the caller's proto."""
+    given = onnx.ModelProto()
+    given.CopyFrom(MODEL)
+    result = apply(given, rules=(_ExactReluToIdentity(),), copy=False)
+    assert [e.status for e in result.log] == ["rolled_back"]
+    assert result.model is not given
+    assert [n.op_type for n in result.model.graph.node] == ["HardSwish", "Relu"]
+    kept = onnx.ModelProto()
+    kept.CopyFrom(MODEL)
+    applied = apply(kept, rules=(_ReluToIdentity(),), only=["relu-to-identity"], copy=False)
+    assert applied.model is kept and kept.graph.node[1].op_type == "Identity"
+    assert MODEL.graph.node[1].op_type == "Relu"
