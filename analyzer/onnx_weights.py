@@ -30,10 +30,11 @@ from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
 from analyzer.errors import InputError
 from analyzer.safe_write import save_onnx_atomically
 from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
-from analyzer.sources.weightless import weightless_copy
+from analyzer.sources.weightless import serialized_size, tensor_bytes, weightless_copy
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
-           "external_tensors", "load_with_weights", "wants_external", "weightless_copy",
+           "external_tensors", "load_with_weights", "tensor_bytes", "wants_external",
+           "weightless_copy",
            "write_model"]
 
 ExternalDataMode = Literal["auto", "always", "never"]
@@ -113,7 +114,7 @@ def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto) -> Loade
 
 def _serialized_size(model: onnx.ModelProto) -> int:
     try:
-        return model.ByteSize()
+        return serialized_size(model)
     except (ValueError, OverflowError):  # past what protobuf can measure: certainly over
         return PROTOBUF_LIMIT
 

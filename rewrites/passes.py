@@ -21,7 +21,7 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
-from analyzer.onnx_weights import load_with_weights, weightless_copy
+from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_copy
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
@@ -321,7 +321,7 @@ _SNAPSHOT_TENSOR_BYTES = 1 << 16
 def _snapshot(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model as it is before a rule, for its rollback (see _SNAPSHOT_TENSOR_BYTES)."""
     light, big = weightless_copy(model, _SNAPSHOT_TENSOR_BYTES)
-    if sum(t.ByteSize() for t in big) < SHARE_WEIGHTS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES:
         return _copy(model)
     return light
 

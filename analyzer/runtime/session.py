@@ -34,7 +34,7 @@ from analyzer.isolation import (
     IsolationResult,
     run_isolated,
 )
-from analyzer.onnx_weights import weightless_copy
+from analyzer.onnx_weights import tensor_bytes, weightless_copy
 from opsets.tables import normalize_provider
 
 CPU = "CPUExecutionProvider"
@@ -125,7 +125,7 @@ def _shared_weights(model: onnx.ModelProto) -> tuple[bytes, list[str], list[Any]
     model's weights are too small to be worth it. The weights stay in the bytes as external
     tensors that the arrays replace (ORT reads no file for them)."""
     light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
-    if sum(t.ByteSize() for t in big) < SHARE_WEIGHTS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES:
         return None
     arrays = [onnx.numpy_helper.to_array(t) for t in big]
     headers = {t.name: t for t in light.graph.initializer}
@@ -189,7 +189,7 @@ def create_fed_session(model: onnx.ModelProto, spec: SessionSpec | None = None) 
 
     light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
     names = {t.name for t in big}
-    if (sum(t.ByteSize() for t in big) < SHARE_WEIGHTS_BYTES or model.ir_version < 4
+    if (sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES or model.ir_version < 4
             or any(i.name in names for i in model.graph.input)):  # overridable: ORT's own way
         return FedSession(create_session(model, spec), {})
     keep = [t for t in light.graph.initializer if t.name not in names]

@@ -19,7 +19,7 @@ import onnx.shape_inference
 from analyzer.checks.ort_load_rules import split_inference_error
 from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
-from analyzer.sources.weightless import weightless_copy
+from analyzer.sources.weightless import tensor_bytes, weightless_copy
 from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
 
@@ -102,7 +102,7 @@ def _without_big_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model`, or a copy without the bytes of its large float weights when they add up to
     WEIGHTLESS_INFERENCE_BYTES (see _BIG_TENSOR_BYTES)."""
     light, big = weightless_copy(model, _BIG_TENSOR_BYTES, _FLOAT_TYPES)
-    if sum(t.ByteSize() for t in big) < WEIGHTLESS_INFERENCE_BYTES:
+    if sum(tensor_bytes(t) for t in big) < WEIGHTLESS_INFERENCE_BYTES:
         return model
     return light
 
