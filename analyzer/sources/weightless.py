@@ -5,13 +5,16 @@ every layer of the core can use it (analyzer.onnx_weights re-exports it)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Collection
 from typing import Any
 
 import onnx
+import onnx.checker
 import onnx.helper
 
-__all__ = ["serialized_size", "tensor_bytes", "weightless_copy"]
+__all__ = ["check_model_weightless", "serialized_size", "tensor_bytes", "weightless_copy"]
 
 
 def _copy_except(src: Any, dst: Any, skip: str) -> None:
@@ -81,3 +84,41 @@ def serialized_size(model: onnx.ModelProto) -> int:
         return int(model.ByteSize())
     # each weight's bytes field: its length plus a tag and a length varint (at most 11 bytes)
     return int(light.ByteSize()) + sum(tensor_bytes(t) + 11 for t in big)
+
+
+#: A model whose large weights add up to this is checked without them (check_model_weightless)
+CHECK_WEIGHTLESS_BYTES = 16 * 2**20
+
+
+def check_model_weightless(model: onnx.ModelProto, *, full_check: bool = False) -> bool:
+    """onnx.checker.check_model on `model` without serializing its large weights, when they add
+    up to CHECK_WEIGHTLESS_BYTES; False (nothing checked) when they do not, so the caller checks
+    the model itself. The checker on a ModelProto serializes it (a copy of the weights, parsed
+    again in C++: two more) and refuses one past 2 GiB; here the weights become external
+    tensors in a sparse scratch file of their size (no disk used, no byte copied), and the
+    checker runs on the scratch model's path, which reads only their headers: it checks
+    everything it checks on the proto (each tensor's size against its shape, the graph, full
+    inference) except the weights' values, which it does not check either. Raises what
+    onnx.checker raises."""
+    light, big = weightless_copy(model, 1 << 16)
+    if sum(tensor_bytes(t) for t in big) < CHECK_WEIGHTLESS_BYTES:
+        return False
+    sizes = {t.name: tensor_bytes(t) for t in big}
+    with tempfile.TemporaryDirectory(prefix="onnx-preflight-check-") as tmp:
+        offset = 0
+        for tensor in light.graph.initializer:
+            if tensor.name not in sizes or tensor.HasField("raw_data"):
+                continue
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+            for key, value in (("location", "weights.bin"), ("offset", str(offset)),
+                               ("length", str(sizes[tensor.name]))):
+                entry = tensor.external_data.add()
+                entry.key, entry.value = key, value
+            offset += sizes[tensor.name]
+        with open(os.path.join(tmp, "weights.bin"), "wb") as f:
+            f.truncate(offset)  # sparse: its size, no data
+        path = os.path.join(tmp, "model.onnx")
+        with open(path, "wb") as f:
+            f.write(light.SerializeToString())
+        onnx.checker.check_model(path, full_check=full_check)
+    return True
