@@ -103,7 +103,14 @@ def check_model_weightless(model: onnx.ModelProto, *, full_check: bool = False) 
     light, big = weightless_copy(model, 1 << 16)
     if sum(tensor_bytes(t) for t in big) < CHECK_WEIGHTLESS_BYTES:
         return False
-    sizes = {t.name: tensor_bytes(t) for t in big}
+    # the bytes' real lengths (read one tensor at a time), compared with their shapes as the
+    # checker compares them on a proto
+    sizes = {t.name: len(t.raw_data) for t in big}
+    for t in big:  # the checker compares an external tensor's length with nothing: do it here
+        if sizes[t.name] < tensor_bytes(t):
+            raise onnx.checker.ValidationError(
+                f"TensorProto (tensor name: {t.name}) raw_data size ({sizes[t.name]} bytes) is "
+                f"too small for the declared shape and type ({tensor_bytes(t)} bytes required).")
     with tempfile.TemporaryDirectory(prefix="onnx-preflight-check-") as tmp:
         offset = 0
         for tensor in light.graph.initializer:

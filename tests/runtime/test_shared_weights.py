@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import onnx.helper
 import onnx.numpy_helper
+import pytest
 
 from analyzer.onnx_weights import weightless_copy
 from analyzer.runtime.session import (
@@ -17,6 +18,7 @@ from analyzer.runtime.session import (
     create_fed_session,
     create_session,
 )
+from analyzer.sources.weightless import check_model_weightless
 
 
 def _model(n: int, count: int) -> onnx.ModelProto:
@@ -98,3 +100,23 @@ def test_a_fed_session_runs_like_the_bytes_with_its_weights_as_inputs() -> None:
     assert model.SerializeToString() == before
     small = _model(64, 2)  # below SHARE_WEIGHTS_BYTES: a plain session, nothing fed
     assert create_fed_session(small).weights == {}
+
+
+def test_the_checker_without_the_weights_bytes_finds_what_it_finds_with_them() -> None:
+    """check_model_weightless: a sound model with 16 MiB of weights or more passes, a broken
+    graph and a weight whose bytes do not fit its shape are refused as onnx.checker refuses
+    them; a small model is left to the caller (False)."""
+    n = 1024
+    count = SHARE_WEIGHTS_BYTES // (n * n * 4) + 1
+    assert check_model_weightless(_model(n, count), full_check=True)
+    broken = _model(n, count)
+    broken.graph.node[0].input[0] = "nowhere"
+    with pytest.raises(onnx.checker.ValidationError, match="nowhere"):
+        check_model_weightless(broken)
+    short = _model(n, count)
+    short.graph.initializer[0].raw_data = short.graph.initializer[0].raw_data[:-4]
+    with pytest.raises(onnx.checker.ValidationError, match="too small"):
+        check_model_weightless(short)
+    with pytest.raises(onnx.checker.ValidationError, match="too small"):
+        onnx.checker.check_model(short)  # the same verdict as on the proto
+    assert check_model_weightless(_model(64, 2)) is False
