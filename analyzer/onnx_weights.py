@@ -131,9 +131,20 @@ def wants_external(model: onnx.ModelProto, mode: ExternalDataMode, input_externa
 
 
 def _read_back(staged: Path) -> None:
-    """The staged pair loads (model and every external tensor) and passes onnx.checker on the
-    path (which resolves the data beside it and works past 2 GiB)."""
-    onnx.load(str(staged), load_external_data=True)
+    """The staged pair loads and passes onnx.checker on the path (which resolves the data beside
+    it and works past 2 GiB). The model file is parsed without its external data, whose every
+    tensor is checked to lie inside its file (what onnx.load checks before it reads one): reading
+    the weights back would hold a second copy of them next to the model just written."""
+    model = onnx.load(str(staged), load_external_data=False)
+    sizes: dict[str, int] = {}
+    for tensor in external_tensors(model):
+        info = onnx.external_data_helper.ExternalDataInfo(tensor)
+        data = staged.parent / info.location
+        if info.location not in sizes:
+            sizes[info.location] = data.stat().st_size  # raises if it is not there
+        end = (info.offset or 0) + (info.length if info.length is not None else 0)
+        if end > sizes[info.location] or (info.offset or 0) > sizes[info.location]:
+            raise ValueError(f"external tensor {tensor.name} does not lie inside {data.name}")
     onnx.checker.check_model(str(staged))
 
 
