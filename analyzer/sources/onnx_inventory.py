@@ -19,21 +19,9 @@ import onnx.shape_inference
 from analyzer.checks.ort_load_rules import split_inference_error
 from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
-from analyzer.sources.weightless import tensor_bytes, weightless_copy
+from analyzer.sources.weightless import for_inference
 from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
-
-#: Shape inference serializes the model, parses it in C++, infers, serializes and parses back:
-#: four copies of the weights at once. Float initializers of this size or more are left out of
-#: what it sees (their name, type and dims stay: all inference and the inventory read from
-#: them), when they add up to WEIGHTLESS_INFERENCE_BYTES: the bytes of float weights feed no
-#: shape computation (shape tensors are integers and small). The inferred model then holds
-#: headers for them, not their bytes; the checks that read initializer values read the loaded
-#: model (benchmarks/bench_rewrite_external_memory.py).
-_BIG_TENSOR_BYTES = 1 << 16
-WEIGHTLESS_INFERENCE_BYTES = 16 * 2**20
-_FLOAT_TYPES = frozenset(getattr(onnx.TensorProto, n) for n in (
-    "FLOAT", "DOUBLE", "FLOAT16", "BFLOAT16"))
 
 #: The value types a graph sees: its own, chained to those of the graphs enclosing it.
 Scope = dict[str, "str | None"] | ChainMap[str, "str | None"]
@@ -85,7 +73,7 @@ def prepare(
     if over_2gb and path is not None and not inlined:
         return _prepare_by_path(model, str(path))
     errors: list[str] = []
-    model = _without_big_weights(model)
+    model = for_inference(model)  # without the large float weights' bytes: same types
     try:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for bad graphs
@@ -96,15 +84,6 @@ def prepare(
             errors.append(_first_line(exc2))
             inferred = model
     return PreparedModel(inferred, errors, inlined, local)
-
-
-def _without_big_weights(model: onnx.ModelProto) -> onnx.ModelProto:
-    """`model`, or a copy without the bytes of its large float weights when they add up to
-    WEIGHTLESS_INFERENCE_BYTES (see _BIG_TENSOR_BYTES)."""
-    light, big = weightless_copy(model, _BIG_TENSOR_BYTES, _FLOAT_TYPES)
-    if sum(tensor_bytes(t) for t in big) < WEIGHTLESS_INFERENCE_BYTES:
-        return model
-    return light
 
 
 def _prepare_by_path(model: onnx.ModelProto, path: str) -> PreparedModel:

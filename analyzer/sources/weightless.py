@@ -14,7 +14,8 @@ import onnx
 import onnx.checker
 import onnx.helper
 
-__all__ = ["check_model_weightless", "serialized_size", "tensor_bytes", "weightless_copy"]
+__all__ = ["check_model_weightless", "for_inference", "serialized_size", "tensor_bytes",
+           "weightless_copy"]
 
 
 def _copy_except(src: Any, dst: Any, skip: str) -> None:
@@ -129,3 +130,23 @@ def check_model_weightless(model: onnx.ModelProto, *, full_check: bool = False) 
             f.write(light.SerializeToString())
         onnx.checker.check_model(path, full_check=full_check)
     return True
+
+
+#: Shape inference serializes the model, parses it in C++, infers, serializes and parses back:
+#: four copies of the weights at once. Float initializers of 64 KiB or more are left out of what
+#: it sees (their name, type and dims stay: all inference reads from them) when they add up to
+#: INFERENCE_WEIGHTLESS_BYTES: the bytes of float weights feed no shape computation (shape
+#: tensors are integers and small).
+INFERENCE_WEIGHTLESS_BYTES = 16 * 2**20
+_FLOAT_TYPES = frozenset(getattr(onnx.TensorProto, n) for n in (
+    "FLOAT", "DOUBLE", "FLOAT16", "BFLOAT16"))
+
+
+def for_inference(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy without the bytes of its large float weights (see
+    INFERENCE_WEIGHTLESS_BYTES), for onnx.shape_inference.infer_shapes: what it infers does not
+    change, what it copies does."""
+    light, big = weightless_copy(model, 1 << 16, _FLOAT_TYPES)
+    if sum(tensor_bytes(t) for t in big) < INFERENCE_WEIGHTLESS_BYTES:
+        return model
+    return light
