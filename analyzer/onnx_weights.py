@@ -17,10 +17,10 @@ its external data, onnx.checker on the path) before it is renamed into place.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import onnx
 import onnx.checker
@@ -30,9 +30,11 @@ from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
 from analyzer.errors import InputError
 from analyzer.safe_write import save_onnx_atomically
 from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
+from analyzer.sources.weightless import serialized_size, tensor_bytes, weightless_copy
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
-           "external_tensors", "load_with_weights", "wants_external", "weightless_copy",
+           "external_tensors", "load_with_weights", "tensor_bytes", "wants_external",
+           "weightless_copy",
            "write_model"]
 
 ExternalDataMode = Literal["auto", "always", "never"]
@@ -84,46 +86,6 @@ def external_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
     return [t for t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
 
 
-def _copy_except(src: Any, dst: Any, skip: str) -> None:
-    """Copy every set field of message `src` into `dst` except the field named `skip`."""
-    for descriptor, value in src.ListFields():
-        if descriptor.name == skip:
-            continue
-        repeated = (descriptor.is_repeated if hasattr(descriptor, "is_repeated")
-                    else descriptor.label == descriptor.LABEL_REPEATED)  # protobuf < 5.28
-        if repeated:
-            getattr(dst, descriptor.name).extend(value)
-        elif descriptor.message_type is not None:
-            getattr(dst, descriptor.name).CopyFrom(value)
-        else:
-            setattr(dst, descriptor.name, value)
-
-
-def weightless_copy(model: onnx.ModelProto, min_bytes: int,
-                    types: Collection[int] | None = None
-                    ) -> tuple[onnx.ModelProto, list[onnx.TensorProto]]:
-    """A copy of `model` whose main-graph initializers of `min_bytes` or more (raw data, of
-    `types` when given) keep their name, type and dims but no bytes, and those initializers
-    (the originals, not copies). Built field by field, so the weights are never copied: for the
-    steps that need the graph but not the weights (onnx's converter, an onnxruntime session fed
-    the weights as arrays)."""
-    big = [t for t in model.graph.initializer
-           if t.HasField("raw_data") and (types is None or t.data_type in types)
-           and t.ByteSize() >= min_bytes]
-    names = {t.name for t in big}
-    light = onnx.ModelProto()
-    _copy_except(model, light, "graph")
-    _copy_except(model.graph, light.graph, "initializer")
-    for tensor in model.graph.initializer:
-        if tensor.name not in names:
-            light.graph.initializer.append(tensor)
-            continue
-        header = light.graph.initializer.add()
-        header.name, header.data_type = tensor.name, tensor.data_type
-        header.dims.extend(tensor.dims)
-    return light, big
-
-
 def check_no_external(model: onnx.ModelProto) -> None:
     """Refuse an in-memory model whose weights are still in files (EXTERNAL_DATA_NEEDS_PATH):
     onnxruntime would look for them in the working directory, not beside the model."""
@@ -152,7 +114,7 @@ def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto) -> Loade
 
 def _serialized_size(model: onnx.ModelProto) -> int:
     try:
-        return model.ByteSize()
+        return serialized_size(model)
     except (ValueError, OverflowError):  # past what protobuf can measure: certainly over
         return PROTOBUF_LIMIT
 
@@ -169,9 +131,20 @@ def wants_external(model: onnx.ModelProto, mode: ExternalDataMode, input_externa
 
 
 def _read_back(staged: Path) -> None:
-    """The staged pair loads (model and every external tensor) and passes onnx.checker on the
-    path (which resolves the data beside it and works past 2 GiB)."""
-    onnx.load(str(staged), load_external_data=True)
+    """The staged pair loads and passes onnx.checker on the path (which resolves the data beside
+    it and works past 2 GiB). The model file is parsed without its external data, whose every
+    tensor is checked to lie inside its file (what onnx.load checks before it reads one): reading
+    the weights back would hold a second copy of them next to the model just written."""
+    model = onnx.load(str(staged), load_external_data=False)
+    sizes: dict[str, int] = {}
+    for tensor in external_tensors(model):
+        info = onnx.external_data_helper.ExternalDataInfo(tensor)
+        data = staged.parent / info.location
+        if info.location not in sizes:
+            sizes[info.location] = data.stat().st_size  # raises if it is not there
+        end = (info.offset or 0) + (info.length if info.length is not None else 0)
+        if end > sizes[info.location] or (info.offset or 0) > sizes[info.location]:
+            raise ValueError(f"external tensor {tensor.name} does not lie inside {data.name}")
     onnx.checker.check_model(str(staged))
 
 

@@ -21,10 +21,11 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
-from analyzer.onnx_weights import load_with_weights
+from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_copy
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
-from analyzer.runtime.session import SessionSpec, create_session
+from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
+from analyzer.sources.weightless import check_model_weightless
 from opsets.tables import load_schemas, normalize_provider
 from rewrites import registry
 from rewrites.contract import Match, ModelPass, Reason, UnknownRule
@@ -110,6 +111,7 @@ def apply(
     seed: int = 0,
     samples: int = 2,
     max_rounds: int = 4,
+    copy: bool = True,
 ) -> RewriteResult:
     """Apply rules to a copy of `model`: `only` names rule ids (approximate ones must be named),
     else the exact rules of `rules` (default: the registry's exact ONNX rules). `nodes` limits
@@ -120,11 +122,13 @@ def apply(
     model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
     A path is read with its external data (locations checked first); an in-memory model whose
     weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
-    analyzer.onnx_weights.write_model to keep the weights external."""
+    analyzer.onnx_weights.write_model to keep the weights external. `copy=False`: the caller
+    gives `model` up, and the rules change it in place (one copy of the weights less)."""
     model = load_with_weights(model).model
     selected = select_rules(rules, only)
     providers = tuple(normalize_provider(p) for p in providers)
-    work = RewriteModel(_copy(model), target_opset=target_opset, providers=providers)
+    work = RewriteModel(_copy(model) if copy else model, target_opset=target_opset,
+                        providers=providers)
     result = RewriteResult(work.proto)
     checker_ok = _checker_error(model) is None
     feeds: list[Feeds] | None = None
@@ -152,20 +156,21 @@ def apply(
                 continue
             if feeds is None:
                 feeds = random_inputs(model, samples=samples, seed=seed).samples
-            before = _copy(work.proto)
+            if current is None and baseline_error is None:
+                try:
+                    current = _run(work.proto, feeds)  # before the rule changes it
+                except Exception as exc:  # noqa: BLE001 - neither runtime runs the original
+                    baseline_error = _first_line(exc)
+            before = _snapshot(work.proto)
             for m in sorted(matches, key=lambda m: -m.index):
                 rule.apply(work, m)
             work.commit()
-            if current is None and baseline_error is None:
-                try:
-                    current = _run(before, feeds)
-                except Exception as exc:  # noqa: BLE001 - neither runtime runs the original
-                    baseline_error = _first_line(exc)
             failure, after = _verify(work.proto, current, feeds, checker_ok, rule.exact)
             if failure is None and current is None and not rule.exact:
                 failure = (f"the model before the rule does not run ({baseline_error}): an "
                            "approximation cannot be measured")
             if failure is not None:
+                _restore_weights(before, work.proto)
                 inserted = {k: v for k, v in work.inserted_by.items() if v != rule.id}
                 work = RewriteModel(before, target_opset=target_opset, providers=providers)
                 work.inserted_by = inserted
@@ -307,6 +312,36 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
     return out
 
 
+#: A rule's rollback snapshot leaves out the bytes of initializers this large when they add up
+#: to SHARE_WEIGHTS_BYTES: rules replace nodes and never write an initializer (RewriteModel has
+#: no way to), so a rollback takes the bytes back, by name, from the model the rule changed.
+#: One copy of the weights less while a rule is verified.
+_SNAPSHOT_TENSOR_BYTES = 1 << 16
+
+
+def _snapshot(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model as it is before a rule, for its rollback (see _SNAPSHOT_TENSOR_BYTES)."""
+    light, big = weightless_copy(model, _SNAPSHOT_TENSOR_BYTES)
+    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES:
+        return _copy(model)
+    return light
+
+
+def _restore_weights(snapshot: onnx.ModelProto, changed: onnx.ModelProto) -> None:
+    """Put the bytes that _snapshot left out back into `snapshot`, from `changed` (the model
+    after the rule: same initializers, since rules never write one)."""
+    source = {t.name: t for t in changed.graph.initializer}
+    for tensor in snapshot.graph.initializer:
+        if tensor.HasField("raw_data") or tensor.data_location == onnx.TensorProto.EXTERNAL:
+            continue
+        original = source.get(tensor.name)
+        if original is None or not original.HasField("raw_data"):
+            continue  # a tensor with no bytes at all (empty) has none to put back
+        if (original.data_type, tuple(original.dims)) != (tensor.data_type, tuple(tensor.dims)):
+            raise RuntimeError(f"a rule changed initializer {tensor.name}")
+        tensor.raw_data = original.raw_data
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
@@ -314,7 +349,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _checker_error(model: onnx.ModelProto) -> str | None:
     try:
-        onnx.checker.check_model(model, full_check=True)
+        if not check_model_weightless(model, full_check=True):  # large weights: without bytes
+            onnx.checker.check_model(model, full_check=True)
     except Exception as exc:  # noqa: BLE001 - checker and inference raise several types
         return _first_line(exc)
     return None
@@ -337,8 +373,8 @@ _SPEC = SessionSpec(log_severity=4, graph_optimization="disable",
 
 def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     try:
-        session = create_session(model, _SPEC)
-        return [list(session.run(None, f)) for f in feeds], "onnxruntime CPU"
+        session = create_fed_session(model, _SPEC)  # large weights fed, not copied by ORT
+        return [session.run(None, f) for f in feeds], "onnxruntime CPU"
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
         from onnx.reference import ReferenceEvaluator
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import onnx
+import onnx.helper
+import onnx.numpy_helper
 import onnx.parser
 import pytest
 
 from analyzer.inventory import NodeRecord
+from analyzer.runtime.session import SHARE_WEIGHTS_BYTES
 from rewrites import apply
 from rewrites.contract import Match, Reason
 from rewrites.onnx.rule import RewriteModel, Target
@@ -83,3 +86,44 @@ def test_local_function_nodes_get_a_reason_not_a_rewrite() -> None:
     inner = by_node["local.act::HardSwish_0"]
     assert inner.status == "skipped" and "inside local function local.act" in (inner.reason or "")
     assert result.model.functions[0].node[0].op_type == "HardSwish"
+
+
+def test_in_place_rollback_returns_the_snapshot_and_keeps_the_caller_copy_safe() -> None:
+    """copy=False (the caller gives the model up, one copy of the weights less): the rules work
+    on `model` itself; a rolled-back rule's result is the snapshot from before it, and the
+    default (copy=True) never touches the caller's proto."""
+    given = onnx.ModelProto()
+    given.CopyFrom(MODEL)
+    result = apply(given, rules=(_ExactReluToIdentity(),), copy=False)
+    assert [e.status for e in result.log] == ["rolled_back"]
+    assert result.model is not given
+    assert [n.op_type for n in result.model.graph.node] == ["HardSwish", "Relu"]
+    kept = onnx.ModelProto()
+    kept.CopyFrom(MODEL)
+    applied = apply(kept, rules=(_ReluToIdentity(),), only=["relu-to-identity"], copy=False)
+    assert applied.model is kept and kept.graph.node[1].op_type == "Identity"
+    assert MODEL.graph.node[1].op_type == "Relu"
+
+
+def test_a_rollback_with_large_weights_gives_them_back_intact() -> None:
+    """With 16 MiB of weights or more the rule's snapshot leaves their bytes out (one copy of the
+    weights less); a rolled-back rule's result must still carry every byte, as before it."""
+    import numpy as np  # only this test builds weights
+
+    n = 1024
+    count = SHARE_WEIGHTS_BYTES // (n * n * 4) + 1
+    inits = [onnx.numpy_helper.from_array(np.full((n, n), k + 0.5, np.float32), f"w{k}")
+             for k in range(count)]
+    nodes = [onnx.helper.make_node("MatMul", ["x", f"w{k}"], [f"p{k}"]) for k in range(count)]
+    nodes += [onnx.helper.make_node("Sum", [f"p{k}" for k in range(count)], ["s"]),
+              onnx.helper.make_node("Neg", ["s"], ["t"]), onnx.helper.make_node("Relu", ["t"],
+                                                                              ["y"])]
+    graph = onnx.helper.make_graph(
+        nodes, "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, n])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, n])], inits)
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    result = apply(model, rules=(_ExactReluToIdentity(),))
+    assert [e.status for e in result.log] == ["rolled_back"]
+    assert result.model.graph.initializer == model.graph.initializer
+    assert result.model == model

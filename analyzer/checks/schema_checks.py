@@ -14,6 +14,7 @@ from analyzer.checks.ort_load_rules import inference_verdict, load_blockers, loa
 from analyzer.finding_ids import SCH201, SCH202, SCH203, SCH204, SCH205, SCH206, SCH207
 from analyzer.findings import Finding, Fix, Severity
 from analyzer.inventory import Inventory, NodeRecord
+from analyzer.sources.weightless import check_model_weightless
 from opsets.tables import KernelTable, SchemaTable
 
 # The replacements that ONNX's own changelog names for its deprecated ops.
@@ -134,7 +135,10 @@ def check_structure(
     external locations against the current directory. The proto it re-reads is small (the
     weights stay on disk), and the loader has already confined the locations to the folder."""
     try:
-        onnx.checker.check_model(path if path is not None else model, full_check=False)
+        if path is not None:
+            onnx.checker.check_model(path, full_check=False)
+        elif not check_model_weightless(model):  # large weights: checked without their bytes
+            onnx.checker.check_model(model, full_check=False)
     except (onnx.checker.ValidationError, ValueError) as exc:
         first = " ".join(str(exc).strip().splitlines()[:2])[:400]
         blockers = load_blockers(model)

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         passed = run_pass(loaded.model, target_opset=args.target_opset, only=only,
                           dry_run=args.dry_run, providers=parse_providers(args.providers),
-                          force=True)
+                          force=True, consume=args.format != "html")  # html shows the input
     except UnknownRule as exc:
         raise InputError(None, USAGE, f"--rules: {exc}") from None
     result = passed.result

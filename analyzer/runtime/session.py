@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import onnx
+import onnx.helper
 import onnx.numpy_helper
 
 from analyzer.error_codes import ORT_SESSION_CRASHED, PROVIDER_UNAVAILABLE, USAGE
@@ -33,7 +34,7 @@ from analyzer.isolation import (
     IsolationResult,
     run_isolated,
 )
-from analyzer.onnx_weights import weightless_copy
+from analyzer.onnx_weights import tensor_bytes, weightless_copy
 from opsets.tables import normalize_provider
 
 CPU = "CPUExecutionProvider"
@@ -124,7 +125,7 @@ def _shared_weights(model: onnx.ModelProto) -> tuple[bytes, list[str], list[Any]
     model's weights are too small to be worth it. The weights stay in the bytes as external
     tensors that the arrays replace (ORT reads no file for them)."""
     light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
-    if sum(t.ByteSize() for t in big) < SHARE_WEIGHTS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES:
         return None
     arrays = [onnx.numpy_helper.to_array(t) for t in big]
     headers = {t.name: t for t in light.graph.initializer}
@@ -163,6 +164,46 @@ def create_session(model: ModelSource, spec: SessionSpec | None = None) -> Any:
                                     providers=providers, provider_options=options)
     session.preflight_shared_weights = values  # ORT uses their buffers: keep them alive
     return session
+
+
+@dataclass
+class FedSession:
+    """A session whose large weights are graph inputs fed by `run` from arrays that ORT reads in
+    place: ORT copies weights handed to it as initializers (add_external_initializers: one more
+    copy of the weights per session, measured with benchmarks/bench_rewrite_external_memory.py),
+    but never copies a contiguous CPU input. For a reference run that needs no graph
+    optimization (a weight that is an input is not a constant to fold or prepack); `session`
+    is the plain session when the weights are small (nothing is fed then)."""
+
+    session: Any
+    weights: dict[str, Any]
+
+    def run(self, names: Sequence[str] | None, feed: Mapping[str, Any]) -> list[Any]:
+        return list(self.session.run(names, {**feed, **self.weights}))
+
+
+def create_fed_session(model: onnx.ModelProto, spec: SessionSpec | None = None) -> FedSession:
+    """create_session for a ModelProto whose large main-graph weights (SHARE_WEIGHTS_BYTES in
+    all) become graph inputs fed from arrays over their bytes (FedSession)."""
+    import onnxruntime as ort  # see the module docstring
+
+    light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
+    names = {t.name for t in big}
+    if (sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES or model.ir_version < 4
+            or any(i.name in names for i in model.graph.input)):  # overridable: ORT's own way
+        return FedSession(create_session(model, spec), {})
+    keep = [t for t in light.graph.initializer if t.name not in names]
+    del light.graph.initializer[:]
+    light.graph.initializer.extend(keep)
+    light.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type,
+                                                                list(t.dims)) for t in big)
+    spec = spec or SessionSpec()
+    providers = spec.provider_list()
+    options = [dict(spec.provider_options.get(p, {})) for p in providers]
+    session = ort.InferenceSession(light.SerializeToString(), session_options(spec),
+                                   providers=providers, provider_options=options)
+    del light
+    return FedSession(session, {t.name: onnx.numpy_helper.to_array(t) for t in big})
 
 
 def first_line(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ import onnx.shape_inference
 from analyzer.checks.ort_load_rules import split_inference_error
 from analyzer.inventory import Inventory, NodeRecord
 from analyzer.sources.onnx_types import elem_type_name, shape_of, type_string
+from analyzer.sources.weightless import for_inference
 from opsets.query import ABSENT
 from opsets.tables import SchemaTable, load_schemas
 
@@ -72,6 +73,7 @@ def prepare(
     if over_2gb and path is not None and not inlined:
         return _prepare_by_path(model, str(path))
     errors: list[str] = []
+    model = for_inference(model)  # without the large float weights' bytes: same types
     try:
         inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types for bad graphs

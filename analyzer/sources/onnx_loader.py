@@ -38,6 +38,7 @@ from analyzer.sources.untrusted_file import (
     read_head,
     stat_regular_file,
 )
+from analyzer.sources.weightless import serialized_size
 
 __all__ = [
     "MAX_SUBGRAPH_DEPTH",
@@ -131,7 +132,7 @@ def _load_in_memory(
     model: onnx.ModelProto, max_file_bytes: int | None, limits: ModelLimits
 ) -> LoadedModel:
     """Vet a ModelProto built in memory; it has no folder, so external data cannot be checked."""
-    size = model.ByteSize()
+    size = serialized_size(model)  # not ByteSize(): it serializes every weight to measure
     if max_file_bytes is not None and size > max_file_bytes:
         raise InputError(
             None,

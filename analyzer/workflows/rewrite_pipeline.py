@@ -102,6 +102,7 @@ def run_pass(
     max_rounds: int = 6,
     seed: int = 0,
     force: bool = False,
+    consume: bool = False,
 ) -> PassReport:
     """Analyze, rewrite what the findings ask for (or the named rules), re-analyze, repeat;
     convert to `target_opset` last. The input model is not modified.
@@ -111,9 +112,15 @@ def run_pass(
 
     A path is read with its external data (the loader's location checks first); an in-memory
     model whose weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Write the
-    result with analyzer.onnx_weights.write_model (external data auto|always|never)."""
+    result with analyzer.onnx_weights.write_model (external data auto|always|never).
+
+    `consume`: the caller gives the in-memory `model` up, and the pass rewrites it in place
+    instead of a copy (a path is always read into a model the pass owns): one copy of the
+    weights less at the peak (docs/rewrites.md#peak-memory-with-external-weights)."""
     check_opset(target_opset, "target_opset")
+    owned = consume or not isinstance(model, onnx.ModelProto)
     model = load_with_weights(model).model
+    opset_before = delivered_opset(model)
     if only is not None:
         only = [canonical(i) for i in only]
     named = select_rules(None, only) if only is not None else None
@@ -142,29 +149,34 @@ def run_pass(
             _merge(merged, step)
             _why_not_others(merged, work, report, rules, target_opset, providers)
             break
+        in_place = owned or work is not model
         step = apply(work, rules=rules, only=[r.id for r in rules], nodes=nodes,
                      target_opset=target_opset, providers=providers, convert=False, seed=seed,
-                     max_rounds=2, expected=outputs)
+                     max_rounds=2, expected=outputs, copy=not in_place)
         _merge(merged, step)
         outputs = step.outputs
+        if step.applied or (in_place and step.model is not work):
+            # in place (owned), a rolled-back rule left `work` changed: step.model is the
+            # snapshot it went back to
+            work = step.model
         if not step.applied:
             break
-        work = step.model
         report = analyze(work, opset=target_opset, providers=providers)
     if target_opset is not None:
         step = apply(work, rules=(), only=[], dry_run=dry_run, target_opset=target_opset,
-                     providers=providers, seed=seed, expected=outputs)
+                     providers=providers, seed=seed, expected=outputs,
+                     copy=not (owned or work is not model))
         _merge(merged, step)
         if not dry_run:
             work = step.model
-    after = analyze(work, opset=target_opset, providers=providers) if work is not model \
-        else before
-    if work is model:  # nothing applied (or a dry run): still a copy, never the caller's proto
+    changed = work is not model or any(e.status == "applied" for e in merged.log)
+    after = analyze(work, opset=target_opset, providers=providers) if changed else before
+    if work is model and not owned:  # nothing applied (or a dry run): never the caller's proto
         work = onnx.ModelProto()
         work.CopyFrom(model)
     merged.model = work
     passed = PassReport(merged, before, after, rounds, proposals, target_opset=target_opset,
-                        opset_before=delivered_opset(model), delivered_opset=delivered_opset(work))
+                        opset_before=opset_before, delivered_opset=delivered_opset(work))
     if target_opset is not None and not dry_run:
         passed.blockers = blockers(work, target_opset, merged.log, merged.blocked)
         if passed.blockers and not force:

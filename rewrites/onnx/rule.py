@@ -21,6 +21,7 @@ import onnx.shape_inference
 
 from analyzer.inventory import NodeRecord
 from analyzer.sources.onnx_inventory import build_inventory
+from analyzer.sources.weightless import for_inference
 from rewrites.contract import Family, Match, Reason, Rule, Site
 
 __all__ = ["Match", "OnnxRule", "OnnxRuleBase", "Reason", "RewriteModel", "Target"]
@@ -112,7 +113,8 @@ class RewriteModel:
         breadth-first order), with inferred element types."""
         if self._records is None:
             try:
-                inferred = onnx.shape_inference.infer_shapes(self.proto)
+                # without the large float weights' bytes (inference copies the model four times)
+                inferred = onnx.shape_inference.infer_shapes(for_inference(self.proto))
             except Exception:  # noqa: BLE001 - untyped records still let rules give reasons
                 inferred = self.proto
             self._records = build_inventory(inferred).nodes

@@ -9,9 +9,16 @@ import numpy as np
 import onnx
 import onnx.helper
 import onnx.numpy_helper
+import pytest
 
 from analyzer.onnx_weights import weightless_copy
-from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, create_session
+from analyzer.runtime.session import (
+    SHARE_WEIGHTS_BYTES,
+    SessionSpec,
+    create_fed_session,
+    create_session,
+)
+from analyzer.sources.weightless import check_model_weightless
 
 
 def _model(n: int, count: int) -> onnx.ModelProto:
@@ -71,3 +78,45 @@ def test_an_overridable_weight_still_runs() -> None:
     shared = create_session(model).run(None, {"x": x})[0]
     plain = create_session(model.SerializeToString()).run(None, {"x": x})[0]
     np.testing.assert_array_equal(shared, plain)
+
+
+def test_a_fed_session_runs_like_the_bytes_with_its_weights_as_inputs() -> None:
+    """create_fed_session: the large weights become graph inputs fed from arrays (ORT copies
+    initializers handed to it, never a contiguous input); the outputs are exactly those of the
+    bytes, the small int64 initializer stays an initializer, the caller's proto is unchanged."""
+    n = 1024
+    model = _model(n, SHARE_WEIGHTS_BYTES // (n * n * 4) + 1)
+    before = model.SerializeToString()
+    x = np.random.default_rng(3).standard_normal((1, n)).astype(np.float32)
+    # as the rewrite's verification runs them: no graph optimization, no prepacking (a packed
+    # constant weight sums in another order than a fed one)
+    spec = SessionSpec(graph_optimization="disable", config={"session.disable_prepacking": "1"})
+    fed = create_fed_session(model, spec)
+    assert sorted(fed.weights) == sorted(t.name for t in model.graph.initializer
+                                         if t.name != "small")
+    assert {i.name for i in fed.session.get_inputs()} == {"x", *fed.weights}
+    plain = create_session(before, spec)
+    np.testing.assert_array_equal(fed.run(None, {"x": x})[0], plain.run(None, {"x": x})[0])
+    assert model.SerializeToString() == before
+    small = _model(64, 2)  # below SHARE_WEIGHTS_BYTES: a plain session, nothing fed
+    assert create_fed_session(small).weights == {}
+
+
+def test_the_checker_without_the_weights_bytes_finds_what_it_finds_with_them() -> None:
+    """check_model_weightless: a sound model with 16 MiB of weights or more passes, a broken
+    graph and a weight whose bytes do not fit its shape are refused as onnx.checker refuses
+    them; a small model is left to the caller (False)."""
+    n = 1024
+    count = SHARE_WEIGHTS_BYTES // (n * n * 4) + 1
+    assert check_model_weightless(_model(n, count), full_check=True)
+    broken = _model(n, count)
+    broken.graph.node[0].input[0] = "nowhere"
+    with pytest.raises(onnx.checker.ValidationError, match="nowhere"):
+        check_model_weightless(broken)
+    short = _model(n, count)
+    short.graph.initializer[0].raw_data = short.graph.initializer[0].raw_data[:-4]
+    with pytest.raises(onnx.checker.ValidationError, match="too small"):
+        check_model_weightless(short)
+    with pytest.raises(onnx.checker.ValidationError, match="too small"):
+        onnx.checker.check_model(short)  # the same verdict as on the proto
+    assert check_model_weightless(_model(64, 2)) is False

@@ -108,3 +108,19 @@ def test_function_op_cuda_lacks_is_expanded_to_remove_its_fallback() -> None:
     assert after["partitions"] < before["partitions"]
     assert {e.rule for e in passed.result.applied} == {"onnx:expand-function"}
     assert "Celu" not in {n.op_type for n in passed.result.model.graph.node}
+
+
+def test_consume_lowers_in_place_and_gives_what_a_copy_gives() -> None:
+    """run_pass(consume=True) rewrites the given proto instead of a copy (one copy of the
+    weights less at the peak, docs/rewrites.md#peak-memory-with-external-weights): the result
+    is the same model as without it, and without it the caller's proto is untouched."""
+    text = ('<ir_version: 8, opset_import: ["" : 18]>\n'
+            "g (float[2,8] x) => (float[2,8] y) { h = HardSwish(x)\n y = Relu(h) }")
+    kept = onnx.parser.parse_model(text)
+    copied = run_pass(kept, target_opset=13)
+    assert [n.op_type for n in kept.graph.node] == ["HardSwish", "Relu"]
+    given = onnx.parser.parse_model(text)
+    consumed = run_pass(given, target_opset=13, consume=True)
+    assert consumed.reached and consumed.opset_before == 18 and consumed.delivered_opset == 13
+    assert consumed.result.model.graph.node == copied.result.model.graph.node
+    assert [f.id for f in consumed.after.findings] == [f.id for f in copied.after.findings]
