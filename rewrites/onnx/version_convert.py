@@ -54,6 +54,7 @@ import onnx.version_converter
 
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
+from analyzer.sources.weightless import check_model_weightless
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx import adapters
 from rewrites.onnx.adapters import subgraph_ops
@@ -164,7 +165,7 @@ class VersionConvert:
                 if adapted:
                     adapters.restore(out)
                     try:
-                        onnx.checker.check_model(out)
+                        _check(out)
                     except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError
                         return Reason(self.id, "model", "the adapted nodes are invalid at "
                                       f"opset {target}: {str(exc).strip().splitlines()[0]}")
@@ -307,7 +308,7 @@ def _convert_leg(
             del work
             _restore(out, restore)
             _put_weights_back(out, [*weights, *more])
-            onnx.checker.check_model(out)  # onnx adapters can leave attributes behind
+            _check(out)  # onnx adapters can leave attributes behind
             return out, held, None
         except Exception as exc:  # noqa: BLE001 - the C++ converter raises RuntimeError
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -336,6 +337,13 @@ def _convert_leg(
 #: conversion). The adapters that read an initializer's value (axes, split, scales, pads) read
 #: small ones.
 _BIG_WEIGHT = 1 << 16
+
+
+def _check(model: onnx.ModelProto) -> None:
+    """onnx.checker on the converted model without serializing its large weights (a model past
+    2 GiB cannot be serialized at all; below, it would be three more copies of the weights)."""
+    if not check_model_weightless(model):
+        onnx.checker.check_model(model)
 
 
 def _put_weights_back(out: onnx.ModelProto, weights: list[onnx.TensorProto]) -> None:

@@ -54,23 +54,6 @@ def _check_written(src: Path, out: Path, opset: int) -> None:
     np.testing.assert_array_equal(got, want)
 
 
-def test_the_pair_written_past_2gb_keeps_its_weights_checks_and_loads(big: Path,
-                                                                     tmp_path: Path) -> None:
-    """Everything but the conversion: `--force` writes the model even though the target is not
-    reached (see the xfail below), through the same writer."""
-    out = tmp_path / "out" / "written.onnx"
-    out.parent.mkdir()
-    done = cli("rewrite", str(big), "-o", str(out), "--target-opset", "17", "--force")
-    assert done.returncode in (0, 1), done.stderr
-    assert "internal error" not in done.stderr
-    _check_written(big, out, 17 if done.returncode == 0 else 18)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "rewrites/onnx/version_convert.py checks the converted model in memory "
-    "(onnx.checker.check_model(out) after the weights are put back), which protobuf cannot "
-    "serialize past 2 GiB ('Failed to serialize proto'); analyzer.sources.weightless."
-    "check_model_weightless there makes this pass (measured: 19.6 s, peak 7.1 GiB)"))
 def test_a_model_over_2gb_rewrites_to_17(big: Path, tmp_path: Path) -> None:
     out = tmp_path / "out" / "lowered.onnx"
     out.parent.mkdir()
