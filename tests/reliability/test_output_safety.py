@@ -159,6 +159,9 @@ _WRITERS = {"save_model", "save", "savefig", "write_text", "write_bytes", "savez
 _TEMP_FOLDER_WRITERS = {
     # lowers the exported model inside export_torch's private temp folder (torch_api renames)
     "rewrites/torch/export.py",
+    # the checker's scratch copy of a model without its weights (a sparse weights file and the
+    # model), in its own TemporaryDirectory, removed once onnx.checker has read it
+    "analyzer/sources/weightless.py",
 }
 
 
