@@ -124,13 +124,15 @@ class VersionConvert:
                             for name, n in sorted(converted.adapted.items())]) or None
         return PassResult(converted.model, note=note)
 
-    def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
+    def convert(self, model: RewriteModel, target: int,
+                known: subgraph_ops.Types | None = None) -> Converted | Reason:
         """The model at `target`, or a Reason naming the op onnx.version_converter fails on.
 
         When onnx lacks an adapter for a step below the model's opset ("No Adapter From Version
         $13 for ReduceMean" going 20 -> 11: the node is ReduceMean-18, converted to 13 first),
         the conversion is split there: to that version, then on from it, each leg with its own
-        held ops."""
+        held ops. `known`: value types inferred in the model a body comes from, before its
+        adapters hid nodes from inference (subgraph_ops)."""
         source = model.opset_imports.get("")
         if source is None:
             return Reason(self.id, "model", "the model imports no ai.onnx opset")
@@ -147,10 +149,21 @@ class VersionConvert:
             current = RewriteModel(current.proto)
         # nodes rewritten into their target-version form travel under a private domain
         # through every leg and are put back at the end
-        adapted = adapters.adapt(current, target)
-        bodies = subgraph_ops.adapt(current, target, self._convert_body)
+        if subgraph_ops.type_loop_inputs(current):  # the dynamo exporter leaves them untyped
+            current = RewriteModel(current.proto)
+        # before the adapters hide nodes from inference; what this model alone cannot type
+        # (a value an outer graph's adapter already moved) from the model it came from
+        types = subgraph_ops.merge_types(known or {}, current.value_types())
+        # bodies first, each as its own model (its nodes adapted there, where the outer
+        # initializers it reads are constants), set aside while the adapters run on the rest
+        bodies = subgraph_ops.adapt(current, target, self._convert_body, types, park=True)
         if isinstance(bodies, str):
             return Reason(self.id, "model", f"cannot convert a body: {bodies}")
+        if bodies:
+            subgraph_ops.type_if_outputs(current.proto)
+            current = RewriteModel(current.proto)
+        adapted = adapters.adapt(current, target)
+        subgraph_ops.unpark(current.proto)
         if bodies:
             adapted[subgraph_ops.ID] = bodies
         if adapted:
@@ -173,10 +186,11 @@ class VersionConvert:
             current = RewriteModel(out)
         return Reason(self.id, "model", "too many conversion legs")
 
-    def _convert_body(self, body: onnx.ModelProto, target: int) -> onnx.ModelProto | str:
+    def _convert_body(self, body: onnx.ModelProto, target: int,
+                      known: subgraph_ops.Types) -> onnx.ModelProto | str:
         """A body of an If / Loop, as its own model, at `target` (rewrites.onnx.adapters.
         subgraph_ops), or why not."""
-        converted = self.convert(RewriteModel(body), target)
+        converted = self.convert(RewriteModel(body), target, known)
         return converted.text if isinstance(converted, Reason) else converted.model
 
 
