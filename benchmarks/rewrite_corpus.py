@@ -37,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"merge the cells into {rc.BASELINE.relative_to(REPO_ROOT)}")
     parser.add_argument("--json", metavar="FILE", help="also write every cell as JSON")
     parser.add_argument("--keep", metavar="DIR", help="keep the exports and outputs in DIR")
+    parser.add_argument("--markdown", action="store_true",
+                        help="only print docs/rewrites.md's tables from the recorded baseline")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print("\n".join(rc.markdown(rc.load_baseline())))
+        return 0
     models = list(rc.QUICK) if args.quick else args.models
     unknown = sorted(set(models) - set(rc.ALL))
     if unknown:

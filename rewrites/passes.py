@@ -23,7 +23,7 @@ import onnx.checker
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_copy
 from analyzer.runtime.compare import compare
-from analyzer.runtime.inputs import Feeds, random_inputs
+from analyzer.runtime.inputs import Feeds, random_inputs, runnable_inputs
 from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
 from analyzer.sources.weightless import check_model_weightless
 from opsets.tables import load_schemas, normalize_provider
@@ -70,6 +70,9 @@ class RewriteResult:
     #: outputs of `model` on the pass's seeded inputs, when it ran them (the next pass over
     #: this model can start from them instead of creating another session)
     outputs: Outputs | None = field(default=None, repr=False)
+    #: the inputs `outputs` were computed on (integer inputs may have been drawn again when
+    #: the model did not run on the default draw: analyzer.runtime.inputs.runnable_inputs)
+    feeds: list[Feeds] | None = field(default=None, repr=False)
 
     @property
     def applied(self) -> list[RewriteLogEntry]:
@@ -108,6 +111,7 @@ def apply(
     providers: Sequence[str] = (),
     convert: bool = True,
     expected: Outputs | None = None,
+    feeds: list[Feeds] | None = None,
     seed: int = 0,
     samples: int = 2,
     max_rounds: int = 4,
@@ -119,7 +123,11 @@ def apply(
     `dry_run` logs proposals ("proposed") and returns an unchanged copy. Rounds repeat while
     something applied, since a body may hold further ops to rewrite. With `target_opset` (and
     `convert`), the onnx:version-convert step runs last, verified like a rule. `expected`: the
-    model's outputs on these seeded inputs, when the caller has them (RewriteResult.outputs).
+    model's outputs on `feeds` (default: these seeded inputs), when the caller has them
+    (RewriteResult.outputs and .feeds). The inputs are seeded random ones on which the model
+    runs (analyzer.runtime.inputs.runnable_inputs: integer inputs are drawn again, smaller, when
+    it does not run on the default draw); when the model runs on none, each step is kept
+    unverified (its note says why) if the checker accepts it.
     A path is read with its external data (locations checked first); an in-memory model whose
     weights are still in files is refused (EXTERNAL_DATA_NEEDS_PATH). Save the result with
     analyzer.onnx_weights.write_model to keep the weights external. `copy=False`: the caller
@@ -131,8 +139,11 @@ def apply(
                         providers=providers)
     result = RewriteResult(work.proto)
     checker_ok = _checker_error(model) is None
-    feeds: list[Feeds] | None = None
     current: Outputs | None = expected
+    if expected is None:
+        feeds = None  # drawn, and the model run on them, when a step first needs them
+    elif feeds is None:
+        feeds = random_inputs(model, samples=samples, seed=seed).samples
     baseline_error: str | None = None
     reasons_logged: set[tuple[str, str]] = set()
     claimed: dict[str, str] = {}
@@ -154,18 +165,14 @@ def apply(
                         claimed[m.node] = rule.id
                         result.log.append(_entry(rule, m, "proposed"))
                 continue
-            if feeds is None:
-                feeds = random_inputs(model, samples=samples, seed=seed).samples
-            if current is None and baseline_error is None:
-                try:
-                    current = _run(work.proto, feeds)  # before the rule changes it
-                except Exception as exc:  # noqa: BLE001 - neither runtime runs the original
-                    baseline_error = _first_line(exc)
+            if feeds is None:  # on the model before the rule changes it
+                feeds, current, baseline_error = _baseline(model, work.proto, samples, seed)
             before = _snapshot(work.proto)
             for m in sorted(matches, key=lambda m: -m.index):
                 rule.apply(work, m)
             work.commit()
-            failure, after = _verify(work.proto, current, feeds, checker_ok, rule.exact)
+            failure, after = _verify(work.proto, current, feeds, checker_ok, rule.exact,
+                                     baseline_error)
             if failure is None and current is None and not rule.exact:
                 failure = (f"the model before the rule does not run ({baseline_error}): an "
                            "approximation cannot be measured")
@@ -177,11 +184,9 @@ def apply(
                 result.model = work.proto
                 result.log += [_entry(rule, m, "rolled_back", failure) for m in matches]
                 continue
-            assert after is not None
             note = None
             if current is None:
-                note = (f"unverified: the model before the rule does not run ({baseline_error}); "
-                        "the result passes the checker and runs")
+                note = _unverified(baseline_error, after)
                 errors: dict[str, dict[str, float]] = {}
             else:
                 errors = _errors(work.proto, after[0], current[0])
@@ -192,7 +197,8 @@ def apply(
             for name, e in errors.items():
                 old = merged.get(name, {"max_abs": 0.0, "max_rel": 0.0})
                 merged[name] = {k: max(old[k], e[k]) for k in ("max_abs", "max_rel")}
-            result.verified_with = after[1]
+            if after is not None:
+                result.verified_with = after[1]
             result.log += [_entry(rule, m, "applied", note, worst, rel) for m in matches]
             current = after
             progressed = True
@@ -201,13 +207,9 @@ def apply(
     passes = [p for p in registry.PASSES if p.needed(work)] if convert else []
     for step in passes:
         if feeds is None and not dry_run:
-            feeds = random_inputs(model, samples=samples, seed=seed).samples
-        if current is None and baseline_error is None and not dry_run:
-            try:
-                current = _run(work.proto, feeds or [])
-            except Exception as exc:  # noqa: BLE001
-                baseline_error = _first_line(exc)
+            feeds, current, baseline_error = _baseline(model, work.proto, samples, seed)
         result.outputs = current
+        result.feeds = feeds
         work = _run_pass(step, work, result, dry_run, feeds or [], current, checker_ok,
                          baseline_error)
         current = result.outputs
@@ -216,7 +218,25 @@ def apply(
         return result
     result.model = work.proto
     result.outputs = current
+    result.feeds = feeds
     return result
+
+
+def _baseline(model: onnx.ModelProto, work: onnx.ModelProto, samples: int,
+              seed: int) -> tuple[list[Feeds], Outputs | None, str | None]:
+    """(feeds, outputs of `work` on them, None), or (feeds, None, why it does not run): seeded
+    inputs drawn from `model`'s inputs on which `work` (the same graph, before a rule) runs,
+    integer inputs drawn again when it cannot (analyzer.runtime.inputs.runnable_inputs)."""
+    found = runnable_inputs(model, lambda feeds: _run(work, feeds), samples=samples, seed=seed)
+    return found.inputs.samples, found.outputs, found.error
+
+
+def _unverified(baseline_error: str | None, after: Outputs | None) -> str:
+    """A step's note when the model before it runs on no verification input: kept (not a
+    failure of the step: the input itself cannot run), never reported as verified."""
+    runs = "runs" if after is not None else "does not run on them either"
+    return (f"unverified: the model before does not run on the verification inputs "
+            f"({baseline_error}); the result passes the checker and {runs}")
 
 
 def _run_pass(step: ModelPass, work: RewriteModel, result: RewriteResult, dry_run: bool,
@@ -236,23 +256,23 @@ def _run_pass(step: ModelPass, work: RewriteModel, result: RewriteResult, dry_ru
                                           *change))
         return work
     note = ran.note
-    failure, after = _verify(ran.model, current, feeds, checker_ok, step.exact)
+    failure, after = _verify(ran.model, current, feeds, checker_ok, step.exact, baseline_error)
     if failure is not None:
         result.blocked = Reason(step.id, "model", f"rolled back: {failure}")
         result.log.append(RewriteLogEntry(step.id, "model", step.exact, "rolled_back",
                                           failure, *change))
         return work
-    assert after is not None
     result.outputs = after
-    errors = _errors(ran.model, after[0], current[0]) if current is not None else {}
+    errors = (_errors(ran.model, after[0], current[0])
+              if current is not None and after is not None else {})
     if current is None:
-        note = "; ".join(filter(None, [note, f"unverified: the model before does not run "
-                                      f"({baseline_error})"]))
+        note = "; ".join(filter(None, [note, _unverified(baseline_error, after)]))
     worst = max((e["max_abs"] for e in errors.values()), default=0.0)
     rel = max((e["max_rel"] for e in errors.values()), default=0.0)
     result.max_abs_error[step.id] = worst
     result.output_errors[step.id] = errors
-    result.verified_with = after[1]
+    if after is not None:
+        result.verified_with = after[1]
     result.log.append(RewriteLogEntry(step.id, "model", step.exact, "applied", note, *change,
                                       worst, rel))
     return RewriteModel(ran.model, target_opset=work.target_opset, providers=work.providers)
@@ -389,9 +409,11 @@ def verify_step(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Fe
 
 
 def _verify(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds],
-            checker_ok: bool, exact: bool) -> tuple[str | None, Outputs | None]:
+            checker_ok: bool, exact: bool,
+            baseline_error: str | None = None) -> tuple[str | None, Outputs | None]:
     """(failure, outputs): checker first (when the input passed it), then shapes and dtypes,
-    then (exact rules) per-dtype tolerance."""
+    then (exact rules) per-dtype tolerance. When the model before did not run on `feeds`
+    (`baseline_error`), the result not running on them either is no failure: (None, None)."""
     if checker_ok:
         error = _checker_error(model)
         if error is not None:
@@ -399,6 +421,8 @@ def _verify(model: onnx.ModelProto, expected: Outputs | None, feeds: list[Feeds]
     try:
         after = _run(model, feeds)
     except Exception as exc:  # noqa: BLE001
+        if expected is None and baseline_error is not None:
+            return None, None
         return f"the result does not run: {_first_line(exc)}", None
     if expected is None:
         return None, after

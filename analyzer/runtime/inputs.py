@@ -4,6 +4,9 @@ user's .npz, or the onnx test-data layout (test_data_set_N/input_K.pb, output_K.
 Random integer inputs stay in a small valid range ([0, 16)) or, where the input indexes an
 embedding table held as an initializer, below the table's row count, so Gather never reads
 out of bounds. Dynamic dimensions default to 1 and every default is reported as a note.
+An integer input that indexes something the graph computes (a Gather / ScatterElements index
+into an activation) has no bound to read off: `runnable_inputs` runs the model on the default
+draw and, when it cannot run, draws the integer inputs again from a smaller range, then zeros.
 
 What the caller names is checked against the model before anything runs (`check_names`,
 `check_dims`, `check_feeds`): an input the model lacks, a `--dim` symbol no input has, a wrong
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 import onnx
@@ -35,6 +39,10 @@ from analyzer.limits import DEFAULT_MAX_INPUT_BYTES, PlannedInput, check_input_b
 
 DEFAULT_DIM = 1
 INT_HIGH = 16
+#: Integer inputs are drawn below these, in turn, when the model cannot run on the default draw
+#: (an index into an axis shorter than INT_HIGH): [0, 2), then all zeros, which every
+#: non-empty axis accepts.
+INT_FALLBACK_HIGHS: tuple[int, ...] = (2, 1)
 
 Feeds = dict[str, np.ndarray]
 
@@ -210,13 +218,15 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
                   dtypes: Mapping[str, str] | None = None,
                   max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
                   path: str | os.PathLike[str] | None = None,
-                  only: Collection[str] | None = None) -> InputSet:
+                  only: Collection[str] | None = None,
+                  int_high: int | None = None) -> InputSet:
     """`samples` seeded feed dicts; sample i uses seed + i, so one failing sample can be
     reproduced alone. `shapes` / `dtypes` (from `--input NAME:DTYPE[DIMS]`) and `dims` (from
     `--dim SYM=N`) must name the model's inputs and symbols, with its ranks and dtypes. `only`
-    names the inputs to make (default: all). Their size is checked before anything is
-    allocated: past `max_input_bytes` (None or 0: no limit) it is bad input (INPUT_TOO_LARGE,
-    naming `path`)."""
+    names the inputs to make (default: all). `int_high`: every integer input drawn below it
+    (1: zeros) instead of below INT_HIGH or its embedding table's rows. Their size is checked
+    before anything is allocated: past `max_input_bytes` (None or 0: no limit) it is bad input
+    (INPUT_TOO_LARGE, naming `path`)."""
     if samples < 1:
         raise InputError(None, USAGE, f"--samples must be at least 1, got {samples}")
     check_names(model, list(shapes or {}) + [n for n in (dtypes or {}) if n not in (
@@ -239,7 +249,9 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
                              f"input {vi.name!r} is not a tensor; give the data with --inputs")
         shape = _shape(model, vi, dims or {}, shapes or {}, notes)
         high = limits.get(vi.name, INT_HIGH)
-        if vi.name in limits:
+        if int_high is not None:
+            high = min(high, int_high)
+        elif vi.name in limits:
             notes.append(f"integer input {vi.name!r} drawn below {high} (embedding rows)")
         specs.append((vi.name, vi.type.tensor_type.elem_type, shape, high))
     check_input_bytes(path, [_planned(n, e, s) for n, e, s, _ in specs], max_input_bytes,
@@ -249,6 +261,74 @@ def random_inputs(model: onnx.ModelProto, samples: int = 3, seed: int = 0, *,
         rng = np.random.default_rng(seed + i)
         out.append({n: _random(e, s, rng, h) for n, e, s, h in specs})
     return InputSet(out, None, f"random (seed {seed}, {samples} samples)", notes)
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runnable(Generic[T]):
+    """What `runnable_inputs` found: the inputs, and the model's outputs on them (`outputs`),
+    or why the model runs on none of the draws (`error`: its failure on the default draw)."""
+
+    inputs: InputSet
+    outputs: T | None = None
+    error: str | None = None
+
+
+def integer_inputs(model: onnx.ModelProto) -> list[str]:
+    """The graph inputs of an integer element type (bool excluded): the ones whose values can
+    be out of range for what they index."""
+    out = []
+    for vi in graph_inputs(model):
+        elem = vi.type.tensor_type.elem_type if vi.type.HasField("tensor_type") else 0
+        if elem in (onnx.TensorProto.UNDEFINED, onnx.TensorProto.BOOL,
+                    onnx.TensorProto.STRING):
+            continue
+        try:
+            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.issubdtype(dtype, np.integer):
+            out.append(vi.name)
+    return out
+
+
+def runnable_inputs(model: onnx.ModelProto, run: Callable[[list[Feeds]], T], samples: int = 3,
+                    seed: int = 0) -> Runnable[T]:
+    """Seeded random inputs on which `model` runs, with its outputs (`run(samples)`; it raises
+    when the model cannot run). When the default draw fails and the model has integer inputs
+    (indices into an axis shorter than INT_HIGH, which the graph alone does not bound), they
+    are drawn again below each of INT_FALLBACK_HIGHS in turn (a note says which was used).
+    When no draw runs, `error` says why (the default draw's failure) and `inputs` is that
+    draw."""
+    first = random_inputs(model, samples, seed)
+    try:
+        return Runnable(first, run(first.samples))
+    except Exception as exc:  # noqa: BLE001 - whatever the runner raises means "does not run"
+        error = _first_line(exc)
+    ints = integer_inputs(model)
+    if not ints:
+        return Runnable(first, None, error)
+    for high in INT_FALLBACK_HIGHS:
+        retry = random_inputs(model, samples, seed, int_high=high)
+        try:
+            outputs = run(retry.samples)
+        except Exception:  # noqa: BLE001
+            continue
+        drawn = "as zeros" if high == 1 else f"below {high}"
+        retry.notes.append(f"integer input(s) {', '.join(ints)} drawn {drawn}: the model does "
+                           f"not run on the default draw ({error})")
+        retry.source += f", integer inputs {drawn}"
+        return Runnable(retry, outputs)
+    return Runnable(first, None, f"{error} (nor with its integer inputs "
+                    f"{', '.join(ints)} drawn below "
+                    f"{' or '.join(str(h) for h in INT_FALLBACK_HIGHS if h > 1)} or as zeros)")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _planned(name: str, elem: int, shape: tuple[int, ...]) -> PlannedInput:

@@ -131,6 +131,7 @@ def run_pass(
     rounds = 0
     proposals: dict[str, list[str]] = {}
     outputs = None  # the current model's outputs, carried so each step runs it only once
+    feeds = None  # the inputs they were computed on
     for _ in range(max_rounds):
         planned = plan(report, only)
         if named is not None:
@@ -152,9 +153,9 @@ def run_pass(
         in_place = owned or work is not model
         step = apply(work, rules=rules, only=[r.id for r in rules], nodes=nodes,
                      target_opset=target_opset, providers=providers, convert=False, seed=seed,
-                     max_rounds=2, expected=outputs, copy=not in_place)
+                     max_rounds=2, expected=outputs, feeds=feeds, copy=not in_place)
         _merge(merged, step)
-        outputs = step.outputs
+        outputs, feeds = step.outputs, step.feeds
         if step.applied or (in_place and step.model is not work):
             # in place (owned), a rolled-back rule left `work` changed: step.model is the
             # snapshot it went back to
@@ -164,7 +165,7 @@ def run_pass(
         report = analyze(work, opset=target_opset, providers=providers)
     if target_opset is not None:
         step = apply(work, rules=(), only=[], dry_run=dry_run, target_opset=target_opset,
-                     providers=providers, seed=seed, expected=outputs,
+                     providers=providers, seed=seed, expected=outputs, feeds=feeds,
                      copy=not (owned or work is not model))
         _merge(merged, step)
         if not dry_run:

@@ -153,6 +153,13 @@ class RewriteModel:
         found = self._values.get(value)
         return found[0] if found and found[0] else None
 
+    def value_types(self) -> dict[str, tuple[int, tuple[int | None, ...] | None]]:
+        """Every typed value's (element type, shape), subgraphs included, as inferred now: a
+        snapshot for a caller about to move nodes under a private domain (inference cannot
+        type their outputs after; rewrites.onnx.adapters.subgraph_ops reads it)."""
+        self.records()
+        return dict(self._values)
+
     def producer(self, value: str) -> int | None:
         """Index (in `records()`) of the node that outputs `value`, None for graph inputs,
         initializers and unknown names."""
@@ -192,9 +199,12 @@ class RewriteModel:
             return 0
         pending, self._pending = self._pending, {}
         by_graph: dict[int, tuple[onnx.GraphProto, dict[int, list[onnx.NodeProto]]]] = {}
-        for index, nodes in pending.items():
+        # deepest graphs first: rebuilding a node list copies its nodes (protobuf's extend), so
+        # a body edited after the graph that holds it would be edited in a detached copy (the
+        # records' order is breadth-first: a body's nodes come after its owner's graph)
+        for index in sorted(pending, reverse=True):
             graph, position = self._locations[index]
-            by_graph.setdefault(id(graph), (graph, {}))[1][position] = nodes
+            by_graph.setdefault(id(graph), (graph, {}))[1][position] = pending[index]
         for graph, replacements in by_graph.values():
             old = list(graph.node)
             new: list[onnx.NodeProto] = []

@@ -9,7 +9,9 @@ Each blocker is one node of the default domain, its op and the version it has in
 one of three causes:
 
 * ``no-lower-form``: the op does not exist at the target opset and no rule of the registry
-  rewrote it (LayerNormalization below 17 once no rule decomposes it);
+  rewrote it (LayerNormalization below 17 once no rule decomposes it), or the node sets an
+  attribute value the op accepts only above the target (ScatterElements' reduction="add"
+  below 16: rewrites.onnx.attribute_values);
 * ``rule-declined``: a rule that rewrites this op looked at the node and declined (its reason),
   or was rolled back (why);
 * ``no-adapter``: the op exists at the target, but the conversion of its version failed (the
@@ -30,6 +32,7 @@ import onnx
 
 from opsets.tables import load_schemas
 from rewrites.contract import Reason
+from rewrites.onnx import attribute_values
 from rewrites.onnx.rule import RewriteModel
 
 __all__ = ["Blocker", "Cause", "blockers", "delivered_opset"]
@@ -90,12 +93,21 @@ def blockers(model: onnx.ModelProto, target: int, log: Sequence[Any],
     schemas = load_schemas()
     failed_op = failure.node if failure is not None and failure.node != "model" else None
     found: list[Blocker] = []
-    for record in RewriteModel(model).records() if opset is not None else []:
-        if record.domain:
-            continue
+    records = [r for r in (RewriteModel(model).records() if opset is not None else [])
+               if not r.domain]
+    # a node whose attribute value exists only above the target blocks by itself; the other
+    # nodes of its op convert once it is gone (onnx names none of them when it fails on it)
+    by_value = {r.name: why for r in records if r.proto is not None and (
+        why := attribute_values.missing_at(r.op, r.proto, target)) is not None}
+    value_ops = {r.op for r in records if r.name in by_value}
+    for record in records:
         have = schemas.resolve("", record.op, opset)
         version = have.since_version if have is not None else None
         there = schemas.resolve("", record.op, target)
+        if record.name in by_value and there is not None:
+            found.append(Blocker(record.name, record.op, version, "no-lower-form",
+                                 by_value[record.name]))
+            continue
         if there is None or there.deprecated:
             if record.name in declined:
                 found.append(Blocker(record.name, record.op, version, "rule-declined",
@@ -104,7 +116,8 @@ def blockers(model: onnx.ModelProto, target: int, log: Sequence[Any],
                 found.append(Blocker(record.name, record.op, version, "no-lower-form",
                                      f"{record.op} does not exist at opset {target} and no "
                                      "rule of the registry rewrites this node"))
-        elif record.op == failed_op and there.since_version != version:
+        elif (record.op == failed_op and there.since_version != version
+              and record.op not in value_ops):
             assert failure is not None
             found.append(Blocker(record.name, record.op, version, "no-adapter",
                                  f"{record.op}-{version} -> {record.op}-{there.since_version}: "

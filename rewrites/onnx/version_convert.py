@@ -26,6 +26,9 @@ onnx.version_converter converts the whole model or nothing, and it raises on (me
   cannot take below 12: the adapter here rewrites them as a `value` tensor.
 * Reshape-14's allowzero=1 (the torch exporter sets it) below 14: dropped where the shape is a
   constant without zeros (then it changes nothing).
+* A node that sets an attribute value its op accepts only above the target (ScatterElements'
+  reduction="add" below 16, "max" below 18: rewrites.onnx.attribute_values): no exact lower
+  form; the pass names the node before converting (onnx's adapter fails on it naming none).
 * ReduceMean/ReduceSum-18 and the like with axes from a graph input ("No initializer or constant
   input to node found"): no static form exists; the failure is reported with the op named.
 * Forms onnx cannot lower although an exact lower form exists (Reduce*-18 with constant axes
@@ -56,7 +59,7 @@ from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
 from analyzer.sources.weightless import check_model_weightless
 from rewrites.contract import PassResult, Reason
-from rewrites.onnx import adapters
+from rewrites.onnx import adapters, attribute_values
 from rewrites.onnx.adapters import subgraph_ops
 from rewrites.onnx.rule import RewriteModel
 
@@ -71,12 +74,6 @@ SEMANTIC_CHANGES: frozenset[tuple[str, int]] = frozenset(
 _OPTIONAL = onnx.defs.OpSchema.FormalParameterOption.Optional
 _VARIADIC = onnx.defs.OpSchema.FormalParameterOption.Variadic
 
-#: Attribute values an op accepts only from some version on: (op, attribute) -> value -> version.
-_VALUES_ADDED: dict[tuple[str, str], dict[str, int]] = {
-    ("Pad", "mode"): {"edge": 2, "reflect": 2, "wrap": 19},
-    ("ScatterElements", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
-    ("ScatterND", "reduction"): {"add": 16, "mul": 16, "max": 18, "min": 18},
-}
 
 _OP_IN_ERROR = (
     re.compile(r"No Previous Version of (\w+) exists"),
@@ -127,17 +124,22 @@ class VersionConvert:
                             for name, n in sorted(converted.adapted.items())]) or None
         return PassResult(converted.model, note=note)
 
-    def convert(self, model: RewriteModel, target: int) -> Converted | Reason:
+    def convert(self, model: RewriteModel, target: int,
+                known: subgraph_ops.Types | None = None) -> Converted | Reason:
         """The model at `target`, or a Reason naming the op onnx.version_converter fails on.
 
         When onnx lacks an adapter for a step below the model's opset ("No Adapter From Version
         $13 for ReduceMean" going 20 -> 11: the node is ReduceMean-18, converted to 13 first),
         the conversion is split there: to that version, then on from it, each leg with its own
-        held ops."""
+        held ops. `known`: value types inferred in the model a body comes from, before its
+        adapters hid nodes from inference (subgraph_ops)."""
         source = model.opset_imports.get("")
         if source is None:
             return Reason(self.id, "model", "the model imports no ai.onnx opset")
         held: dict[str, tuple[int, int, tuple[str, ...]]] = {}
+        lacking = _values_missing_at(model, target)
+        if lacking is not None:
+            return lacking
         # the adapters edit a copy (the caller's model stays as it was) that holds no large
         # weight's bytes: those are put back, by name, into what the converter returns
         copy, weights = weightless_copy(model.proto, _BIG_WEIGHT)
@@ -147,10 +149,21 @@ class VersionConvert:
             current = RewriteModel(current.proto)
         # nodes rewritten into their target-version form travel under a private domain
         # through every leg and are put back at the end
-        adapted = adapters.adapt(current, target)
-        bodies = subgraph_ops.adapt(current, target, self._convert_body)
+        if subgraph_ops.type_loop_inputs(current):  # the dynamo exporter leaves them untyped
+            current = RewriteModel(current.proto)
+        # before the adapters hide nodes from inference; what this model alone cannot type
+        # (a value an outer graph's adapter already moved) from the model it came from
+        types = subgraph_ops.merge_types(known or {}, current.value_types())
+        # bodies first, each as its own model (its nodes adapted there, where the outer
+        # initializers it reads are constants), set aside while the adapters run on the rest
+        bodies = subgraph_ops.adapt(current, target, self._convert_body, types, park=True)
         if isinstance(bodies, str):
             return Reason(self.id, "model", f"cannot convert a body: {bodies}")
+        if bodies:
+            subgraph_ops.type_if_outputs(current.proto)
+            current = RewriteModel(current.proto)
+        adapted = adapters.adapt(current, target)
+        subgraph_ops.unpark(current.proto)
         if bodies:
             adapted[subgraph_ops.ID] = bodies
         if adapted:
@@ -173,14 +186,28 @@ class VersionConvert:
             current = RewriteModel(out)
         return Reason(self.id, "model", "too many conversion legs")
 
-    def _convert_body(self, body: onnx.ModelProto, target: int) -> onnx.ModelProto | str:
+    def _convert_body(self, body: onnx.ModelProto, target: int,
+                      known: subgraph_ops.Types) -> onnx.ModelProto | str:
         """A body of an If / Loop, as its own model, at `target` (rewrites.onnx.adapters.
         subgraph_ops), or why not."""
-        converted = self.convert(RewriteModel(body), target)
+        converted = self.convert(RewriteModel(body), target, known)
         return converted.text if isinstance(converted, Reason) else converted.model
 
 
 MAX_LEGS = 8
+
+
+def _values_missing_at(model: RewriteModel, target: int) -> Reason | None:
+    """The first node that sets an attribute value its op accepts only above `target`
+    (ScatterElements' reduction="add" below 16): no adapter can lower it, and onnx's own
+    adapters fail on it with a message that names no node."""
+    for r in model.records():
+        if r.domain or r.proto is None:
+            continue
+        why = attribute_values.missing_at(r.op, r.proto, target)
+        if why is not None:
+            return Reason(VersionConvert.id, r.op, f"{r.op} node {r.name}: {why}")
+    return None
 
 
 def _reshape_allowzero(model: RewriteModel, target: int) -> int:
@@ -385,19 +412,26 @@ def _dynamic_axes_op(model: RewriteModel, message: str) -> str | None:
     return None
 
 
-_ATTRIBUTE_VALUE = re.compile(r"Attribute (\w+) must have value")
+_ATTRIBUTE_VALUE = re.compile(r"Attribute (\w+) must have value (\S+)")
 
 
 def _attribute_op(model: RewriteModel, message: str) -> str | None:
     """onnx's adapters that refuse an attribute value ("Attribute reduction must have value none
-    for this version conversion") do not name their node: the first node that sets it."""
+    for this version conversion") do not name their node: the first node that sets it to
+    another value (one that sets it to the value asked for is not the one refused)."""
     found = _ATTRIBUTE_VALUE.search(message)
     if found is None:
         return None
+    name, wanted = found.group(1), found.group(2)
     for r in model.records():
-        if not r.domain and r.proto is not None and any(
-                a.name == found.group(1) for a in r.proto.attribute):
-            return f"{r.op} node {r.name}"
+        if r.domain or r.proto is None:
+            continue
+        for a in r.proto.attribute:
+            if a.name != name:
+                continue
+            value = onnx.helper.get_attribute_value(a)
+            if (value.decode() if isinstance(value, bytes) else str(value)) != wanted:
+                return f"{r.op} node {r.name}"
     return None
 
 
@@ -510,12 +544,9 @@ def _holdable(records: list[NodeRecord], op: str,
         if why:
             return f"{r.name} {why} at {op}-{low_version}"
         if r.proto is not None:
-            for attr in r.proto.attribute:
-                later = _VALUES_ADDED.get((op, attr.name), {})
-                value = onnx.helper.get_attribute_value(attr)
-                if isinstance(value, bytes) and later.get(value.decode(), 0) > low_version:
-                    return f"{r.name} uses {attr.name}={value.decode()}, which {op}-" \
-                           f"{low_version} lacks"
+            later = attribute_values.first_version(op, r.proto)
+            if later is not None and later[2] > low_version:
+                return f"{r.name} uses {later[0]}={later[1]}, which {op}-{low_version} lacks"
         for name in extra:
             if r.proto is None or not _at_default(r.proto, name, high):
                 return (f"{r.name} sets {name}, which {op}-{low_version} lacks, to a "

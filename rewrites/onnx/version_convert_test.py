@@ -16,6 +16,7 @@ import pytest
 
 from analyzer.runtime.session import create_session
 from rewrites import apply
+from rewrites.onnx.target_check import blockers
 
 FUNCTION_OPS = onnx.parser.parse_model(
     '<ir_version: 9, opset_import: ["" : 20]>\n'
@@ -137,3 +138,54 @@ def test_scatter_reduction_is_kept_where_the_lower_version_has_it() -> None:
     assert [a.s for a in node.attribute if a.name == "reduction"] == [b"add"]
     refused = apply(SCATTER_ADD, target_opset=13)  # ScatterElements-13 has no reduction
     assert refused.blocked is not None and "ScatterElements" in refused.blocked.text
+
+
+# the dynamo export of index_put / scatter_add: a reduction="none" node and an "add" one
+SCATTER_NONE_AND_ADD = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2,6] x, int64[2,3] i, float[2,3] u) => (float[2,6] y) {
+    s = ScatterElements <axis = 1, reduction = "none"> (x, i, u)
+    y = ScatterElements <axis = 1, reduction = "add"> (s, i, u)
+}""")
+
+SCATTER_NONE = [onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2,6] x, int64[2,3] i, float[2,3] u) => (float[2,6] y) {
+    y = ScatterElements <axis = 1, reduction = "none"> (x, i, u)
+}"""), onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[2,6] x, int64[2,1] i, float[2,6] u) => (float[2,6] y) {
+    y = ScatterND <reduction = "none"> (x, i, u)
+}""")]
+
+
+@pytest.mark.parametrize("target", [13, 11])
+def test_scatter_add_below_16_is_a_no_lower_form_blocker_naming_its_node(target: int) -> None:
+    result = apply(SCATTER_NONE_AND_ADD, target_opset=target)
+    assert result.blocked is not None and result.blocked.node == "ScatterElements"
+    # the "add" node (ScatterElements_1), not the first that sets the attribute
+    assert result.blocked.text.startswith("ScatterElements node ScatterElements_1: "
+                                          "reduction='add' exists in ScatterElements from "
+                                          "opset 16 only")
+    found = blockers(result.model, target, result.log, result.blocked)
+    assert [(b.op, b.cause) for b in found] == [("ScatterElements", "no-lower-form")]
+    assert "from opset 16 only" in found[0].reason
+
+
+def test_scatter_none_and_add_convert_to_16() -> None:
+    result = apply(SCATTER_NONE_AND_ADD, target_opset=16)
+    assert result.blocked is None, result.blocked
+    assert {i.domain: i.version for i in result.model.opset_import}[""] == 16
+
+
+@pytest.mark.parametrize("target", [15, 13, 11])
+def test_scatter_reduction_none_drops_to_the_version_without_it(target: int) -> None:
+    for model in SCATTER_NONE:
+        result = apply(model, target_opset=target)
+        assert result.blocked is None, result.blocked
+        assert {i.domain: i.version for i in result.model.opset_import}[""] == target
+        onnx.checker.check_model(result.model, full_check=True)
+        for node in result.model.graph.node:
+            assert not [a for a in node.attribute if a.name == "reduction"]
+        step = next(e for e in result.log if e.rule == "onnx:version-convert")
+        assert step.status == "applied" and "unverified" not in (step.reason or "")

@@ -68,3 +68,17 @@ def test_a_lost_flag_is_a_regression_and_a_gained_one_is_not() -> None:
     assert "ReduceMean-18" in result.regressions[0]
     assert result.improvements == ["m@13: parity now true"]
     assert rc.compare_to_baseline([rc.Cell("n", 11)], baseline).new == ["n@11"]
+
+
+def test_a_reason_keeps_its_whole_first_sentence() -> None:
+    """The recorded reason is the blocker's first sentence, never cut inside a word."""
+    long = ("onnx.version_converter cannot convert opset 18 -> 17: No initializer or constant "
+            "input to node found; its axes come from a graph input, so no attribute form "
+            "exists. A second sentence.")
+    reason = rc.blocker_reason([{"op": "ReduceMean", "version": 18, "cause": "no-adapter",
+                                 "reason": long}])
+    assert reason == ("ReduceMean-18 (no-adapter: " + long.split(". A second")[0] + ")")
+    assert rc.first_sentence("rolled back: outputs differ beyond rtol 1e-05 (max abs 2.7)") \
+        == "rolled back: outputs differ beyond rtol 1e-05 (max abs 2.7)"
+    cut = rc.first_sentence("word " * 200, limit=50)
+    assert cut.endswith(" ...") and all(w == "word" for w in cut[:-4].split())

@@ -11,6 +11,7 @@ from rewrites.onnx.adapters import (
     pad_axes,
     reduce_axes,
     resize_defaults,
+    softmax_axis,
     split_sizes,
     trilu_mask,
 )
@@ -18,7 +19,7 @@ from rewrites.onnx.adapters.common import ADAPTED_DOMAIN, restore
 from rewrites.onnx.rule import RewriteModel
 
 ADAPTERS = (pad_axes, reduce_axes, split_sizes, resize_defaults, attribute_forms, trilu_mask,
-            affine_grid)
+            affine_grid, softmax_axis)
 
 __all__ = ["ADAPTED_DOMAIN", "ADAPTERS", "adapt", "lowered_by", "requirement", "restore"]
 

@@ -87,3 +87,53 @@ def test_scan_with_non_negative_axes_goes_to_9() -> None:
     for got, want in zip(create_session(out).run(None, feeds),
                          create_session(SCAN).run(None, feeds), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+# What the dynamo exporter writes for EmbeddingBag: a Loop whose carried values (a counter and
+# a sequence) are untyped in the body, an If in it whose untyped branch outputs come from
+# Reduce*-18 nodes reading their axes from a main-graph initializer, and a main-graph Reduce
+# with the same kind of axes.
+LOOP = onnx.parser.parse_model("""
+<ir_version: 9, opset_import: ["" : 18]>
+g (float[4,3] x) => (float[1,3] m, float[2,3] y)
+  <int64[1] ax = {0}, int64 two = {2}, bool t = {1}, int64 zero = {0}> {
+    m = ReduceMean <keepdims = 1> (x, ax)
+    seq = SequenceEmpty <dtype = 1> ()
+    n, out = Loop (two, t, zero, seq) <body = body (int64 i, bool c, k, s) => (c2, k2, s2) {
+        one = Constant <value = int64 {1}> ()
+        k2 = Add (k, one)
+        big = Greater (k, zero)
+        r = If (big) <then_branch = th () => (rt) { rt = ReduceSum <keepdims = 1> (x, ax) },
+                      else_branch = el () => (re) { re = ReduceMean <keepdims = 1> (x, ax) }>
+        s2 = SequenceInsert (s, r)
+        c2 = Identity (c)
+    }>
+    y = ConcatFromSequence <axis = 0> (out)
+}""")
+
+
+def _loop_outputs(model: onnx.ModelProto) -> list[np.ndarray]:
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    return list(create_session(model).run(None, {"x": x}))
+
+
+@pytest.mark.parametrize("target", [17, 14, 13])
+def test_untyped_loop_with_reduces_in_nested_bodies_converts(target: int) -> None:
+    # 17: the main-graph ReduceMean and the ones in the If's branches are rewritten in one
+    # batch (a body's edit used to land in a copy the main graph's rebuild had detached);
+    # 14 / 13: the Loop and If bodies are typed from the Loop's inputs and converted each in
+    # its own model, where the axes initializer is a constant
+    result = apply(LOOP, target_opset=target)
+    assert result.blocked is None, result.blocked
+    out = result.model
+    assert delivered_opset(out) == target
+    onnx.checker.check_model(out, full_check=True)
+    for want, got in zip(_loop_outputs(LOOP), _loop_outputs(out), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_loop_carrying_a_sequence_has_no_form_below_13() -> None:
+    result = apply(LOOP, target_opset=11)
+    assert result.blocked is not None
+    assert "Loop node" in result.blocked.text and "seq(tensor(float))" in result.blocked.text
+    assert "Loop-11 (at opset 11) does not take: no exact lower form" in result.blocked.text
