@@ -17,10 +17,11 @@ its external data, onnx.checker on the path) before it is renamed into place.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import onnx
 import onnx.checker
@@ -28,14 +29,23 @@ import onnx.external_data_helper
 
 from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
 from analyzer.errors import InputError
-from analyzer.safe_write import save_onnx_atomically
-from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
+from analyzer.safe_write import save_onnx_atomically, save_staged_atomically
+from analyzer.sources.deferred import (
+    defer,
+    deferred_source,
+    has_deferred,
+    initializer_values,
+    iter_chunks,
+    materialize_all,
+    tensor_value,
+)
+from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, LoadedModel, load_onnx
 from analyzer.sources.weightless import serialized_size, tensor_bytes, weightless_copy
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
-           "external_tensors", "load_with_weights", "tensor_bytes", "wants_external",
-           "weightless_copy",
-           "write_model"]
+           "external_tensors", "has_deferred", "initializer_values", "load_with_weights",
+           "materialize_all", "tensor_bytes", "tensor_value", "wants_external",
+           "weightless_copy", "write_model"]
 
 ExternalDataMode = Literal["auto", "always", "never"]
 EXTERNAL_DATA_MODES: tuple[ExternalDataMode, ...] = ("auto", "always", "never")
@@ -89,7 +99,7 @@ def external_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
 def check_no_external(model: onnx.ModelProto) -> None:
     """Refuse an in-memory model whose weights are still in files (EXTERNAL_DATA_NEEDS_PATH):
     onnxruntime would look for them in the working directory, not beside the model."""
-    pending = external_tensors(model)
+    pending = [t for t in external_tensors(model) if deferred_source(t) is None]
     if pending:
         raise InputError(None, EXTERNAL_DATA_NEEDS_PATH,
                          f"in-memory model has {len(pending)} tensor(s) in external data (e.g. "
@@ -97,19 +107,64 @@ def check_no_external(model: onnx.ModelProto) -> None:
                          "load it with onnx.load(path) first")
 
 
-def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto) -> LoadedWeights:
+def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto, *,
+                      defer_weights: bool = False) -> LoadedWeights:
     """The model with its weights in memory: a path is vetted by load_onnx (locations checked,
-    nothing read) before onnx reads the external data; a ModelProto must hold its weights."""
+    nothing read) before onnx reads the external data; a ModelProto must hold its weights (or
+    have them deferred).
+
+    `defer_weights`: the large float initializers in external data (DEFER_TENSOR_BYTES each,
+    DEFER_TOTAL_BYTES in all) stay in their file, deferred (analyzer.sources.deferred): every
+    consumer of the project reads them from there when it needs them, and write_model streams
+    them to the output's data file. Only for a caller that writes the result with write_model
+    (onnx.save on such a model would write references to the input's file)."""
     if isinstance(source, onnx.ModelProto):
         check_no_external(source)
-        return LoadedWeights(source, None, False, [])
+        return LoadedWeights(source, None, has_deferred(source), [])
     loaded = load_onnx(source)
     if loaded.external_data and loaded.path is not None:
         # the locations are checked (inside the folder, regular files, in bounds): read them now
-        onnx.external_data_helper.load_external_data_for_model(loaded.model,
-                                                               str(loaded.path.parent))
+        if defer_weights:
+            _defer_large(loaded)
+        folder = str(loaded.path.parent)
+        for tensor in external_tensors(loaded.model):
+            if deferred_source(tensor) is None:
+                onnx.external_data_helper.load_external_data_for_tensor(tensor, folder)
+                tensor.data_location = onnx.TensorProto.DEFAULT
+                del tensor.external_data[:]
     files = sorted({ref.path for ref in loaded.external_data})
     return LoadedWeights(loaded.model, loaded.path, bool(loaded.external_data), files)
+
+
+#: A weight stays in its file (load_with_weights(defer_weights=True)) from this size, when such
+#: weights add up to DEFER_TOTAL_BYTES (below it, the copies cost little: the model is read whole)
+DEFER_TENSOR_BYTES = 1 << 16
+DEFER_TOTAL_BYTES = 16 * 2**20
+#: float types only: shape inference and the rules' constants never read a float weight's values
+_DEFERRABLE = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                         onnx.TensorProto.FLOAT16})
+
+
+def _defer_large(loaded: LoadedModel) -> None:
+    """Defer the large float main-graph initializers of a model just loaded (locations checked)."""
+    refs = {(ref.name, ref.location, ref.offset): ref for ref in loaded.external_data}
+    chosen = []
+    for tensor in loaded.model.graph.initializer:
+        if (tensor.data_location != onnx.TensorProto.EXTERNAL
+                or tensor.data_type not in _DEFERRABLE or tensor.HasField("raw_data")):
+            continue
+        entries = {e.key: e.value for e in tensor.external_data}  # as the loader read them
+        ref = refs.get((tensor.name, entries.get("location", ""),
+                        int(entries.get("offset") or 0)))
+        if ref is None:
+            continue
+        size = tensor_bytes(tensor)
+        if size >= DEFER_TENSOR_BYTES and ref.length == size:
+            chosen.append((tensor, ref))
+    if sum(ref.length for _, ref in chosen) < DEFER_TOTAL_BYTES:
+        return
+    for tensor, ref in chosen:
+        defer(tensor, ref.path, ref.offset, ref.length)
 
 
 def _serialized_size(model: onnx.ModelProto) -> int:
@@ -153,8 +208,83 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
                protect: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
     """Write `model` to `path` (weights in `<path>.data` when external, see wants_external),
     atomically, read back before it lands; never over a file in `protect`. Returns the data
-    file written, or None when every weight is in the model file."""
-    external = wants_external(model, external_data, input_external)
+    file written, or None when every weight is in the model file.
+
+    A model with deferred weights (load_with_weights(defer_weights=True)) is written without
+    holding them: each is streamed from the input's data file to the output's, CHUNK_BYTES at a
+    time (`never` reads them into `model` first: inline weights must be in memory)."""
+    deferred = has_deferred(model)
+    external = wants_external(model, external_data, input_external or deferred)
     threshold = 0 if external_data == "always" else _SMALL_TENSOR
+    if deferred and not external:
+        materialize_all(model)
+    elif deferred:
+        return save_staged_atomically(path, lambda staged, name: _stage_streamed(
+            model, staged, name, threshold), protect=protect, check=_read_back)
     return save_onnx_atomically(model, path, protect=protect, external_data=external,
                                 size_threshold=threshold, check=_read_back)
+
+
+#: fields of a tensor that say where its bytes are (the header of an external tensor drops them)
+_DATA_FIELDS = frozenset({"raw_data", "external_data", "data_location", "doc_string"})
+
+
+def _stage_streamed(model: onnx.ModelProto, staged: Path, data_name: str,
+                    threshold: int) -> None:
+    """Write `model` to `staged` with its main-graph initializers of `threshold` bytes or more
+    (as onnx.save_model measures them) and all its deferred ones in `data_name` beside it, in
+    order, each appended at the end of the file (as onnx.save_model places them): a deferred
+    one copied from its file a chunk at a time, the others from memory. The model file holds
+    the rest; `model` is not changed."""
+    light = onnx.ModelProto()
+    for descriptor, value in model.ListFields():
+        if descriptor.name != "graph":
+            _set(light, descriptor, value)
+    for descriptor, value in model.graph.ListFields():
+        if descriptor.name != "initializer":
+            _set(light.graph, descriptor, value)
+    with open(staged.parent / data_name, "wb") as out:
+        for tensor in model.graph.initializer:
+            source = deferred_source(tensor)
+            inline = source is None and not (tensor.HasField("raw_data")
+                                              and sys.getsizeof(tensor.raw_data) >= threshold)
+            if inline:
+                light.graph.initializer.append(tensor)
+                continue
+            header = light.graph.initializer.add()
+            for descriptor, value in tensor.ListFields():
+                if descriptor.name not in _DATA_FIELDS:
+                    _set(header, descriptor, value)
+            doc = tensor.doc_string if source is None else source.doc
+            if doc:
+                header.doc_string = doc
+            offset = out.tell()
+            if source is None:
+                out.write(tensor.raw_data)
+            else:
+                for chunk in iter_chunks(source):
+                    out.write(chunk)
+            header.data_location = onnx.TensorProto.EXTERNAL
+            for key, value in (("location", data_name), ("offset", str(offset)),
+                               ("length", str(out.tell() - offset))):
+                entry = header.external_data.add()
+                entry.key, entry.value = key, value
+        empty = out.tell() == 0
+    if empty:  # nothing went external (onnx.save_model writes no data file then either)
+        (staged.parent / data_name).unlink()
+    staged.write_bytes(light.SerializeToString())
+
+
+def _repeated(descriptor: Any) -> bool:
+    return bool(descriptor.is_repeated if hasattr(descriptor, "is_repeated")
+                else descriptor.label == descriptor.LABEL_REPEATED)  # protobuf < 5.28
+
+
+def _set(message: Any, descriptor: Any, value: Any) -> None:
+    """Copy one set field's value into `message`."""
+    if _repeated(descriptor):
+        getattr(message, descriptor.name).extend(value)
+    elif descriptor.message_type is not None:
+        getattr(message, descriptor.name).CopyFrom(value)
+    else:
+        setattr(message, descriptor.name, value)

@@ -27,7 +27,7 @@ from analyzer.error_codes import OUTPUT_IS_INPUT, OUTPUT_PATH
 from analyzer.errors import InputError
 
 __all__ = ["refuse_overwrite", "save_figure_atomically", "save_onnx_atomically",
-           "write_atomically"]
+           "save_staged_atomically", "write_atomically"]
 
 PathLike = str | os.PathLike[str]
 
@@ -146,6 +146,31 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
     Returns the data file written, or None."""
     import onnx  # onnx is not needed by the other writers here
 
+    def stage(staged: Path, data_name: str) -> None:
+        if external_data:
+            # onnx.save_model marks the tensors external in the proto it is given: save a copy.
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            onnx.save_model(copy, staged, save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=data_name,
+                            size_threshold=size_threshold)
+            del copy
+        else:
+            onnx.save_model(model, staged)
+
+    return save_staged_atomically(path, stage, protect=protect, external_data=external_data,
+                                  check=check)
+
+
+def save_staged_atomically(path: PathLike, stage: Callable[[Path, str], None], *,
+                           protect: Iterable[PathLike] = (), external_data: bool = True,
+                           check: Callable[[Path], None] | None = None) -> Path | None:
+    """The pair writer under save_onnx_atomically, for a writer of its own (e.g. one that streams
+    the weights from the input's data file): `stage(staged model path, data file name)` writes
+    the model, and its data file (a bare name, beside it) when there is one, into a temporary
+    folder beside `path`; `check(staged model path)` reads them back; then the data file and the
+    model are renamed into place (never a partial pair, never over a file in `protect`). Returns
+    the data file written, or None."""
     target = Path(os.fspath(path))
     protected = list(protect)
     refuse_overwrite(target, protected)
@@ -157,16 +182,7 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
     try:
         staged = tmp / target.name
-        if external_data:
-            # onnx.save_model marks the tensors external in the proto it is given: save a copy.
-            copy = onnx.ModelProto()
-            copy.CopyFrom(model)
-            onnx.save_model(copy, staged, save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=data_name,
-                            size_threshold=size_threshold)
-            del copy
-        else:
-            onnx.save_model(model, staged)
+        stage(staged, data_name)
         if check is not None:
             check(staged)
         written = None

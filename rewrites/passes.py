@@ -25,6 +25,7 @@ from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_co
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
+from analyzer.sources.deferred import deferred_source
 from analyzer.sources.weightless import check_model_weightless
 from opsets.tables import load_schemas, normalize_provider
 from rewrites import registry
@@ -335,10 +336,14 @@ def _restore_weights(snapshot: onnx.ModelProto, changed: onnx.ModelProto) -> Non
         if tensor.HasField("raw_data") or tensor.data_location == onnx.TensorProto.EXTERNAL:
             continue
         original = source.get(tensor.name)
-        if original is None or not original.HasField("raw_data"):
+        deferred = original is not None and deferred_source(original) is not None
+        if original is None or not (original.HasField("raw_data") or deferred):
             continue  # a tensor with no bytes at all (empty) has none to put back
         if (original.data_type, tuple(original.dims)) != (tensor.data_type, tuple(tensor.dims)):
             raise RuntimeError(f"a rule changed initializer {tensor.name}")
+        if deferred:  # still in its file: the reference, again
+            tensor.CopyFrom(original)
+            continue
         tensor.raw_data = original.raw_data
 
 
