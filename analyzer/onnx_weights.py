@@ -29,7 +29,7 @@ import onnx.external_data_helper
 
 from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
 from analyzer.errors import InputError
-from analyzer.safe_write import save_onnx_atomically, save_staged_atomically
+from analyzer.safe_write import save_onnx_atomically, save_onnx_stream_atomically
 from analyzer.sources.deferred import (
     defer,
     deferred_source,
@@ -219,8 +219,10 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
     if deferred and not external:
         materialize_all(model)
     elif deferred:
-        return save_staged_atomically(path, lambda staged, name: _stage_streamed(
-            model, staged, name, threshold), protect=protect, check=_read_back)
+        plan = _external_plan(model, threshold)
+        data = _stream(plan) if plan else None
+        return save_onnx_stream_atomically(path, lambda name: _header_model(model, plan, name),
+                                           data, protect=protect, check=_read_back)
     return save_onnx_atomically(model, path, protect=protect, external_data=external,
                                 size_threshold=threshold, check=_read_back)
 
@@ -229,13 +231,48 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
 _DATA_FIELDS = frozenset({"raw_data", "external_data", "data_location", "doc_string"})
 
 
-def _stage_streamed(model: onnx.ModelProto, staged: Path, data_name: str,
-                    threshold: int) -> None:
-    """Write `model` to `staged` with its main-graph initializers of `threshold` bytes or more
-    (as onnx.save_model measures them) and all its deferred ones in `data_name` beside it, in
-    order, each appended at the end of the file (as onnx.save_model places them): a deferred
-    one copied from its file a chunk at a time, the others from memory. The model file holds
-    the rest; `model` is not changed."""
+def _external_plan(model: onnx.ModelProto, threshold: int
+                   ) -> dict[str, tuple[onnx.TensorProto, int, int]]:
+    """{name: (tensor, offset, length)} of the main-graph initializers that go to the data file:
+    every deferred one and those of `threshold` bytes or more (as onnx.save_model measures
+    them), each placed at the end of the file, in order, as onnx.save_model places them."""
+    plan: dict[str, tuple[onnx.TensorProto, int, int]] = {}
+    offset = 0
+    for tensor in model.graph.initializer:
+        source = deferred_source(tensor)
+        if source is not None:
+            length = source.length
+        elif tensor.HasField("raw_data") and sys.getsizeof(tensor.raw_data) >= threshold:
+            length = len(tensor.raw_data)
+        else:
+            continue
+        if tensor.name in plan:  # two initializers of one name: onnx's own writer decides
+            raise ValueError(f"two initializers are named {tensor.name!r}")
+        plan[tensor.name] = (tensor, offset, length)
+        offset += length
+    return plan
+
+
+def _stream(plan: dict[str, tuple[onnx.TensorProto, int, int]]) -> Iterator[bytes]:
+    """The data file's bytes in plan order: a deferred tensor's copied from the input's data
+    file a chunk at a time, the others' from memory."""
+    for tensor, _, length in plan.values():
+        source = deferred_source(tensor)
+        if source is None:
+            yield tensor.raw_data
+            continue
+        written = 0
+        for chunk in iter_chunks(source):
+            written += len(chunk)
+            yield chunk
+        if written != length:
+            raise ValueError(f"external data of {tensor.name} changed while it was written")
+
+
+def _header_model(model: onnx.ModelProto, plan: dict[str, tuple[onnx.TensorProto, int, int]],
+                  data_name: str) -> bytes:
+    """`model` serialized with the planned tensors' data in `data_name` (their bytes left out);
+    `model` itself is not changed."""
     light = onnx.ModelProto()
     for descriptor, value in model.ListFields():
         if descriptor.name != "graph":
@@ -243,36 +280,26 @@ def _stage_streamed(model: onnx.ModelProto, staged: Path, data_name: str,
     for descriptor, value in model.graph.ListFields():
         if descriptor.name != "initializer":
             _set(light.graph, descriptor, value)
-    with open(staged.parent / data_name, "wb") as out:
-        for tensor in model.graph.initializer:
-            source = deferred_source(tensor)
-            inline = source is None and not (tensor.HasField("raw_data")
-                                              and sys.getsizeof(tensor.raw_data) >= threshold)
-            if inline:
-                light.graph.initializer.append(tensor)
-                continue
-            header = light.graph.initializer.add()
-            for descriptor, value in tensor.ListFields():
-                if descriptor.name not in _DATA_FIELDS:
-                    _set(header, descriptor, value)
-            doc = tensor.doc_string if source is None else source.doc
-            if doc:
-                header.doc_string = doc
-            offset = out.tell()
-            if source is None:
-                out.write(tensor.raw_data)
-            else:
-                for chunk in iter_chunks(source):
-                    out.write(chunk)
-            header.data_location = onnx.TensorProto.EXTERNAL
-            for key, value in (("location", data_name), ("offset", str(offset)),
-                               ("length", str(out.tell() - offset))):
-                entry = header.external_data.add()
-                entry.key, entry.value = key, value
-        empty = out.tell() == 0
-    if empty:  # nothing went external (onnx.save_model writes no data file then either)
-        (staged.parent / data_name).unlink()
-    staged.write_bytes(light.SerializeToString())
+    for tensor in model.graph.initializer:
+        planned = plan.get(tensor.name)
+        if planned is None:
+            light.graph.initializer.append(tensor)
+            continue
+        _, offset, length = planned
+        header = light.graph.initializer.add()
+        for descriptor, value in tensor.ListFields():
+            if descriptor.name not in _DATA_FIELDS:
+                _set(header, descriptor, value)
+        source = deferred_source(tensor)
+        doc = tensor.doc_string if source is None else source.doc
+        if doc:
+            header.doc_string = doc
+        header.data_location = onnx.TensorProto.EXTERNAL
+        for key, value in (("location", data_name), ("offset", str(offset)),
+                           ("length", str(length))):
+            entry = header.external_data.add()
+            entry.key, entry.value = key, value
+    return light.SerializeToString()
 
 
 def _repeated(descriptor: Any) -> bool:
