@@ -5,13 +5,15 @@ checks refuse traversal, absolute paths, symlinks and hard links out of the mode
 only then lets onnx.load_external_data_for_model read the weights, so a hostile location never
 gets opened. A ModelProto given in memory whose tensors still point at files is refused: it has
 no folder to resolve them against, and onnxruntime would resolve them against the working
-directory.
+directory. With `defer_weights`, the large float weights are not read at all: they stay in the
+checked file, deferred (analyzer.sources.deferred), and each consumer reads them from there.
 
 Out: `write_model` decides whether the weights stay external (`auto`: when the input kept them
 external or the model would pass protobuf's 2 GiB limit; `always`; `never`), writes the pair
 atomically beside the output only (analyzer.safe_write: `<output>.data`, staged under temporary
-names, never a partial pair, never over an input), and reads the staged pair back (onnx.load with
-its external data, onnx.checker on the path) before it is renamed into place.
+names, never a partial pair, never over an input), and reads the staged pair back (each external
+tensor inside its file, onnx.checker on the path) before it is renamed into place. Deferred
+weights are streamed from the input's data file into the output's, a chunk at a time.
 """
 
 from __future__ import annotations
