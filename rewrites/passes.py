@@ -21,7 +21,13 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
-from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_copy
+from analyzer.onnx_weights import (
+    has_deferred,
+    load_with_weights,
+    materialize_all,
+    tensor_bytes,
+    weightless_copy,
+)
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs
 from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
@@ -383,6 +389,9 @@ def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
         from onnx.reference import ReferenceEvaluator
 
+        if has_deferred(model):  # the evaluator reads bytes from the proto: read them in
+            model = _copy(model)
+            materialize_all(model)
         ev = ReferenceEvaluator(model)
         return [[np.asarray(o) for o in ev.run(None, f)] for f in feeds], "onnx.reference"
 

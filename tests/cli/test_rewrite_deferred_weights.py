@@ -22,6 +22,7 @@ from analyzer.onnx_weights import has_deferred, load_with_weights, write_model
 from analyzer.runtime.session import SessionSpec, create_session
 from analyzer.sources.deferred import DEFERRED_PREFIX, deferred_source, initializer_values
 from analyzer.workflows.rewrite_pipeline import run_pass
+from rewrites.passes import _restore_weights, _snapshot  # the rollback pair, under test
 
 N = 1024  # each weight [N, N] float32 = 4 MiB; five of them pass DEFER_TOTAL_BYTES (16 MiB)
 K = 5
@@ -150,3 +151,16 @@ def test_constants_read_a_deferred_weight_only_on_lookup(model_path: Path) -> No
     np.testing.assert_array_equal(values["w0"], want)
     header = onnx.TensorProto(name="h", data_type=onnx.TensorProto.FLOAT, dims=[4, 4])
     assert "h" not in initializer_values([header])  # a weightless copy's header: no value
+
+
+def test_a_rollback_snapshot_takes_the_references_back(model_path: Path) -> None:
+    """A rule's rollback snapshot holds headers; restoring it puts each deferred reference back
+    (not empty bytes), so a rolled-back model still runs with its weights."""
+    loaded = load_with_weights(model_path, defer_weights=True)
+    snapshot = _snapshot(loaded.model)
+    assert not any(deferred_source(t) for t in snapshot.graph.initializer)  # headers only
+    _restore_weights(snapshot, loaded.model)
+    assert sum(deferred_source(t) is not None for t in snapshot.graph.initializer) == K
+    out = model_path.parent / "restored.onnx"
+    write_model(snapshot, out, input_external=True)
+    assert _tensors(out)["w3"] == _tensors(model_path)["w3"]
