@@ -29,10 +29,11 @@ import onnx
 import onnx.checker
 import onnx.external_data_helper
 
-from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
+from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, EXTERNAL_DATA_OUT_OF_BOUNDS, OUTPUT_PATH
 from analyzer.errors import InputError
 from analyzer.safe_write import save_onnx_atomically, save_onnx_stream_atomically
 from analyzer.sources.deferred import (
+    DataFileChanged,
     defer,
     deferred_source,
     has_deferred,
@@ -223,8 +224,12 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
     elif deferred:
         plan = _external_plan(model, threshold)
         data = _stream(plan) if plan else None
-        return save_onnx_stream_atomically(path, lambda name: _header_model(model, plan, name),
-                                           data, protect=protect, check=_read_back)
+        try:
+            return save_onnx_stream_atomically(
+                path, lambda name: _header_model(model, plan, name), data, protect=protect,
+                check=_read_back)
+        except DataFileChanged as exc:  # nothing landed: say which input changed
+            raise InputError(exc.path, EXTERNAL_DATA_OUT_OF_BOUNDS, str(exc)) from None
     return save_onnx_atomically(model, path, protect=protect, external_data=external,
                                 size_threshold=threshold, check=_read_back)
 
@@ -248,7 +253,7 @@ def _external_plan(model: onnx.ModelProto, threshold: int
             length = len(tensor.raw_data)
         else:
             continue
-        if tensor.name in plan:  # two initializers of one name: onnx's own writer decides
+        if tensor.name in plan:  # an invalid model: never write one name's bytes twice
             raise ValueError(f"two initializers are named {tensor.name!r}")
         plan[tensor.name] = (tensor, offset, length)
         offset += length
@@ -268,7 +273,8 @@ def _stream(plan: dict[str, tuple[onnx.TensorProto, int, int]]) -> Iterator[byte
             written += len(chunk)
             yield chunk
         if written != length:
-            raise ValueError(f"external data of {tensor.name} changed while it was written")
+            raise DataFileChanged(source.path, f"external data of {tensor.name} changed while "
+                                  "it was written")
 
 
 def _header_model(model: onnx.ModelProto, plan: dict[str, tuple[onnx.TensorProto, int, int]],

@@ -29,9 +29,9 @@ import onnx
 import onnx.helper
 import onnx.numpy_helper
 
-__all__ = ["DEFERRED_PREFIX", "DeferredSource", "defer", "deferred_source", "has_deferred",
-           "initializer_values", "iter_chunks", "mapped_array", "materialize", "materialize_all",
-           "tensor_value"]
+__all__ = ["DEFERRED_PREFIX", "DataFileChanged", "DeferredSource", "defer", "deferred_source",
+           "has_deferred", "initializer_values", "iter_chunks", "mapped_array", "materialize",
+           "materialize_all", "tensor_value"]
 
 DEFERRED_PREFIX = "onnx-preflight-deferred:"
 #: what streaming reads and writes at once
@@ -50,6 +50,14 @@ class DeferredSource:
 
 
 _REGISTERED: dict[str, DeferredSource] = {}
+
+
+class DataFileChanged(ValueError):
+    """A deferred tensor's data file no longer holds its span (it changed since the load)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def defer(tensor: onnx.TensorProto, path: Path, offset: int, length: int) -> None:
@@ -79,9 +87,10 @@ def has_deferred(model: onnx.ModelProto) -> bool:
 def _check_span(source: DeferredSource) -> None:
     size = os.stat(source.path).st_size
     if source.offset + source.length > size:
-        raise ValueError(f"external data {source.path.name} is {size} bytes now, too short for "
-                         f"bytes {source.offset}..{source.offset + source.length}: it changed "
-                         "since the model was loaded")
+        raise DataFileChanged(source.path, f"external data {source.path.name} is {size} bytes "
+                              f"now, too short for bytes {source.offset}.."
+                              f"{source.offset + source.length}: it changed since the model "
+                              "was loaded")
 
 
 def iter_chunks(source: DeferredSource, chunk: int = CHUNK_BYTES) -> Iterator[bytes]:
@@ -93,7 +102,8 @@ def iter_chunks(source: DeferredSource, chunk: int = CHUNK_BYTES) -> Iterator[by
         while left > 0:
             data = f.read(min(chunk, left))
             if not data:
-                raise ValueError(f"external data {source.path.name} ended early")
+                raise DataFileChanged(source.path, f"external data {source.path.name} ended "
+                                      "early: it changed since the model was loaded")
             left -= len(data)
             yield data
 

@@ -126,8 +126,9 @@ def test_a_data_file_that_shrinks_under_the_rewrite_leaves_no_output(model_path:
     data = model_path.parent / "model.onnx.data"
     os.truncate(data, data.stat().st_size // 2)
     out = tmp_path / "out.onnx"
-    with pytest.raises(ValueError, match="changed since the model was loaded"):
+    with pytest.raises(InputError, match="changed since the model was loaded") as caught:
         write_model(loaded.model, out, input_external=True, protect=[model_path, data])
+    assert caught.value.code == "EXTERNAL_DATA_OUT_OF_BOUNDS"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
