@@ -5,37 +5,50 @@ checks refuse traversal, absolute paths, symlinks and hard links out of the mode
 only then lets onnx.load_external_data_for_model read the weights, so a hostile location never
 gets opened. A ModelProto given in memory whose tensors still point at files is refused: it has
 no folder to resolve them against, and onnxruntime would resolve them against the working
-directory.
+directory. With `defer_weights`, the large float weights are not read at all: they stay in the
+checked file, deferred (analyzer.sources.deferred), and each consumer reads them from there.
 
 Out: `write_model` decides whether the weights stay external (`auto`: when the input kept them
 external or the model would pass protobuf's 2 GiB limit; `always`; `never`), writes the pair
 atomically beside the output only (analyzer.safe_write: `<output>.data`, staged under temporary
-names, never a partial pair, never over an input), and reads the staged pair back (onnx.load with
-its external data, onnx.checker on the path) before it is renamed into place.
+names, never a partial pair, never over an input), and reads the staged pair back (each external
+tensor inside its file, onnx.checker on the path) before it is renamed into place. Deferred
+weights are streamed from the input's data file into the output's, a chunk at a time.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import onnx
 import onnx.checker
 import onnx.external_data_helper
 
-from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, OUTPUT_PATH
+from analyzer.error_codes import EXTERNAL_DATA_NEEDS_PATH, EXTERNAL_DATA_OUT_OF_BOUNDS, OUTPUT_PATH
 from analyzer.errors import InputError
-from analyzer.safe_write import save_onnx_atomically
-from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, load_onnx
+from analyzer.safe_write import save_onnx_atomically, save_onnx_stream_atomically
+from analyzer.sources.deferred import (
+    DataFileChanged,
+    defer,
+    deferred_source,
+    has_deferred,
+    initializer_values,
+    iter_chunks,
+    materialize_all,
+    tensor_value,
+)
+from analyzer.sources.onnx_loader import PROTOBUF_LIMIT, LoadedModel, load_onnx
 from analyzer.sources.weightless import serialized_size, tensor_bytes, weightless_copy
 
 __all__ = ["EXTERNAL_DATA_MODES", "ExternalDataMode", "LoadedWeights", "check_no_external",
-           "external_tensors", "load_with_weights", "tensor_bytes", "wants_external",
-           "weightless_copy",
-           "write_model"]
+           "external_tensors", "has_deferred", "initializer_values", "load_with_weights",
+           "materialize_all", "tensor_bytes", "tensor_value", "wants_external",
+           "weightless_copy", "write_model"]
 
 ExternalDataMode = Literal["auto", "always", "never"]
 EXTERNAL_DATA_MODES: tuple[ExternalDataMode, ...] = ("auto", "always", "never")
@@ -89,7 +102,7 @@ def external_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
 def check_no_external(model: onnx.ModelProto) -> None:
     """Refuse an in-memory model whose weights are still in files (EXTERNAL_DATA_NEEDS_PATH):
     onnxruntime would look for them in the working directory, not beside the model."""
-    pending = external_tensors(model)
+    pending = [t for t in external_tensors(model) if deferred_source(t) is None]
     if pending:
         raise InputError(None, EXTERNAL_DATA_NEEDS_PATH,
                          f"in-memory model has {len(pending)} tensor(s) in external data (e.g. "
@@ -97,19 +110,64 @@ def check_no_external(model: onnx.ModelProto) -> None:
                          "load it with onnx.load(path) first")
 
 
-def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto) -> LoadedWeights:
+def load_with_weights(source: str | os.PathLike[str] | onnx.ModelProto, *,
+                      defer_weights: bool = False) -> LoadedWeights:
     """The model with its weights in memory: a path is vetted by load_onnx (locations checked,
-    nothing read) before onnx reads the external data; a ModelProto must hold its weights."""
+    nothing read) before onnx reads the external data; a ModelProto must hold its weights (or
+    have them deferred).
+
+    `defer_weights`: the large float initializers in external data (DEFER_TENSOR_BYTES each,
+    DEFER_TOTAL_BYTES in all) stay in their file, deferred (analyzer.sources.deferred): every
+    consumer of the project reads them from there when it needs them, and write_model streams
+    them to the output's data file. Only for a caller that writes the result with write_model
+    (onnx.save on such a model would write references to the input's file)."""
     if isinstance(source, onnx.ModelProto):
         check_no_external(source)
-        return LoadedWeights(source, None, False, [])
+        return LoadedWeights(source, None, has_deferred(source), [])
     loaded = load_onnx(source)
     if loaded.external_data and loaded.path is not None:
         # the locations are checked (inside the folder, regular files, in bounds): read them now
-        onnx.external_data_helper.load_external_data_for_model(loaded.model,
-                                                               str(loaded.path.parent))
+        if defer_weights:
+            _defer_large(loaded)
+        folder = str(loaded.path.parent)
+        for tensor in external_tensors(loaded.model):
+            if deferred_source(tensor) is None:
+                onnx.external_data_helper.load_external_data_for_tensor(tensor, folder)
+                tensor.data_location = onnx.TensorProto.DEFAULT
+                del tensor.external_data[:]
     files = sorted({ref.path for ref in loaded.external_data})
     return LoadedWeights(loaded.model, loaded.path, bool(loaded.external_data), files)
+
+
+#: A weight stays in its file (load_with_weights(defer_weights=True)) from this size, when such
+#: weights add up to DEFER_TOTAL_BYTES (below it, the copies cost little: the model is read whole)
+DEFER_TENSOR_BYTES = 1 << 16
+DEFER_TOTAL_BYTES = 16 * 2**20
+#: float types only: shape inference and the rules' constants never read a float weight's values
+_DEFERRABLE = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                         onnx.TensorProto.FLOAT16})
+
+
+def _defer_large(loaded: LoadedModel) -> None:
+    """Defer the large float main-graph initializers of a model just loaded (locations checked)."""
+    refs = {(ref.name, ref.location, ref.offset): ref for ref in loaded.external_data}
+    chosen = []
+    for tensor in loaded.model.graph.initializer:
+        if (tensor.data_location != onnx.TensorProto.EXTERNAL
+                or tensor.data_type not in _DEFERRABLE or tensor.HasField("raw_data")):
+            continue
+        entries = {e.key: e.value for e in tensor.external_data}  # as the loader read them
+        ref = refs.get((tensor.name, entries.get("location", ""),
+                        int(entries.get("offset") or 0)))
+        if ref is None:
+            continue
+        size = tensor_bytes(tensor)
+        if size >= DEFER_TENSOR_BYTES and ref.length == size:
+            chosen.append((tensor, ref))
+    if sum(ref.length for _, ref in chosen) < DEFER_TOTAL_BYTES:
+        return
+    for tensor, ref in chosen:
+        defer(tensor, ref.path, ref.offset, ref.length)
 
 
 def _serialized_size(model: onnx.ModelProto) -> int:
@@ -153,8 +211,115 @@ def write_model(model: onnx.ModelProto, path: str | os.PathLike[str], *,
                protect: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
     """Write `model` to `path` (weights in `<path>.data` when external, see wants_external),
     atomically, read back before it lands; never over a file in `protect`. Returns the data
-    file written, or None when every weight is in the model file."""
-    external = wants_external(model, external_data, input_external)
+    file written, or None when every weight is in the model file.
+
+    A model with deferred weights (load_with_weights(defer_weights=True)) is written without
+    holding them: each is streamed from the input's data file to the output's, CHUNK_BYTES at a
+    time (`never` reads them into `model` first: inline weights must be in memory)."""
+    deferred = has_deferred(model)
+    external = wants_external(model, external_data, input_external or deferred)
     threshold = 0 if external_data == "always" else _SMALL_TENSOR
+    if deferred and not external:
+        materialize_all(model)
+    elif deferred:
+        plan = _external_plan(model, threshold)
+        data = _stream(plan) if plan else None
+        try:
+            return save_onnx_stream_atomically(
+                path, lambda name: _header_model(model, plan, name), data, protect=protect,
+                check=_read_back)
+        except DataFileChanged as exc:  # nothing landed: say which input changed
+            raise InputError(exc.path, EXTERNAL_DATA_OUT_OF_BOUNDS, str(exc)) from None
     return save_onnx_atomically(model, path, protect=protect, external_data=external,
                                 size_threshold=threshold, check=_read_back)
+
+
+#: fields of a tensor that say where its bytes are (the header of an external tensor drops them)
+_DATA_FIELDS = frozenset({"raw_data", "external_data", "data_location", "doc_string"})
+
+
+def _external_plan(model: onnx.ModelProto, threshold: int
+                   ) -> dict[str, tuple[onnx.TensorProto, int, int]]:
+    """{name: (tensor, offset, length)} of the main-graph initializers that go to the data file:
+    every deferred one and those of `threshold` bytes or more (as onnx.save_model measures
+    them), each placed at the end of the file, in order, as onnx.save_model places them."""
+    plan: dict[str, tuple[onnx.TensorProto, int, int]] = {}
+    offset = 0
+    for tensor in model.graph.initializer:
+        source = deferred_source(tensor)
+        if source is not None:
+            length = source.length
+        elif tensor.HasField("raw_data") and sys.getsizeof(tensor.raw_data) >= threshold:
+            length = len(tensor.raw_data)
+        else:
+            continue
+        if tensor.name in plan:  # an invalid model: never write one name's bytes twice
+            raise ValueError(f"two initializers are named {tensor.name!r}")
+        plan[tensor.name] = (tensor, offset, length)
+        offset += length
+    return plan
+
+
+def _stream(plan: dict[str, tuple[onnx.TensorProto, int, int]]) -> Iterator[bytes]:
+    """The data file's bytes in plan order: a deferred tensor's copied from the input's data
+    file a chunk at a time, the others' from memory."""
+    for tensor, _, length in plan.values():
+        source = deferred_source(tensor)
+        if source is None:
+            yield tensor.raw_data
+            continue
+        written = 0
+        for chunk in iter_chunks(source):
+            written += len(chunk)
+            yield chunk
+        if written != length:
+            raise DataFileChanged(source.path, f"external data of {tensor.name} changed while "
+                                  "it was written")
+
+
+def _header_model(model: onnx.ModelProto, plan: dict[str, tuple[onnx.TensorProto, int, int]],
+                  data_name: str) -> bytes:
+    """`model` serialized with the planned tensors' data in `data_name` (their bytes left out);
+    `model` itself is not changed."""
+    light = onnx.ModelProto()
+    for descriptor, value in model.ListFields():
+        if descriptor.name != "graph":
+            _set(light, descriptor, value)
+    for descriptor, value in model.graph.ListFields():
+        if descriptor.name != "initializer":
+            _set(light.graph, descriptor, value)
+    for tensor in model.graph.initializer:
+        planned = plan.get(tensor.name)
+        if planned is None:
+            light.graph.initializer.append(tensor)
+            continue
+        _, offset, length = planned
+        header = light.graph.initializer.add()
+        for descriptor, value in tensor.ListFields():
+            if descriptor.name not in _DATA_FIELDS:
+                _set(header, descriptor, value)
+        source = deferred_source(tensor)
+        doc = tensor.doc_string if source is None else source.doc
+        if doc:
+            header.doc_string = doc
+        header.data_location = onnx.TensorProto.EXTERNAL
+        for key, value in (("location", data_name), ("offset", str(offset)),
+                           ("length", str(length))):
+            entry = header.external_data.add()
+            entry.key, entry.value = key, value
+    return light.SerializeToString()
+
+
+def _repeated(descriptor: Any) -> bool:
+    return bool(descriptor.is_repeated if hasattr(descriptor, "is_repeated")
+                else descriptor.label == descriptor.LABEL_REPEATED)  # protobuf < 5.28
+
+
+def _set(message: Any, descriptor: Any, value: Any) -> None:
+    """Copy one set field's value into `message`."""
+    if _repeated(descriptor):
+        getattr(message, descriptor.name).extend(value)
+    elif descriptor.message_type is not None:
+        getattr(message, descriptor.name).CopyFrom(value)
+    else:
+        setattr(message, descriptor.name, value)

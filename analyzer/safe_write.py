@@ -27,7 +27,7 @@ from analyzer.error_codes import OUTPUT_IS_INPUT, OUTPUT_PATH
 from analyzer.errors import InputError
 
 __all__ = ["refuse_overwrite", "save_figure_atomically", "save_onnx_atomically",
-           "write_atomically"]
+           "save_onnx_stream_atomically", "write_atomically"]
 
 PathLike = str | os.PathLike[str]
 
@@ -146,6 +146,50 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
     Returns the data file written, or None."""
     import onnx  # onnx is not needed by the other writers here
 
+    def stage(staged: Path, data_name: str) -> None:
+        if external_data:
+            # onnx.save_model marks the tensors external in the proto it is given: save a copy.
+            copy = onnx.ModelProto()
+            copy.CopyFrom(model)
+            onnx.save_model(copy, staged, save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=data_name,
+                            size_threshold=size_threshold)
+            del copy
+        else:
+            onnx.save_model(model, staged)
+
+    return _save_pair(path, stage, protect=protect, external_data=external_data, check=check)
+
+
+def save_onnx_stream_atomically(path: PathLike, model: Callable[[str], bytes],
+                                data: Iterable[bytes] | None, *,
+                                protect: Iterable[PathLike] = (),
+                                check: Callable[[Path], None] | None = None) -> Path | None:
+    """An ONNX model and its data file written as save_onnx_atomically writes them, from bytes:
+    `data` (chunks, in order; None: no data file) is streamed to `<name>.data`, then
+    `model(data file name)` gives the model file's bytes (its tensors name that file). For a
+    writer that copies the weights from another file a chunk at a time instead of holding them
+    (analyzer.onnx_weights.write_model). Returns the data file written, or None."""
+
+    def stage(staged: Path, data_name: str) -> None:
+        if data is not None:
+            with open(staged.parent / data_name, "wb") as out:
+                for chunk in data:
+                    out.write(chunk)
+        staged.write_bytes(model(data_name))
+
+    return _save_pair(path, stage, protect=protect, external_data=data is not None,
+                      check=check)
+
+
+def _save_pair(path: PathLike, stage: Callable[[Path, str], None], *,
+               protect: Iterable[PathLike] = (), external_data: bool = True,
+               check: Callable[[Path], None] | None = None) -> Path | None:
+    """`stage(staged model path, data file name)` writes the model, and its data file (a bare
+    name, beside it) when there is one, into a temporary folder beside `path`;
+    `check(staged model path)` reads them back; then the data file and the model are renamed
+    into place (never a partial pair, never over a file in `protect`). Returns the data file
+    written, or None."""
     target = Path(os.fspath(path))
     protected = list(protect)
     refuse_overwrite(target, protected)
@@ -157,16 +201,7 @@ def save_onnx_atomically(model: Any, path: PathLike, *, protect: Iterable[PathLi
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
     try:
         staged = tmp / target.name
-        if external_data:
-            # onnx.save_model marks the tensors external in the proto it is given: save a copy.
-            copy = onnx.ModelProto()
-            copy.CopyFrom(model)
-            onnx.save_model(copy, staged, save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=data_name,
-                            size_threshold=size_threshold)
-            del copy
-        else:
-            onnx.save_model(model, staged)
+        stage(staged, data_name)
         if check is not None:
             check(staged)
         written = None

@@ -21,10 +21,17 @@ import onnx
 import onnx.checker
 
 from analyzer.inventory import NodeRecord
-from analyzer.onnx_weights import load_with_weights, tensor_bytes, weightless_copy
+from analyzer.onnx_weights import (
+    has_deferred,
+    load_with_weights,
+    materialize_all,
+    tensor_bytes,
+    weightless_copy,
+)
 from analyzer.runtime.compare import compare
 from analyzer.runtime.inputs import Feeds, random_inputs, runnable_inputs
 from analyzer.runtime.session import SHARE_WEIGHTS_BYTES, SessionSpec, create_fed_session
+from analyzer.sources.deferred import deferred_source
 from analyzer.sources.weightless import check_model_weightless
 from opsets.tables import load_schemas, normalize_provider
 from rewrites import registry
@@ -355,10 +362,14 @@ def _restore_weights(snapshot: onnx.ModelProto, changed: onnx.ModelProto) -> Non
         if tensor.HasField("raw_data") or tensor.data_location == onnx.TensorProto.EXTERNAL:
             continue
         original = source.get(tensor.name)
-        if original is None or not original.HasField("raw_data"):
+        deferred = original is not None and deferred_source(original) is not None
+        if original is None or not (original.HasField("raw_data") or deferred):
             continue  # a tensor with no bytes at all (empty) has none to put back
         if (original.data_type, tuple(original.dims)) != (tensor.data_type, tuple(tensor.dims)):
             raise RuntimeError(f"a rule changed initializer {tensor.name}")
+        if deferred:  # still in its file: the reference, again
+            tensor.CopyFrom(original)
+            continue
         tensor.raw_data = original.raw_data
 
 
@@ -398,6 +409,9 @@ def _run(model: onnx.ModelProto, feeds: list[Feeds]) -> Outputs:
     except Exception:  # noqa: BLE001 - any ORT failure means "use the reference evaluator"
         from onnx.reference import ReferenceEvaluator
 
+        if has_deferred(model):  # the evaluator reads bytes from the proto: read them in
+            model = _copy(model)
+            materialize_all(model)
         ev = ReferenceEvaluator(model)
         return [[np.asarray(o) for o in ev.run(None, f)] for f in feeds], "onnx.reference"
 

@@ -23,8 +23,10 @@ exporter writes) is read with the loader's location checks (no traversal, no abs
 symlink or hard link out of the model's folder). --external-data auto (default) keeps the output's
 weights external when the input's were or when the model would pass protobuf's 2 GiB limit;
 always / never force it. The weights go to OUT.onnx.data beside the output only; model and data
-are staged under temporary names, read back (onnx.load with the data, onnx.checker on the path),
-then renamed into place: never a partial pair, never over an input file.
+are staged under temporary names, read back (onnx.checker on the path, each external tensor
+within its file), then renamed into place: never a partial pair, never over an input file. The
+large weights are not held in memory: they stay in the input's data file (onnxruntime reads them
+there to verify each step) and are copied from it into OUT.onnx.data a chunk at a time.
 
 Exit status: 0 written at the target opset (or a dry run), 1 the target opset was not reached
 (no model written unless --force), 2 bad input or usage."""
@@ -107,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
         refuse_overwrite(args.output, [args.model])  # also through a symlink or a hard link
     if args.report:
         refuse_overwrite(args.report, [args.model, *([args.output] if args.output else [])])
-    loaded = load_with_weights(args.model)  # locations checked before any weight is read
+    # locations checked before any weight is read; the large ones stay in the input's data file
+    # (read when verified, streamed to the output's): docs/rewrites.md#peak-memory-with-external-
+    # weights. Dry runs and html reports keep the model whole (nothing is written from it).
+    loaded = load_with_weights(args.model, defer_weights=not args.dry_run)
     inputs = [args.model, *loaded.data_files]
     if args.output and not args.dry_run:
         # nor the input's data files, nor (when it may be written) the output's OUT.onnx.data

@@ -34,7 +34,8 @@ from analyzer.isolation import (
     IsolationResult,
     run_isolated,
 )
-from analyzer.onnx_weights import tensor_bytes, weightless_copy
+from analyzer.onnx_weights import has_deferred, tensor_bytes, weightless_copy
+from analyzer.sources.deferred import mapped_array
 from opsets.tables import normalize_provider
 
 CPU = "CPUExecutionProvider"
@@ -125,9 +126,9 @@ def _shared_weights(model: onnx.ModelProto) -> tuple[bytes, list[str], list[Any]
     model's weights are too small to be worth it. The weights stay in the bytes as external
     tensors that the arrays replace (ORT reads no file for them)."""
     light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
-    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES and not has_deferred(model):
         return None
-    arrays = [onnx.numpy_helper.to_array(t) for t in big]
+    arrays = [_array(t) for t in big]
     headers = {t.name: t for t in light.graph.initializer}
     for tensor, array in zip(big, arrays, strict=True):
         header = headers[tensor.name]
@@ -136,6 +137,13 @@ def _shared_weights(model: onnx.ModelProto) -> tuple[bytes, list[str], list[Any]
             entry = header.external_data.add()
             entry.key, entry.value = key, value
     return light.SerializeToString(), [t.name for t in big], arrays
+
+
+def _array(tensor: onnx.TensorProto) -> Any:
+    """A weight's values: a deferred one (analyzer.sources.deferred) as a read-only map of its
+    file (ORT reads a contiguous input in place: the process holds no copy), else from its bytes."""
+    mapped = mapped_array(tensor)
+    return onnx.numpy_helper.to_array(tensor) if mapped is None else mapped
 
 
 def create_session(model: ModelSource, spec: SessionSpec | None = None) -> Any:
@@ -189,7 +197,8 @@ def create_fed_session(model: onnx.ModelProto, spec: SessionSpec | None = None) 
 
     light, big = weightless_copy(model, _SHARED_TENSOR_BYTES, _SHAREABLE)
     names = {t.name for t in big}
-    if (sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES or model.ir_version < 4
+    small = sum(tensor_bytes(t) for t in big) < SHARE_WEIGHTS_BYTES and not has_deferred(model)
+    if (small or model.ir_version < 4
             or any(i.name in names for i in model.graph.input)):  # overridable: ORT's own way
         return FedSession(create_session(model, spec), {})
     keep = [t for t in light.graph.initializer if t.name not in names]
@@ -203,7 +212,7 @@ def create_fed_session(model: onnx.ModelProto, spec: SessionSpec | None = None) 
     session = ort.InferenceSession(light.SerializeToString(), session_options(spec),
                                    providers=providers, provider_options=options)
     del light
-    return FedSession(session, {t.name: onnx.numpy_helper.to_array(t) for t in big})
+    return FedSession(session, {t.name: _array(t) for t in big})
 
 
 def first_line(exc: BaseException) -> str:

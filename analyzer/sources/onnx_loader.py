@@ -27,6 +27,7 @@ from analyzer.limits import (
     DEFAULT_MAX_SUBGRAPH_DEPTH,
     raise_hint,
 )
+from analyzer.sources.deferred import deferred_source
 from analyzer.sources.onnx_external_data import ExternalTensorRef, check_external_data
 from analyzer.sources.onnx_filetype import describe_directory, parse_model, recognise_by_magic
 from analyzer.sources.onnx_model_checks import ModelLimits, vet_model
@@ -131,7 +132,8 @@ def _load_file(path: Path, max_file_bytes: int | None, limits: ModelLimits) -> L
 def _load_in_memory(
     model: onnx.ModelProto, max_file_bytes: int | None, limits: ModelLimits
 ) -> LoadedModel:
-    """Vet a ModelProto built in memory; it has no folder, so external data cannot be checked."""
+    """Vet a ModelProto built in memory; it has no folder, so external data cannot be checked
+    (except deferred weights, whose files were checked when they were loaded)."""
     size = serialized_size(model)  # not ByteSize(): it serializes every weight to measure
     if max_file_bytes is not None and size > max_file_bytes:
         raise InputError(
@@ -141,7 +143,10 @@ def _load_in_memory(
             f"{format_size(max_file_bytes)} (file size); {raise_hint('file size')}",
         )
     survey = vet_model(None, model, limits)
-    check_external_data(None, None, survey.external)
+    # a deferred weight's location was checked when its file was loaded (analyzer.sources.
+    # deferred): only the others have no folder to be checked against
+    check_external_data(None, None, [(t, where) for t, where in survey.external
+                                     if deferred_source(t) is None])
     return LoadedModel(model=model, path=None, file_bytes=size, over_2gb=_over_2gb(size, 0),
                        inference_risk=survey.inference_risk)
 

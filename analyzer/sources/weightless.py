@@ -1,6 +1,7 @@
 """A copy of a model without the bytes of its large weights, built field by field so the weights
 are never copied: for the steps that need the graph but not the weights (shape inference, onnx's
-version converter, an onnxruntime session fed the weights as arrays). No project imports, so
+version converter, an onnxruntime session fed the weights as arrays). Only project import:
+analyzer.sources.deferred (which has none), so
 every layer of the core can use it (analyzer.onnx_weights re-exports it)."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import onnx
 import onnx.checker
 import onnx.helper
+
+from analyzer.sources.deferred import deferred_source, has_deferred
 
 __all__ = ["check_model_weightless", "for_inference", "serialized_size", "tensor_bytes",
            "weightless_copy"]
@@ -54,10 +57,13 @@ def weightless_copy(model: onnx.ModelProto, min_bytes: int,
     `types` when given) keep their name, type and dims but no bytes, and those initializers
     (the originals, not copies). Built field by field, so the weights are never copied: for the
     steps that need the graph but not the weights (onnx's converter, an onnxruntime session fed
-    the weights as arrays)."""
+    the weights as arrays). A deferred initializer (analyzer.sources.deferred: its bytes still
+    in the input's data file) is always one of those, however small: its header is a plain
+    tensor without data."""
     big = [t for t in model.graph.initializer
-           if t.HasField("raw_data") and (types is None or t.data_type in types)
-           and tensor_bytes(t) >= min_bytes]
+           if deferred_source(t) is not None
+           or (t.HasField("raw_data") and (types is None or t.data_type in types)
+               and tensor_bytes(t) >= min_bytes)]
     names = {t.name for t in big}
     light = onnx.ModelProto()
     _copy_except(model, light, "graph")
@@ -84,7 +90,9 @@ def serialized_size(model: onnx.ModelProto) -> int:
     except Exception:  # noqa: BLE001 - e.g. nesting past protobuf's depth: measure it whole
         return int(model.ByteSize())
     # each weight's bytes field: its length plus a tag and a length varint (at most 11 bytes)
-    return int(light.ByteSize()) + sum(tensor_bytes(t) + 11 for t in big)
+    # a deferred weight is not in the model (it stays in its data file): its header counts
+    return int(light.ByteSize()) + sum(tensor_bytes(t) + 11 for t in big
+                                       if deferred_source(t) is None)
 
 
 #: A model whose large weights add up to this is checked without them (check_model_weightless)
@@ -102,11 +110,11 @@ def check_model_weightless(model: onnx.ModelProto, *, full_check: bool = False) 
     inference) except the weights' values, which it does not check either. Raises what
     onnx.checker raises."""
     light, big = weightless_copy(model, 1 << 16)
-    if sum(tensor_bytes(t) for t in big) < CHECK_WEIGHTLESS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < CHECK_WEIGHTLESS_BYTES and not has_deferred(model):
         return False
-    # the bytes' real lengths (read one tensor at a time), compared with their shapes as the
-    # checker compares them on a proto
-    sizes = {t.name: len(t.raw_data) for t in big}
+    # the bytes' real lengths (read one tensor at a time; a deferred one's span in its file),
+    # compared with their shapes as the checker compares them on a proto
+    sizes = {t.name: _data_length(t) for t in big}
     for t in big:  # the checker compares an external tensor's length with nothing: do it here
         if sizes[t.name] < tensor_bytes(t):
             raise onnx.checker.ValidationError(
@@ -132,6 +140,11 @@ def check_model_weightless(model: onnx.ModelProto, *, full_check: bool = False) 
     return True
 
 
+def _data_length(tensor: onnx.TensorProto) -> int:
+    source = deferred_source(tensor)
+    return len(tensor.raw_data) if source is None else source.length
+
+
 #: Shape inference serializes the model, parses it in C++, infers, serializes and parses back:
 #: four copies of the weights at once. Float initializers of 64 KiB or more are left out of what
 #: it sees (their name, type and dims stay: all inference reads from them) when they add up to
@@ -147,6 +160,6 @@ def for_inference(model: onnx.ModelProto) -> onnx.ModelProto:
     INFERENCE_WEIGHTLESS_BYTES), for onnx.shape_inference.infer_shapes: what it infers does not
     change, what it copies does."""
     light, big = weightless_copy(model, 1 << 16, _FLOAT_TYPES)
-    if sum(tensor_bytes(t) for t in big) < INFERENCE_WEIGHTLESS_BYTES:
+    if sum(tensor_bytes(t) for t in big) < INFERENCE_WEIGHTLESS_BYTES and not has_deferred(model):
         return model
     return light

@@ -57,6 +57,7 @@ import onnx.version_converter
 
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
+from analyzer.sources.deferred import deferred_source
 from analyzer.sources.weightless import check_model_weightless
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx import adapters, attribute_values
@@ -384,6 +385,9 @@ def _put_weights_back(out: onnx.ModelProto, weights: list[onnx.TensorProto]) -> 
             continue
         if (tensor.data_type, tuple(tensor.dims)) != (original.data_type, tuple(original.dims)):
             raise RuntimeError(f"the converter changed initializer {tensor.name}")
+        if deferred_source(original) is not None:  # still in its file: the reference, again
+            tensor.CopyFrom(original)
+            continue
         tensor.raw_data = original.raw_data
 
 

@@ -4,7 +4,8 @@ protobuf is ever built here), `rewrite --target-opset 17` from 18 and `analyze -
 the result. The output keeps its weights external (OUT.onnx.data, and only that), passes
 onnx.checker by path, and onnxruntime loads it and computes what the input computes.
 
-Slow and heavy: 2.25 GiB on disk per model and about 7 GiB of memory at the rewrite's peak."""
+Slow and heavy: 2.25 GiB on disk per model; the rewrite keeps the weights in the input's data
+file (deferred), the input's pages mapped while onnxruntime verifies."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import onnx.helper
 import onnx.numpy_helper
 
 from analyzer.inventory import NodeRecord
+from analyzer.onnx_weights import initializer_values, tensor_value
 from rewrites.onnx.rule import RewriteModel
 
 #: A node rewritten into its form at the target opset travels under this domain while onnx
@@ -31,7 +32,8 @@ def schema_at(op: str, opset: int) -> Any:
 
 def constants(model: RewriteModel) -> dict[str, np.ndarray]:
     """Values of the main graph's initializers and of every Constant node's `value`."""
-    out = {i.name: onnx.numpy_helper.to_array(i) for i in model.proto.graph.initializer}
+    # a weight still in its input file is read only if looked up (analyzer.sources.deferred)
+    out = initializer_values(model.proto.graph.initializer)
     for r in model.records():
         if r.op == "Constant" and not r.domain and r.proto is not None:
             value = next((a.t for a in r.proto.attribute if a.name == "value"), None)
@@ -45,7 +47,7 @@ def constant(model: RewriteModel, name: str) -> np.ndarray | None:
     only that tensor, unlike `constants`)."""
     found = next((i for i in model.proto.graph.initializer if i.name == name), None)
     if found is not None:
-        return onnx.numpy_helper.to_array(found)
+        return tensor_value(found)  # read on demand when it is still in its file
     index = model.producer(name)
     if index is None:
         return None
