@@ -23,6 +23,7 @@ from analyzer.inventory import NodeRecord
 from analyzer.sources.onnx_inventory import build_inventory
 from analyzer.sources.weightless import for_inference
 from rewrites.contract import Family, Match, Reason, Rule, Site
+from rewrites.onnx.graphs import subgraphs, walk_graphs
 
 __all__ = ["Match", "OnnxRule", "OnnxRuleBase", "Reason", "RewriteModel", "Target"]
 
@@ -233,9 +234,7 @@ class RewriteModel:
 
 
 def _all_names(graph: onnx.GraphProto) -> Iterator[str]:
-    stack = [graph]
-    while stack:
-        g = stack.pop()
+    for g in walk_graphs(graph):
         for vi in (*g.input, *g.output, *g.value_info):
             yield vi.name
         for init in g.initializer:
@@ -244,19 +243,6 @@ def _all_names(graph: onnx.GraphProto) -> Iterator[str]:
             yield node.name
             yield from node.input
             yield from node.output
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    stack.append(attr.g)
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(attr.graphs)
-
-
-def _subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
-    for attr in node.attribute:
-        if attr.type == onnx.AttributeProto.GRAPH:
-            yield attr.g
-        elif attr.type == onnx.AttributeProto.GRAPHS:
-            yield from attr.graphs
 
 
 def _node_locations(graph: onnx.GraphProto) -> Iterator[tuple[onnx.GraphProto, int]]:
@@ -267,16 +253,14 @@ def _node_locations(graph: onnx.GraphProto) -> Iterator[tuple[onnx.GraphProto, i
         for i, node in enumerate(g.node):
             yield g, i
             if len(node.attribute):
-                queue.extend(_subgraphs(node))
+                queue.extend(subgraphs(node))
 
 
 def _value_infos(
     graph: onnx.GraphProto,
 ) -> Iterator[tuple[str, tuple[int, tuple[int | None, ...] | None]]]:
     """name -> (element type, shape) for every typed value, subgraphs included."""
-    stack = [graph]
-    while stack:
-        g = stack.pop()
+    for g in walk_graphs(graph):
         for vi in (*g.input, *g.output, *g.value_info):
             if vi.type.HasField("tensor_type"):
                 t = vi.type.tensor_type
@@ -285,17 +269,9 @@ def _value_infos(
                 yield vi.name, (t.elem_type, dims)
         for init in g.initializer:
             yield init.name, (init.data_type, tuple(init.dims))
-        for node in g.node:
-            if len(node.attribute):
-                stack.extend(_subgraphs(node))
 
 
 def _graph_outputs(graph: onnx.GraphProto) -> Iterator[str]:
     """Output names of the graph and of every subgraph (a subgraph output is a use too)."""
-    stack = [graph]
-    while stack:
-        g = stack.pop()
+    for g in walk_graphs(graph):
         yield from (o.name for o in g.output)
-        for node in g.node:
-            if len(node.attribute):
-                stack.extend(_subgraphs(node))

@@ -62,6 +62,7 @@ from analyzer.sources.weightless import check_model_weightless
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx import adapters, attribute_values
 from rewrites.onnx.adapters import subgraph_ops
+from rewrites.onnx.graphs import to_default_domain, walk_nodes
 from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"
@@ -251,28 +252,20 @@ def _constant_tensors(model: onnx.ModelProto, target: int) -> int:
     if target >= 12:
         return 0
     count = 0
-    stack = [model.graph]
-    while stack:
-        graph = stack.pop()
-        for node in graph.node:
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    stack.append(attr.g)
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(attr.graphs)
-            if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
-                continue
-            attr = next((a for a in node.attribute if a.name in _CONSTANT_FORMS), None)
-            if attr is None:
-                continue
-            value = onnx.helper.get_attribute_value(attr)
-            dims = [] if attr.name in ("value_float", "value_int") else [len(value)]
-            values = [value] if not dims else list(value)
-            tensor = onnx.helper.make_tensor(node.output[0], _CONSTANT_FORMS[attr.name], dims,
-                                             values)
-            del node.attribute[:]
-            node.attribute.append(onnx.helper.make_attribute("value", tensor))
-            count += 1
+    for node in walk_nodes(model.graph):
+        if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
+            continue
+        attr = next((a for a in node.attribute if a.name in _CONSTANT_FORMS), None)
+        if attr is None:
+            continue
+        value = onnx.helper.get_attribute_value(attr)
+        dims = [] if attr.name in ("value_float", "value_int") else [len(value)]
+        values = [value] if not dims else list(value)
+        tensor = onnx.helper.make_tensor(node.output[0], _CONSTANT_FORMS[attr.name], dims,
+                                         values)
+        del node.attribute[:]
+        node.attribute.append(onnx.helper.make_attribute("value", tensor))
+        count += 1
     return count
 
 
@@ -602,42 +595,20 @@ def _hold(work: onnx.ModelProto,
     if not held:
         return []
     moved: list[onnx.NodeProto] = []
-    stack = [work.graph]
-    while stack:
-        graph = stack.pop()
-        for node in graph.node:
-            if node.op_type in held and node.domain in ("", "ai.onnx"):
-                node.domain = HOLD_DOMAIN
-                drop = held[node.op_type][2]
-                if drop:
-                    kept = [a for a in node.attribute if a.name not in drop]
-                    del node.attribute[:]
-                    node.attribute.extend(kept)
-                moved.append(node)
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    stack.append(attr.g)
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(attr.graphs)
+    for node in walk_nodes(work.graph):
+        if node.op_type in held and node.domain in ("", "ai.onnx"):
+            node.domain = HOLD_DOMAIN
+            drop = held[node.op_type][2]
+            if drop:
+                kept = [a for a in node.attribute if a.name not in drop]
+                del node.attribute[:]
+                node.attribute.extend(kept)
+            moved.append(node)
     work.opset_import.append(onnx.helper.make_opsetid(HOLD_DOMAIN, 1))
     return moved
 
 
 def _restore(out: onnx.ModelProto, moved: list[onnx.NodeProto]) -> None:
     """Put held nodes back in the default domain and drop the private import."""
-    if not moved:
-        return
-    stack = [out.graph]
-    while stack:
-        graph = stack.pop()
-        for node in graph.node:
-            if node.domain == HOLD_DOMAIN:
-                node.domain = ""
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    stack.append(attr.g)
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(attr.graphs)
-    kept = [i for i in out.opset_import if i.domain != HOLD_DOMAIN]
-    del out.opset_import[:]
-    out.opset_import.extend(kept)
+    if moved:
+        to_default_domain(out, HOLD_DOMAIN)

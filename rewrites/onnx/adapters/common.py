@@ -14,6 +14,7 @@ import onnx.numpy_helper
 
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import initializer_values, tensor_value
+from rewrites.onnx.graphs import to_default_domain
 from rewrites.onnx.rule import RewriteModel
 
 #: A node rewritten into its form at the target opset travels under this domain while onnx
@@ -101,20 +102,4 @@ def adapted(op: str, inputs: list[str], outputs: list[str], name: str,
 
 def restore(model: onnx.ModelProto) -> int:
     """Put adapted nodes back into the default domain and drop the private import."""
-    count = 0
-    stack = [model.graph]
-    while stack:
-        graph = stack.pop()
-        for node in graph.node:
-            if node.domain == ADAPTED_DOMAIN:
-                node.domain = ""
-                count += 1
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    stack.append(attr.g)
-                elif attr.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(attr.graphs)
-    kept = [i for i in model.opset_import if i.domain != ADAPTED_DOMAIN]
-    del model.opset_import[:]
-    model.opset_import.extend(kept)
-    return count
+    return to_default_domain(model, ADAPTED_DOMAIN)

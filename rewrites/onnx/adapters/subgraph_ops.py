@@ -20,6 +20,7 @@ import onnx.shape_inference
 
 from analyzer.sources.weightless import for_inference
 from rewrites.onnx.adapters.common import ADAPTED_DOMAIN, schema_at, types_allowed
+from rewrites.onnx.graphs import subgraphs, to_default_domain, walk_graphs, walk_nodes
 from rewrites.onnx.rule import RewriteModel
 
 ID = "subgraph-ops"
@@ -46,14 +47,6 @@ def merge_types(outer: Types, inner: Types) -> Types:
     return out
 
 
-def _graphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
-    for attr in node.attribute:
-        if attr.type == onnx.AttributeProto.GRAPH:
-            yield attr.g
-        elif attr.type == onnx.AttributeProto.GRAPHS:
-            yield from attr.graphs
-
-
 def outer_names(graph: onnx.GraphProto) -> list[str]:
     """Values `graph` (and the graphs nested in it) read but do not define, in first-use order."""
     defined = {i.name for i in graph.input} | {i.name for i in graph.initializer}
@@ -62,7 +55,7 @@ def outer_names(graph: onnx.GraphProto) -> list[str]:
         for name in node.input:
             if name and name not in defined and name not in used:
                 used.append(name)
-        for sub in _graphs(node):
+        for sub in subgraphs(node):
             for name in outer_names(sub):
                 if name not in defined and name not in used:
                     used.append(name)
@@ -75,14 +68,10 @@ def _declared_type(model: RewriteModel, name: str) -> onnx.TypeProto | None:
     output) or as inference gives it (a sequence's too), else as inferred for a tensor (an
     initializer's included), or None."""
     for source in (lambda: model.proto, lambda: _inferred(model.proto)):  # inference if need be
-        stack = [source().graph]
-        while stack:
-            g = stack.pop()
+        for g in walk_graphs(source().graph):
             for vi in (*g.input, *g.output, *g.value_info):
                 if vi.name == name and vi.type.WhichOneof("value") is not None:
                     return vi.type
-            for node in g.node:
-                stack.extend(_graphs(node))
     elem = model.elem_type(name)
     if elem is None:
         return None
@@ -197,12 +186,8 @@ def _body_model(model: RewriteModel, body: onnx.GraphProto, loop: onnx.NodeProto
 
 
 def _outputs_within(graph: onnx.GraphProto) -> Iterator[str]:
-    stack = [graph]
-    while stack:
-        g = stack.pop()
-        for node in g.node:
-            yield from (o for o in node.output if o)
-            stack.extend(_graphs(node))
+    for node in walk_nodes(graph):
+        yield from (o for o in node.output if o)
 
 
 def type_if_outputs(model: onnx.ModelProto) -> int:
@@ -236,27 +221,14 @@ def type_if_outputs(model: onnx.ModelProto) -> int:
 
 
 def _park(graph: onnx.GraphProto) -> None:
-    stack = [graph]
-    while stack:
-        g = stack.pop()
-        for node in g.node:
-            if node.domain in ("", "ai.onnx"):
-                node.domain = PARKED_DOMAIN
-            stack.extend(_graphs(node))
+    for node in walk_nodes(graph):
+        if node.domain in ("", "ai.onnx"):
+            node.domain = PARKED_DOMAIN
 
 
 def unpark(model: onnx.ModelProto) -> None:
     """Put the nodes `adapt(park=True)` set aside back into the default domain."""
-    stack = [model.graph]
-    while stack:
-        g = stack.pop()
-        for node in g.node:
-            if node.domain == PARKED_DOMAIN:
-                node.domain = ""
-            stack.extend(_graphs(node))
-    kept = [i for i in model.opset_import if i.domain != PARKED_DOMAIN]
-    del model.opset_import[:]
-    model.opset_import.extend(kept)
+    to_default_domain(model, PARKED_DOMAIN)
 
 
 def adapt(model: RewriteModel, target: int, convert: Convert,
@@ -287,7 +259,7 @@ def adapt(model: RewriteModel, target: int, convert: Convert,
         fitting.append((index, r))
     # a node inside a body converted here is converted with that body (its records would
     # point into the graph the conversion replaces)
-    inner = {o for index, _ in fitting for g in _graphs(model.node(index))
+    inner = {o for index, _ in fitting for g in subgraphs(model.node(index))
              for o in _outputs_within(g)}
     for index, r in fitting:
         if inner.intersection(r.outputs):
