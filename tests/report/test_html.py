@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from importlib import resources
 
 import onnx
@@ -16,32 +15,9 @@ from analyzer.report.graph import CHUNK, MAX_CHILDREN
 from analyzer.report.html import render_html
 from analyzer.report.html_graph import STATUSES, view_data
 from tests.fixtures.cli import cli
+from tests.fixtures.html_page import PageTags
 from tests.fixtures.onnx_models import parse
 from tests.fixtures.report_models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
-
-
-class _Tags(HTMLParser):
-    """Every start tag with its attributes, and the text inside each <script>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag == "script":
-            self._in_script = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts[-1] += data
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +33,13 @@ def page(report) -> str:
 
 
 @pytest.fixture(scope="module")
-def tags(page) -> _Tags:
-    parser = _Tags()
+def tags(page) -> PageTags:
+    parser = PageTags()
     parser.feed(page)
     return parser
 
 
-def _island(tags: _Tags) -> dict:
+def _island(tags: PageTags) -> dict:
     index = next(i for i, (t, a) in enumerate(t for t in tags.tags if t[0] == "script")
                  if a.get("id") == "preflight-graph-data")
     return json.loads(tags.scripts[index])
@@ -209,7 +185,7 @@ def test_cli_rewrite_marks_inserted_nodes(tmp_path):
         y = Relu(h) }"""), src)
     res = cli("rewrite", str(src), "-o", str(out), "--format", "html")
     assert res.returncode == 0, res.stderr
-    parser = _Tags()
+    parser = PageTags()
     parser.feed(res.stdout)
     data = _island(parser)
     before = {n.name for n in onnx.load(src).graph.node}

@@ -10,23 +10,10 @@ import pytest
 
 import analyzer
 from analyzer.report.html import render_html
-from tests.fixtures.chromium import Browser, find_chromium
+from tests.fixtures.chromium import Browser
 from tests.fixtures.report_models import FALLBACK, HOSTILE, UNSUPPORTED, chain_model, problem_model
 
-pytestmark = pytest.mark.skipif(find_chromium() is None,
-                                reason="chromium is not installed (.ci/run installs it with "
-                                "apt-get install chromium)")
-
 RENDERED = "document.documentElement.getAttribute('data-rendered-ms')"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with Browser(tmp_path_factory.mktemp("chromium-profile")) as b:
-        # Any alert() the page runs (an injected script would) is recorded, not shown.
-        b.send("Page.addScriptToEvaluateOnNewDocument",
-               {"source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(m);"})
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from analyzer.report.scan_index import columns, render_index, report_href, view_data
 from analyzer.report.scan_summary import blocking_summary
+from tests.fixtures.html_page import PageTags
 from tests.fixtures.scan_matrices import (
     HOSTILE_MESSAGE,
     HOSTILE_REPORT,
@@ -19,33 +19,6 @@ from tests.fixtures.scan_matrices import (
     large_matrix,
     small_matrix,
 )
-
-
-class _Tags(HTMLParser):
-    """Every start tag with its attributes, the text inside each <script> and the page text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[str] = []
-        self.text: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag == "script":
-            self._in_script = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts[-1] += data
-        else:
-            self.text.append(data)
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +34,14 @@ def page(matrix) -> str:
 
 
 @pytest.fixture(scope="module")
-def tags(page) -> _Tags:
-    parser = _Tags()
+def tags(page) -> PageTags:
+    parser = PageTags()
     parser.feed(page)
     parser.close()
     return parser
 
 
-def _island(tags: _Tags) -> dict:
+def _island(tags: PageTags) -> dict:
     scripts = [a for t, a in tags.tags if t == "script"]
     index = next(i for i, a in enumerate(scripts) if a.get("id") == "scan-data")
     return json.loads(tags.scripts[index])

@@ -10,24 +10,11 @@ import pytest
 
 from analyzer.report.scan_index import render_index
 from analyzer.report.scan_summary import VERDICTS, verdict_counts
-from tests.fixtures.chromium import Browser, find_chromium
+from tests.fixtures.chromium import Browser
 from tests.fixtures.scan_matrices import HOSTILE_MESSAGE, HOSTILE_SOURCE, large_matrix, small_matrix
-
-pytestmark = pytest.mark.skipif(find_chromium() is None,
-                                reason="chromium is not installed (.ci/run installs it with "
-                                "apt-get install chromium)")
 
 RENDERED = "document.documentElement.getAttribute('data-rendered-ms')"
 SHOWN = "[...document.querySelectorAll('#heat tbody tr')].filter(r => !r.hidden).length"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with Browser(tmp_path_factory.mktemp("chromium-profile")) as b:
-        # Any alert() the page runs (an injected script would) is recorded, not shown.
-        b.send("Page.addScriptToEvaluateOnNewDocument",
-               {"source": "window.__alerts = []; window.alert = (m) => window.__alerts.push(m);"})
-        yield b
 
 
 @pytest.fixture(scope="module")
