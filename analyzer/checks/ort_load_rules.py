@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import onnx
 import onnx.checker
 
+from analyzer.sources.onnx_walk import walk_graphs
 from opsets.tables import load_schemas, normalize_domain
 
 __all__ = ["CAST_INSERTION_MIN_OPSET", "KERNEL_ATTRIBUTE_OPS", "KERNEL_ATTRIBUTE_RULES",
@@ -203,7 +204,7 @@ def load_refusals(model: onnx.ModelProto, limit: int = 5) -> list[str]:
     """What onnxruntime refuses at load in a model that onnx.checker accepts: an opset import
     newer than it knows, a value declared with element type 0 (value_info included)."""
     found = list(_opset_refusals(model))
-    for g in _graphs(model.graph):
+    for g in walk_graphs(model.graph):
         found += _undefined_declarations(g)
     return found[:limit]
 
@@ -226,19 +227,6 @@ def _opset_refusals(model: onnx.ModelProto) -> Iterator[str]:
         if domain in newest and imp.version > newest[domain]:
             yield (f"it imports opset {imp.version} of {imp.domain or 'ai.onnx'}; onnxruntime "
                    f"knows up to {newest[domain]}")
-
-
-def _graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
-    stack = [graph]
-    while stack:
-        g = stack.pop()
-        yield g
-        for node in g.node:
-            for a in node.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    stack.append(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    stack.extend(a.graphs)
 
 
 def _blockers(model: onnx.ModelProto) -> Iterator[str]:

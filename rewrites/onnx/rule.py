@@ -21,9 +21,9 @@ import onnx.shape_inference
 
 from analyzer.inventory import NodeRecord
 from analyzer.sources.onnx_inventory import build_inventory
+from analyzer.sources.onnx_walk import subgraphs, walk_graphs
 from analyzer.sources.weightless import for_inference
 from rewrites.contract import Family, Match, Reason, Rule, Site
-from rewrites.onnx.graphs import subgraphs, walk_graphs
 
 __all__ = ["Match", "OnnxRule", "OnnxRuleBase", "Reason", "RewriteModel", "Target"]
 

@@ -58,11 +58,11 @@ import onnx.version_converter
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import weightless_copy
 from analyzer.sources.deferred import deferred_source
+from analyzer.sources.onnx_walk import to_default_domain, walk_nodes
 from analyzer.sources.weightless import check_model_weightless
 from rewrites.contract import PassResult, Reason
 from rewrites.onnx import adapters, attribute_values
 from rewrites.onnx.adapters import subgraph_ops
-from rewrites.onnx.graphs import to_default_domain, walk_nodes
 from rewrites.onnx.rule import RewriteModel
 
 HOLD_DOMAIN = "onnx_preflight.hold"

@@ -14,7 +14,7 @@ import onnx.numpy_helper
 
 from analyzer.inventory import NodeRecord
 from analyzer.onnx_weights import initializer_values, tensor_value
-from rewrites.onnx.graphs import to_default_domain
+from analyzer.sources.onnx_walk import to_default_domain
 from rewrites.onnx.rule import RewriteModel
 
 #: A node rewritten into its form at the target opset travels under this domain while onnx

@@ -18,9 +18,9 @@ import onnx
 import onnx.helper
 import onnx.shape_inference
 
+from analyzer.sources.onnx_walk import subgraphs, to_default_domain, walk_graphs, walk_nodes
 from analyzer.sources.weightless import for_inference
 from rewrites.onnx.adapters.common import ADAPTED_DOMAIN, schema_at, types_allowed
-from rewrites.onnx.graphs import subgraphs, to_default_domain, walk_graphs, walk_nodes
 from rewrites.onnx.rule import RewriteModel
 
 ID = "subgraph-ops"

@@ -1,7 +1,8 @@
-"""Walking a model's nested graphs (If / Loop / Scan bodies) and handing nodes set aside in a
-private domain back to the default domain: one definition for the rules, the adapters and the
-version-convert pass, which each park nodes under a domain of their own while onnx's converter
-runs."""
+"""Walking a model's nested graphs (If / Loop / Scan bodies), and handing nodes set aside in a
+private domain back to the default domain: one definition for the load checks, the rewrite
+rules, the adapters and the version-convert pass (which each park nodes under a domain of their
+own while onnx's converter runs). Only for models the loader accepted: the loader's own checks
+(onnx_graph_check) read attributes of any declared type on purpose."""
 
 from __future__ import annotations
 
