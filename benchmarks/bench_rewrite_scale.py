@@ -38,6 +38,8 @@ import onnx.numpy_helper
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.fixtures.bench_models import hardswish_chain  # noqa: E402
+
 NODES_PER_BLOCK = 5
 SOURCE_OPSET = 18
 TARGET_OPSET = 13
@@ -46,23 +48,7 @@ WIDTH = 16
 
 def build(blocks: int) -> onnx.ModelProto:
     """A chain of `blocks` HardSwish blocks (5 nodes each) at opset 18."""
-    nodes = []
-    x = "x"
-    for i in range(blocks):
-        h, a, m, r, s = (f"b{i}_{k}" for k in ("h", "a", "m", "r", "s"))
-        nodes += [
-            onnx.helper.make_node("HardSwish", [x], [h], name=f"b{i}/HardSwish"),
-            onnx.helper.make_node("Add", [h, "bias"], [a], name=f"b{i}/Add"),
-            onnx.helper.make_node("Mul", [a, "scale"], [m], name=f"b{i}/Mul"),
-            onnx.helper.make_node("Relu", [m], [r], name=f"b{i}/Relu"),
-            onnx.helper.make_node("Sub", [r, "shift"], [s], name=f"b{i}/Sub"),
-        ]
-        x = s
-    nodes[-1].output[0] = "y"
-    rng = np.random.default_rng(0)
-    inits = [onnx.numpy_helper.from_array((rng.standard_normal(WIDTH) * 0.1).astype(np.float32),
-                                          name) for name in ("bias", "shift")]
-    inits.append(onnx.numpy_helper.from_array(np.full(WIDTH, 0.9, np.float32), "scale"))
+    nodes, inits = hardswish_chain("x", blocks, WIDTH)
     graph = onnx.helper.make_graph(
         nodes, "hardswish_chain",
         [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, WIDTH])],

@@ -29,7 +29,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import onnx
 import onnx.helper
 import onnx.numpy_helper
@@ -37,6 +36,7 @@ import onnx.numpy_helper
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.fixtures.bench_models import hardswish_chain  # noqa: E402
 from tests.fixtures.big_models import matmul_sum, save_with_external_weights  # noqa: E402
 
 WIDTH = 4096
@@ -50,24 +50,9 @@ def build(folder: Path, nodes: int, weights_mb: int) -> tuple[Path, int, int]:
     graph = model.graph
     graph.node[-1].output[0] = "s"
     blocks = max(1, (nodes - len(graph.node)) // BLOCK)
-    x = "s"
-    for i in range(blocks):
-        h, a, m, r, s = (f"b{i}_{k}" for k in "hamrs")
-        graph.node.extend([
-            onnx.helper.make_node("HardSwish", [x], [h], name=f"b{i}/HardSwish"),
-            onnx.helper.make_node("Add", [h, "bias"], [a], name=f"b{i}/Add"),
-            onnx.helper.make_node("Mul", [a, "scale"], [m], name=f"b{i}/Mul"),
-            onnx.helper.make_node("Relu", [m], [r], name=f"b{i}/Relu"),
-            onnx.helper.make_node("Sub", [r, "shift"], [s], name=f"b{i}/Sub"),
-        ])
-        x = s
-    graph.node[-1].output[0] = "y"
-    rng = np.random.default_rng(0)
-    graph.initializer.extend([
-        onnx.numpy_helper.from_array((rng.standard_normal(WIDTH) * 0.1).astype(np.float32), n)
-        for n in ("bias", "shift")])
-    graph.initializer.append(onnx.numpy_helper.from_array(np.full(WIDTH, 0.9, np.float32),
-                                                          "scale"))
+    chain, shared = hardswish_chain("s", blocks, WIDTH)
+    graph.node.extend(chain)
+    graph.initializer.extend(shared)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.onnx"
     size = save_with_external_weights(model, path, weights)
